@@ -6,6 +6,7 @@ import random
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from memnet.data.babi import load_tasks
 from memnet.data.world import (
     JOINERS, SETTINGS, Event, Question, Reader, Statement, World, WorldConfig, _join,
     add_simulate_arguments, babi_lines, generate, run_simulate, setting_config,
@@ -130,15 +131,18 @@ def test_simulate_cli_writes_babi_files_deterministically(tmp_path):
     argv = ["--statements", "50", "--questions", "20", "--seed", "7", "--sentence-answers", "--word-sequence"]
     for out in ("a", "b"):
         assert run_simulate(parser.parse_args(["--out", str(tmp_path / out)] + argv)) == 0
-    for name in ("train.txt", "test.txt", "train.answers.jsonl", "test.segments.jsonl"):
-        assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text()
-    lines = (tmp_path / "a" / "train.txt").read_text().splitlines()
+    stem = "qa0_simworld-actor-object-d5-words"
+    for name in ("_train.txt", "_test.txt", "_train.answers.jsonl", "_test.segments.jsonl"):
+        assert (tmp_path / "a" / (stem + name)).read_text() == (tmp_path / "b" / (stem + name)).read_text()
+    (task,) = load_tasks(tmp_path / "a")
+    assert task.name == stem and sum(len(s.questions) for s in task.train) == 20 and task.test
+    lines = (tmp_path / "a" / f"{stem}_train.txt").read_text().splitlines()
     questions = [line.split("\t") for line in lines if "\t" in line]
     assert len(questions) == 20 and all(len(q) == 3 and q[2].split() for q in questions)
     assert lines[0].startswith("1 ")
-    answers = [json.loads(line) for line in (tmp_path / "a" / "train.answers.jsonl").read_text().splitlines()]
+    answers = [json.loads(line) for line in (tmp_path / "a" / f"{stem}_train.answers.jsonl").read_text().splitlines()]
     assert [a["answer"] for a in answers] == [q[1] for q in questions]
-    assert (tmp_path / "a" / "train.txt").read_text() != (tmp_path / "a" / "test.txt").read_text()
+    assert (tmp_path / "a" / f"{stem}_train.txt").read_text() != (tmp_path / "a" / f"{stem}_test.txt").read_text()
 
 
 def test_other_name_lists_make_a_world_of_unseen_words():

@@ -12,9 +12,10 @@ Tests check that both agree, and that replaying only the supporting facts throug
 
 Output is bAbI format (ids restart at 1 per story; questions are
 `<id> <question>\\t<answer>\\t<support ids>`), so the core's `train`/`eval` read it.
-Side files (JSON lines, one record per question or line, in file order) carry what bAbI
-cannot: `<split>.answers.jsonl` the sentence-form answers (appendix F) and
-`<split>.segments.jsonl` the statements inside each word-sequence line (section 3.2).
+Files are named like bAbI's (`qa0_simworld-<setting>-d<difficulty>_train.txt`) so the reader
+pairs train and test. Side files (JSON lines, one record per question or statement line, in
+file order) carry what bAbI cannot: `<stem>.answers.jsonl` the sentence-form answers
+(appendix F) and `<stem>.segments.jsonl` the statements inside each word-sequence line.
 """
 from __future__ import annotations
 
@@ -369,18 +370,25 @@ def babi_lines(story: Story) -> Iterable[str]:
             yield f"{i} {line.text}"
 
 
-def write_split(stories: Sequence[Story], out: Path, split: str, sentence_answers: bool, word_sequence: bool) -> None:
-    """`<split>.txt` in bAbI format, plus the side files the setting calls for."""
+def task_name(setting: str, difficulty: int, word_sequence: bool) -> str:
+    """A bAbI-style file stem, e.g. "qa0_simworld-actor-object-d5"; the reader pairs
+    `<stem>_train.txt` with `<stem>_test.txt`. Task number 0: not one of bAbI's twenty."""
+    slug = setting.replace(" w/o ", "-wo-").replace("+", "-").replace(" ", "-")
+    return f"qa0_simworld-{slug}-d{difficulty}{'-words' if word_sequence else ''}"
+
+
+def write_split(stories: Sequence[Story], out: Path, stem: str, sentence_answers: bool, word_sequence: bool) -> None:
+    """`<stem>.txt` in bAbI format, plus the side files the setting calls for."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{split}.txt").write_text("".join(f"{l}\n" for s in stories for l in babi_lines(s)))
+    (out / f"{stem}.txt").write_text("".join(f"{l}\n" for s in stories for l in babi_lines(s)))
     if sentence_answers:
         records = [{"story": n, "id": i, "question": l.text, "answer": l.answer, "sentence": l.sentence}
                    for n, s in enumerate(stories) for i, l in enumerate(s, 1) if isinstance(l, Question)]
-        (out / f"{split}.answers.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+        (out / f"{stem}.answers.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     if word_sequence:
         records = [{"story": n, "id": i, "segments": list(l.clauses)}
                    for n, s in enumerate(stories) for i, l in enumerate(s, 1) if isinstance(l, Statement)]
-        (out / f"{split}.segments.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+        (out / f"{stem}.segments.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
 
 
 # ---- CLI hook: the lead's `python -m memnet simulate` calls these two. ----
@@ -391,7 +399,7 @@ def _names(text: str) -> tuple[str, ...]:
 
 def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = WorldConfig()
-    parser.add_argument("--out", required=True, type=Path, help="directory for train.txt / test.txt")
+    parser.add_argument("--out", required=True, type=Path, help="directory for the <task>_train.txt / _test.txt files")
     parser.add_argument("--setting", choices=sorted(SETTINGS), default="actor+object")
     parser.add_argument("--difficulty", type=int, default=5, help="1 or 5 in the paper")
     parser.add_argument("--statements", type=int, default=7000, help="per split (paper: 7000)")
@@ -412,11 +420,13 @@ def run_simulate(args: argparse.Namespace) -> int:
                             objects=args.objects, difficulty=args.difficulty,
                             story_length=args.story_length, word_sequence=args.word_sequence)
     rng = random.Random(args.seed)
+    stem = task_name(args.setting, args.difficulty, args.word_sequence)
     for split in ("train", "test"):
         stories = generate(config, args.statements, args.questions, rng)
-        write_split(stories, args.out, split, args.sentence_answers, args.word_sequence)
+        write_split(stories, args.out, f"{stem}_{split}", args.sentence_answers, args.word_sequence)
     meta = {"setting": args.setting, "seed": args.seed, "statements": args.statements,
             "questions": args.questions, "config": asdict(config)}
-    (args.out / "world.json").write_text(json.dumps(meta, indent=2) + "\n")
-    print(f"wrote {args.out}/train.txt and test.txt ({args.statements} statements, {args.questions} questions each)")
+    (args.out / f"{stem}.world.json").write_text(json.dumps(meta, indent=2) + "\n")
+    print(f"wrote {args.out}/{stem}_train.txt and _test.txt ({args.statements} statements, "
+          f"{args.questions} questions each)")
     return 0
