@@ -75,7 +75,7 @@ def test_supporting_facts_alone_determine_the_answer(seed, setting, difficulty):
     for story, i, q in questions_with_context(stories):
         assert q.support and all(s < i and isinstance(story[s - 1], Statement) for s in q.support)
         replay = Reader()
-        for s in q.support:
+        for s in sorted(q.support):
             for event in story[s - 1].events:
                 replay.read(event, s)
         assert replay.answer(q.kind, q.entity) == (q.answer, q.support)

@@ -203,10 +203,15 @@ class Reader:
             # A container never moves, so the object is in the room the actor is in now.
             room, lines = self._here(event.actor)
             self.holder.pop(event.target, None)
-            self.placed[event.target] = (room, lines + (line,))
+            self.placed[event.target] = (room, (line,) + lines)
 
     def answer(self, kind: str, entity: str) -> tuple[str | None, tuple[int, ...]]:
-        """(answer, supporting line ids); the answer is None when the text does not tell."""
+        """(answer, supporting line ids in hop order); the answer is None when the text does not tell.
+
+        Hop order is the order a reader chains them: first the fact that names the asked-about
+        entity (its latest move), then the one it leads to (where its carrier is; where the
+        actor was before).
+        """
         if kind == "where":
             return self._here(entity)
         if kind == "before":
@@ -214,11 +219,11 @@ class Reader:
             if len(visits) < 2:
                 return None, ()
             (room, before), (_, last) = visits[-2], visits[-1]
-            return room, (before, last)
+            return room, (last, before)
         if entity in self.holder:
             actor, line = self.holder[entity]
             room, lines = self._here(actor)
-            return room, tuple(sorted(lines + (line,)))
+            return room, (line,) + lines
         return self.placed.get(entity, (None, ()))
 
 
@@ -237,7 +242,7 @@ class Question:
     entity: str
     text: str
     answer: str
-    support: tuple[int, ...]  # 1-based line ids within the story
+    support: tuple[int, ...]  # 1-based line ids within the story, in hop order
     sentence: str  # the answer in sentence form (appendix F)
 
 
@@ -336,7 +341,7 @@ def _join(story: Story, rng: random.Random) -> Story:
     new_id: dict[int, int] = {}
     for i, line in enumerate(story, 1):
         if isinstance(line, Question):
-            joined.append(replace(line, support=tuple(sorted({new_id[s] for s in line.support}))))
+            joined.append(replace(line, support=tuple(dict.fromkeys(new_id[s] for s in line.support))))
         else:
             if joined and isinstance(joined[-1], Statement):
                 last, joiner = joined[-1], rng.choice(JOINERS)
