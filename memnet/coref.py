@@ -1,0 +1,303 @@
+"""Coreference for I, built on spaCy's parse and carried across a conversation.
+
+No offline coreference model ships on PyPI, so pronouns are resolved by rule, the way
+the paper's I is allowed to pre-process: each clause is first analysed once from its
+parse into pure data (`Clause`: its tokens, the entities it mentions, the pronouns it
+uses), then a per-conversation `Discourse` picks an antecedent for every pronoun by
+agreement (gender from a name list and pronoun morphology, number from conjunctions and
+morphology), recency and a preference for subjects. The analysis does not depend on the
+conversation, so it can be cached by text; only `Discourse.resolve` is stateful.
+
+Handled: he/him/his, she/her/hers, they/them/their, it/its, "there" (the actor's last
+known place, else the last place mentioned), and the subject left out of a conjoined verb
+("Daniel went home and slept" -> "Daniel slept").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+from spacy.tokens import Token
+
+MALE_NAMES = frozenset("""
+aaron adam alan albert alex alexander andrew antoine anthony arthur ben benjamin bernhard bill
+bilbo bob boromir brian carl charles chris christopher colin daniel david dennis edward eric
+frank fred frederick frodo gandalf gary george gimli gollum greg gregory harry henry ian jack
+jacob james jason jeff jeffrey jim joe john jonathan joseph josh kevin larry legolas leo luke
+mark martin matthew max michael mike nathan nick oliver patrick paul peter philip richard
+robert roger sam samuel sauron scott sean simon stephen steve steven sumit thomas tim tom
+tony victor walter william yann
+""".split())
+FEMALE_NAMES = frozenset("""
+alice amanda amy anna anne arwen barbara betty carol catherine charlotte chloe claire daisy
+diana elizabeth ella emily emma eve galadriel gertrude grace hannah helen jane jennifer
+jessica jill joan julia julie karen kate laura lily linda lisa lucy margaret maria marie
+mary megan melissa nancy natalie olivia patricia rachel rebecca rose ruth sandra sara sarah
+sophie susan winona zoe
+""".split())
+MALE_NOUNS = frozenset("man boy king father dad brother son husband uncle gentleman prince lord sir".split())
+FEMALE_NOUNS = frozenset("woman girl queen mother mom mum sister daughter wife aunt lady princess".split())
+PERSON_NOUNS = frozenset("person child kid friend teacher student doctor farmer soldier baby".split())
+
+PLACE_PREPOSITIONS = frozenset("to into in at towards toward inside onto from".split())
+MOTION_VERBS = frozenset("go move travel journey come return head walk run arrive enter drive fly be".split())
+
+# pronoun -> (agreement class, possessive form?)
+PRONOUNS = {
+    "he": ("m", False), "him": ("m", False), "his": ("m", True),
+    "she": ("f", False), "hers": ("f", True),
+    "they": ("plural", False), "them": ("plural", False), "their": ("plural", True),
+    "it": ("it", False), "its": ("it", True),
+}
+SUBJECT_BONUS = 0.6      # in clauses of recency: a subject two clauses back beats an object one back
+GENDER_BONUS = 0.3       # a name of known, matching gender beats an unknown name at equal recency
+PLACE_PENALTY = 0.8      # "it" prefers things to places
+
+
+@dataclass(frozen=True)
+class Mention:
+    """An entity as a clause names it: what to write for a pronoun that refers back to it."""
+
+    text: str
+    words: tuple[str, ...]
+    key: str
+    kind: str                          # "person", "thing" or "place"
+    gender: str | None = None          # "m", "f" or unknown
+    plural: bool = False
+    subject: bool = False
+    members: tuple[str, ...] = ()      # keys of the conjoined entities of a group
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A pronoun (or an omitted subject) waiting for an antecedent."""
+
+    agreement: str                     # "m", "f", "plural", "it", "there", or "zero" with a fallback
+    possessive: bool = False
+    subject: bool = False
+    motion: bool = False               # "went there": resolve to "to <place>", else "in <place>"
+    fallback: Mention | None = None    # for "zero": the subject written in the head clause
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One token of a clause: what was typed, what features use, and a pronoun if it is one."""
+
+    typed: str                         # text with its trailing whitespace
+    words: tuple[str, ...]
+    ref: Reference | None = None
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One atomic statement or question, analysed from the parse; independent of the conversation."""
+
+    pieces: tuple[Piece, ...]
+    mentions: tuple[Mention, ...]
+    place: Mention | None              # where the subject now is ("went to the kitchen")
+    is_question: bool
+
+    @property
+    def text(self) -> str:
+        return "".join(p.typed for p in self.pieces).strip()
+
+
+@dataclass
+class _Entity:
+    mention: Mention
+    seen: float
+    subject: bool
+
+
+@dataclass
+class Discourse:
+    """What a conversation has mentioned so far: the state pronouns are resolved against."""
+
+    entities: dict[str, _Entity] = field(default_factory=dict)
+    whereabouts: dict[str, Mention] = field(default_factory=dict)
+    last_place: Mention | None = None
+    clock: int = 0
+
+    def resolve(self, clause: Clause) -> tuple[str, tuple[str, ...]]:
+        """Resolved text and feature words of `clause`; statements then update the state."""
+        self.clock += 1
+        found: dict[int, Mention | None] = {}
+        for i, piece in enumerate(clause.pieces):
+            if piece.ref is not None and piece.ref.agreement != "there":
+                found[i] = self._antecedent(piece.ref)
+        actors = [m for m in clause.mentions if m.subject and m.kind != "place"]
+        actors += [m for i, m in found.items() if m is not None and clause.pieces[i].ref.subject]
+        for i, piece in enumerate(clause.pieces):
+            if piece.ref is not None and piece.ref.agreement == "there":
+                found[i] = self._place_of(actors)
+        text, words = _rewrite(clause.pieces, found)
+        if not clause.is_question:
+            self._observe(clause, found, actors)
+        return text, words
+
+    def _antecedent(self, ref: Reference) -> Mention | None:
+        if ref.fallback is not None:
+            return ref.fallback
+        best, best_score = None, float("-inf")
+        for entity in self.entities.values():
+            score = _agreement_score(ref, entity.mention)
+            if score is None:
+                continue
+            score += entity.seen + (SUBJECT_BONUS if entity.subject else 0.0)
+            if score > best_score:
+                best, best_score = entity.mention, score
+        return best
+
+    def _place_of(self, actors: Sequence[Mention]) -> Mention | None:
+        for actor in actors:
+            if actor.key in self.whereabouts:
+                return self.whereabouts[actor.key]
+        return self.last_place
+
+    def _observe(self, clause: Clause, found: Mapping[int, Mention | None], actors: Sequence[Mention]) -> None:
+        for position, mention in enumerate(clause.mentions):
+            if mention.kind == "place":
+                self.last_place = mention
+            else:
+                self.entities[mention.key] = _Entity(mention, self.clock + 0.01 * position, mention.subject)
+        for i, mention in found.items():
+            ref = clause.pieces[i].ref
+            if mention is None or ref.agreement == "there":
+                continue
+            self.entities[mention.key] = _Entity(mention, self.clock + 0.005, ref.subject)
+        place = clause.place
+        if place is None:
+            place = next((m for i, m in found.items() if m is not None and clause.pieces[i].ref.motion), None)
+        if place is not None:
+            self.last_place = place
+            for actor in actors:
+                for key in (actor.key, *actor.members):
+                    self.whereabouts[key] = place
+
+
+def _agreement_score(ref: Reference, mention: Mention) -> float | None:
+    """None if `mention` cannot be what `ref` means, else a bonus for how well it fits."""
+    if ref.agreement in ("m", "f"):
+        if mention.kind != "person" or mention.plural:
+            return None
+        if mention.gender is None:
+            return 0.0
+        return GENDER_BONUS if mention.gender == ref.agreement else None
+    if ref.agreement == "plural":
+        return 0.0 if mention.plural else None
+    if ref.agreement == "it":
+        if mention.kind == "person" or mention.plural:
+            return None
+        return -PLACE_PENALTY if mention.kind == "place" else 0.0
+    return None
+
+
+def _rewrite(pieces: Sequence[Piece], found: Mapping[int, Mention | None]) -> tuple[str, tuple[str, ...]]:
+    text, words = [], []
+    for i, piece in enumerate(pieces):
+        mention = found.get(i)
+        if mention is None:
+            text.append(piece.typed)
+            words.extend(piece.words)
+            continue
+        space = piece.typed[len(piece.typed.rstrip()):] if piece.typed else " "
+        if piece.ref.agreement == "there":
+            preposition = "to" if piece.ref.motion else "in"
+            text.append(f"{preposition} {mention.text}{space}")
+            words.extend((preposition, *mention.words))
+        else:
+            name = mention.text + ("'s" if piece.ref.possessive else "")
+            at_start = not "".join(p.typed for p in pieces[:i]).strip()
+            text.append((name[:1].upper() + name[1:] if at_start else name) + space)
+            words.extend(mention.words)
+    return "".join(text).strip(), tuple(words)
+
+
+# --- analysis of one clause's parse -----------------------------------------------------
+
+def mention_of(head: Token, words: Mapping[int, str]) -> Mention:
+    """The entity that the noun `head` names, with the words of its noun phrase."""
+    doc = head.doc
+    span = doc[head.left_edge.i: head.i + 1]
+    lower = head.lower_
+    lemma = head.lemma_.lower()
+    gender = "m" if lower in MALE_NAMES or lemma in MALE_NOUNS else "f" if lower in FEMALE_NAMES or lemma in FEMALE_NOUNS else None
+    if _is_place(head):
+        kind = "place"
+    elif gender is not None or lemma in PERSON_NOUNS or head.pos_ == "PROPN":
+        kind = "person"
+    else:
+        kind = "thing"
+    text = span.text
+    if span[0].pos_ == "DET":
+        text = text[:1].lower() + text[1:]
+    phrase_words = tuple(words[t.i] for t in span if t.i in words)
+    key = " ".join(words[t.i] for t in span if t.i in words and t.pos_ != "DET") or lower
+    plural = head.morph.get("Number") == ["Plur"]
+    return Mention(text, phrase_words, key, kind, gender, plural, _is_subject(head))
+
+
+def group_of(head: Token, words: Mapping[int, str]) -> Mention | None:
+    """'Daniel and Sandra' as one plural entity, which 'they' can refer to."""
+    conjuncts = [t for t in head.conjuncts if t.pos_ in ("NOUN", "PROPN") and t.i > head.i]
+    if not conjuncts or head.dep_ == "conj":
+        return None
+    members = [mention_of(t, words) for t in (head, *conjuncts)]
+    span = head.doc[head.left_edge.i: conjuncts[-1].i + 1]
+    kind = "person" if all(m.kind == "person" for m in members) else "thing"
+    phrase_words = tuple(words[t.i] for t in span if t.i in words)
+    return Mention(span.text, phrase_words, "+".join(m.key for m in members), kind, None, True,
+                   _is_subject(head), tuple(m.key for m in members))
+
+
+def reference_of(token: Token, subject: Mention | None = None) -> Reference | None:
+    """The reference `token` makes, if it is a pronoun or a locative "there"."""
+    lower = token.lower_
+    if lower == "there":
+        if token.dep_ != "advmod":
+            return None
+        verb = _governing_verb(token)
+        return Reference("there", motion=verb is not None and verb.lemma_ in MOTION_VERBS and verb.lemma_ != "be")
+    if lower == "her":
+        return Reference("f", possessive=token.tag_ == "PRP$")
+    if lower not in PRONOUNS or token.dep_ == "expl" or (lower == "it" and _weather(token)):
+        return None
+    agreement, possessive = PRONOUNS[lower]
+    return Reference(agreement, possessive=possessive, subject=token.dep_ in ("nsubj", "nsubjpass"))
+
+
+def clause_place(verb: Token, mentions: Sequence[tuple[Token, Mention]]) -> Mention | None:
+    """The place the subject of `verb` is at afterwards, if `verb` is a move or "be in"."""
+    if verb.lemma_ not in MOTION_VERBS:
+        return None
+    for token, mention in mentions:
+        if mention.kind == "place" and _governing_verb(token) is verb:
+            return mention
+    return None
+
+
+def _is_place(noun: Token) -> bool:
+    prep = noun.head
+    return noun.dep_ == "pobj" and prep.lower_ in PLACE_PREPOSITIONS and _governing_verb(prep) is not None \
+        and noun.lower_ not in MALE_NAMES | FEMALE_NAMES
+
+
+def _is_subject(token: Token) -> bool:
+    while token.dep_ == "conj":
+        token = token.head
+    return token.dep_ in ("nsubj", "nsubjpass")
+
+
+def _governing_verb(token: Token) -> Token | None:
+    for ancestor in token.ancestors:
+        if ancestor.pos_ in ("VERB", "AUX"):
+            return ancestor
+        if ancestor.pos_ in ("NOUN", "PROPN", "PRON"):
+            return None
+    return None
+
+
+def _weather(it: Token) -> bool:
+    """'It is raining', 'it is late': no antecedent."""
+    verb = it.head
+    return verb.lemma_ in ("rain", "snow") or any(c.dep_ == "acomp" and c.lemma_ in ("late", "early", "dark", "cold", "hot", "sunny") for c in verb.children)

@@ -1,0 +1,123 @@
+"""Φ: the paper's sparse feature layout, as indices into the rows of an n×D matrix U.
+
+Every word has one row per *role* it can play, so U·Φ(x) is a sum of rows (an embedding bag):
+
+input side (x)     Q   word of the question            S   word of a supporting memory found so far
+                   QL, QR, SL, SR   left/right context of an unseen word (§3.5)
+                   SM  supporting-memory word that also occurs in the question (§3.6)
+candidate side (y) Y   word of a memory or answer      YL, YR  context of an unseen word (§3.5);
+                                                       for R, the answer's context where it occurs
+                   YM  word of y that also occurs on the input side (§3.6 matching features)
+                   YS  (R only) answer word occurring in a supporting memory
+                   A   multi-word answers seen in training ("apple,football", "n,w")
+                   T   the three write-time features of s_Ot (§3.4)
+                   STOP  the "stop" memory that ends the hops early
+
+Q, S and Y are the paper's D = 3|W| layout; the context and match blocks are §3.5/§3.6.
+Row 0 of every word block is padding, row 1 the unseen word ("<unk>").
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+
+PAD, UNK = 0, 1
+WORD_BLOCKS = ("Q", "QL", "QR", "S", "SL", "SR", "SM", "Y", "YL", "YR", "YM", "YS")
+
+
+def token_key(token: str) -> int:
+    """A stable integer per word string, so unseen words can still be matched exactly."""
+    return zlib.crc32(token.encode("utf-8")) + 1
+
+
+@dataclass
+class Vocabulary:
+    """The dictionary W (index 0 pad, 1 unseen) and the multi-word answers seen in training."""
+
+    words: list[str]
+    phrases: list[str]
+
+    @classmethod
+    def build(cls, token_lists: Iterable[Sequence[str]], answers: Iterable[str]) -> "Vocabulary":
+        words: dict[str, None] = {}
+        phrases: dict[str, None] = {}
+        for tokens in token_lists:
+            words.update(dict.fromkeys(tokens))
+        for answer in answers:
+            if "," in answer:
+                phrases[answer] = None
+            else:
+                words[answer] = None
+        return cls(["<pad>", "<unk>", *sorted(words)], sorted(phrases))
+
+    def __post_init__(self) -> None:
+        self.index = {word: i for i, word in enumerate(self.words)}
+        self.phrase_index = {phrase: i for i, phrase in enumerate(self.phrases)}
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def encode(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Word ids (unseen words -> UNK) and string keys of a token sequence."""
+        ids = np.array([self.index.get(t, UNK) for t in tokens], dtype=np.int64)
+        keys = np.array([token_key(t) for t in tokens], dtype=np.int64)
+        return ids, keys
+
+    def answer_column(self, answer: str) -> int | None:
+        """The column of an answer among R's dictionary candidates (words, then phrases)."""
+        if answer in self.phrase_index:
+            return len(self.words) + self.phrase_index[answer]
+        column = self.index.get(answer)
+        return column if column is not None and column > UNK else None
+
+    def to_json(self) -> dict:
+        return {"words": self.words, "phrases": self.phrases}
+
+
+class FeatureLayout:
+    """Offsets of the blocks inside D; `null` is an all-zero padding row."""
+
+    def __init__(self, n_words: int, n_phrases: int):
+        self.n_words = n_words
+        offset = 0
+        for name in WORD_BLOCKS:
+            setattr(self, name, offset)
+            offset += n_words
+        self.A = offset
+        self.T = self.A + n_phrases
+        self.STOP = self.T + 3
+        self.dim = self.STOP + 1   # D
+        self.null = self.dim       # index of the zero padding row
+
+    def words(self, ids: torch.Tensor, block: int, use: torch.Tensor | None = None) -> torch.Tensor:
+        """Row ids of `block` for word ids (padding and unused positions -> null)."""
+        keep = ids > PAD if use is None else (ids > PAD) & use
+        return torch.where(keep, ids + block, torch.full_like(ids, self.null))
+
+    def context(self, ids: torch.Tensor, left_block: int, right_block: int, use: torch.Tensor) -> torch.Tensor:
+        """Left and right neighbour rows (last dim x2) at positions where `use` is true."""
+        left = torch.nn.functional.pad(ids, (1, 0))[..., :-1]
+        right = torch.nn.functional.pad(ids, (0, 1))[..., 1:]
+        return torch.cat(
+            [self.words(left, left_block, use & (left > UNK)), self.words(right, right_block, use & (right > UNK))],
+            dim=-1,
+        )
+
+    def sentence(self, ids: torch.Tensor, role: str, unseen_context: bool) -> torch.Tensor:
+        """Φ of sentences in a role ("Q", "S" or "Y"): word rows, plus context rows for unseen words."""
+        rows = self.words(ids, getattr(self, role))
+        if not unseen_context:
+            return rows
+        context = self.context(ids, getattr(self, role + "L"), getattr(self, role + "R"), ids == UNK)
+        return torch.cat([rows, context], dim=-1)
+
+
+def occurs_in(keys: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
+    """For each key in `keys` (B, ..., L): does it occur among `pool` (B, M)? Padding (0) never does."""
+    flat = keys.reshape(keys.shape[0], -1, 1)
+    found = (flat == pool[:, None, :]).any(-1) & (flat[..., 0] != 0)
+    return found.reshape(keys.shape)

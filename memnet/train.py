@@ -1,0 +1,55 @@
+"""Training: the margin ranking loss of §3.1 (eq. 6-8, appendix C's time terms) over labelled supports."""
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+
+import torch
+from tqdm.auto import tqdm
+
+from memnet.batch import collate
+from memnet.dataset import ParsedStory, build_vocabulary, make_examples
+from memnet.model import MemNN, ModelConfig
+
+
+@dataclass
+class TrainLog:
+    epoch_losses: list[float]
+    seconds: float
+    examples: int
+
+
+def train(stories: list[ParsedStory], config: ModelConfig, progress: bool = True) -> tuple[MemNN, TrainLog]:
+    """Fit a fresh model on parsed stories. The same stories, config and seed give the same weights."""
+    torch.manual_seed(config.seed)
+    model = MemNN(config, build_vocabulary(stories))
+    examples = make_examples(stories, model.vocab)
+    if not examples:
+        raise ValueError("no questions to train on")
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    generator = torch.Generator().manual_seed(config.seed)
+    order = random.Random(config.seed)
+    losses = []
+    start = time.perf_counter()
+    bar = tqdm(total=config.epochs * len(examples), desc="train", unit="q", disable=not progress, leave=False)
+    for epoch in range(config.epochs):
+        order.shuffle(examples)
+        epoch_loss = 0.0
+        for first in range(0, len(examples), config.batch_size):
+            chunk = examples[first : first + config.batch_size]
+            batch = collate(chunk, config.memory_size)
+            loss = model.loss(batch, generator)
+            optimizer.zero_grad()
+            (loss / len(chunk)).backward()
+            optimizer.step()
+            with torch.no_grad():
+                model.U_O.weight[model.layout.null].zero_()
+                model.U_R.weight[model.layout.null].zero_()
+            epoch_loss += loss.item()
+            bar.update(len(chunk))
+        losses.append(epoch_loss / len(examples))
+        bar.set_postfix(epoch=epoch + 1, loss=f"{losses[-1]:.3f}")
+    bar.close()
+    model.eval()
+    return model, TrainLog(losses, time.perf_counter() - start, len(examples))
