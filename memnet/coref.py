@@ -35,6 +35,7 @@ jessica jill joan julia julie karen kate laura lily linda lisa lucy margaret mar
 mary megan melissa nancy natalie olivia patricia rachel rebecca rose ruth sandra sara sarah
 sophie susan winona zoe
 """.split())
+NAMES = MALE_NAMES | FEMALE_NAMES
 MALE_NOUNS = frozenset("man boy king father dad brother son husband uncle gentleman prince lord sir".split())
 FEMALE_NOUNS = frozenset("woman girl queen mother mom mum sister daughter wife aunt lady princess".split())
 PERSON_NOUNS = frozenset("person child kid friend teacher student doctor farmer soldier baby".split())
@@ -146,7 +147,19 @@ class Discourse:
             score += entity.seen + (SUBJECT_BONUS if entity.subject else 0.0)
             if score > best_score:
                 best, best_score = entity.mention, score
+        if best is None and ref.agreement == "plural":
+            return self._split_antecedent()
         return best
+
+    def _split_antecedent(self) -> Mention | None:
+        """'John went out. Mary went out. They ...': the last two people, when no group was named."""
+        people = sorted((e for e in self.entities.values() if e.mention.kind == "person" and not e.mention.plural),
+                        key=lambda e: e.seen)[-2:]
+        if len(people) < 2:
+            return None
+        first, second = (e.mention for e in people)
+        return Mention(f"{first.text} and {second.text}", (*first.words, "and", *second.words),
+                       f"{first.key}+{second.key}", "person", None, True, True, (first.key, second.key))
 
     def _place_of(self, actors: Sequence[Mention]) -> Mention | None:
         for actor in actors:
@@ -271,7 +284,7 @@ def clause_place(verb: Token, mentions: Sequence[tuple[Token, Mention]]) -> Ment
     if verb.lemma_ not in MOTION_VERBS:
         return None
     for token, mention in mentions:
-        if mention.kind == "place" and _governing_verb(token) is verb:
+        if mention.kind == "place" and _governing_verb(token) == verb:
             return mention
     return None
 
@@ -279,7 +292,7 @@ def clause_place(verb: Token, mentions: Sequence[tuple[Token, Mention]]) -> Ment
 def _is_place(noun: Token) -> bool:
     prep = noun.head
     return noun.dep_ == "pobj" and prep.lower_ in PLACE_PREPOSITIONS and _governing_verb(prep) is not None \
-        and noun.lower_ not in MALE_NAMES | FEMALE_NAMES
+        and noun.lower_ not in NAMES
 
 
 def _is_subject(token: Token) -> bool:

@@ -158,9 +158,11 @@ def split_sentence(sent: Span, words: dict[int, str]) -> list[Clause]:
     owner = {t.i: _owner(t, heads).i for t in sent}
     clauses = []
     for n, head in enumerate(heads):
-        tokens = [t for t in sent if owner[t.i] == head.i]
-        if len(heads) > 1:
-            tokens = _trim(tokens, leading=n > 0)
+        tokens = [t for t in sent if owner[t.i] == head.i and not t.is_space]
+        tokens = _trim(tokens, leading=n > 0)
+        end = sent[-1]
+        if tokens and end.text in (".", "!", "?") and tokens[-1].i == end.i - 1:
+            tokens.append(end)
         if not tokens:
             continue
         clauses.append(_analyse(head, tokens, words, question))

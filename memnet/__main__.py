@@ -1,0 +1,5 @@
+import sys
+
+from memnet.cli import main
+
+sys.exit(main())

@@ -1,0 +1,169 @@
+"""python -m memnet train | eval | ask | simulate"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+from memnet import checkpoint
+from memnet.data.babi import BabiFormatError, load_tasks, parse_task_range
+from memnet.data.world import add_simulate_arguments, run_simulate
+from memnet.dataset import parse_stories
+from memnet.evaluate import PASS_MARK, Score, evaluate
+from memnet.model import ModelConfig
+from memnet.runtime import configure
+from memnet.sentence import make_input_map
+from memnet.train import train
+
+
+def _model_config(args: argparse.Namespace) -> ModelConfig:
+    return ModelConfig(dim=args.dim, hops=args.hops, time=not args.no_time, unseen_context=not args.no_unseen,
+                       match=not args.no_match, word_dropout=args.word_dropout, lr=args.lr, epochs=args.epochs,
+                       memory_size=args.memory_size, seed=args.seed, input_map=args.input)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    tasks = load_tasks(args.data, parse_task_range(args.tasks))
+    tasks = [t for t in tasks if t.train]
+    if not tasks:
+        raise BabiFormatError(f"{args.data}: no training files for tasks {args.tasks}")
+    config = _model_config(args)
+    input_map = make_input_map(config.input_map)
+    if args.joint:
+        stories = [s for t in tasks for s in parse_stories(t.train, input_map, progress=True, desc=f"I {t.name}")]
+        model, log = train(stories, config)
+        checkpoint.save(model, args.out, {"tasks": [t.name for t in tasks], "train_seconds": log.seconds})
+        print(f"trained a joint model on {len(tasks)} tasks, {log.examples} questions, in {log.seconds:.1f}s -> {args.out}")
+        return 0
+    for task in tasks:
+        model, log = train(parse_stories(task.train, input_map), config)
+        checkpoint.save(model, Path(args.out) / task.name, {"tasks": [task.name], "train_seconds": log.seconds})
+        print(f"{task.name}: {log.examples} questions in {log.seconds:.1f}s -> {Path(args.out) / task.name}")
+    return 0
+
+
+def _model_for(model_path: Path, task_name: str):
+    """One checkpoint serves every task; a folder of per-task checkpoints serves the tasks it has."""
+    if (model_path / "config.json").is_file():
+        return checkpoint.load(model_path)
+    per_task = model_path / task_name
+    return checkpoint.load(per_task) if (per_task / "config.json").is_file() else None
+
+
+def format_table(scores: dict[str, Score]) -> str:
+    lines = [f"{'task':<36} {'accuracy':>9} {'supports':>9} {'n':>6}"]
+    for name, score in scores.items():
+        mark = " " if score.accuracy >= PASS_MARK else "x"
+        lines.append(f"{name:<36} {score.accuracy:>9.1%} {score.support_accuracy:>9.1%} {score.n:>6} {mark}")
+    mean = sum(s.accuracy for s in scores.values()) / max(len(scores), 1)
+    passed = sum(s.accuracy >= PASS_MARK for s in scores.values())
+    lines.append(f"{'mean':<36} {mean:>9.1%}   passed (>= {PASS_MARK:.0%}): {passed}/{len(scores)}")
+    return "\n".join(lines)
+
+
+def results_json(scores: dict[str, Score]) -> dict:
+    return {"per_task": {name: s.to_json() for name, s in scores.items()},
+            "mean_accuracy": sum(s.accuracy for s in scores.values()) / max(len(scores), 1),
+            "passed": sum(s.accuracy >= PASS_MARK for s in scores.values())}
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    model_path = Path(args.model) if args.model else checkpoint.DEFAULT_MODEL
+    if not model_path.is_dir():
+        raise checkpoint.CheckpointError(f"{model_path}: no such checkpoint folder")
+    tasks = [t for t in load_tasks(args.data, parse_task_range(args.tasks) if args.tasks else None) if t.test]
+    scores = {}
+    for task in tasks:
+        model = _model_for(model_path, task.name)
+        if model is None:
+            print(f"{task.name}: skipped, no checkpoint for it in {model_path}", file=sys.stderr)
+            continue
+        stories = parse_stories(task.test, make_input_map(model.config.input_map))
+        scores[task.name] = evaluate(model, stories, progress=True)
+    if not scores:
+        raise checkpoint.CheckpointError(f"{model_path}: no checkpoint for any of the tasks in {args.data}")
+    print(format_table(scores))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results_json(scores), indent=1))
+    return 0
+
+
+_BABI_LINE = re.compile(r"^\s*\d+\s+")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from memnet.api import MemoryNetwork
+
+    net = MemoryNetwork.load(args.model)
+    for raw in sys.stdin:
+        line = _BABI_LINE.sub("", raw.rstrip("\n"))
+        if _BABI_LINE.match(raw) and _BABI_LINE.sub("", raw).strip() and re.match(r"^\s*1\s", raw):
+            net.clear()  # a bAbI line numbered 1 starts a new story
+        text, _, expected = line.partition("\t")
+        if not text.strip():
+            continue
+        for reply in net.respond(text, hops=args.hops):
+            if isinstance(reply, list):
+                continue
+            if not reply.answer:
+                print(f"{reply.question} -> {reply.message}")
+                continue
+            because = "; ".join(f"[{s.index}] {s.resolved}" for s in reply.supports)
+            truth = expected.split("\t")[0].strip()
+            check = "" if not truth else ("  (right)" if truth == reply.answer else f"  (expected {truth})")
+            print(f"{reply.question} -> {reply.answer}{check}\n    because: {because}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m memnet", description="Memory Networks (Weston et al. 2015).")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("train", help="train on bAbI-format data", description="Train per task, or jointly on all tasks.")
+    p.add_argument("--data", required=True, help="folder (or file) of bAbI-format *_train.txt files")
+    p.add_argument("--tasks", default="1-20", help="task numbers, e.g. 1-20 or 1,2,5 (default 1-20)")
+    p.add_argument("--joint", action="store_true", help="one model for all tasks (default: one per task)")
+    p.add_argument("--out", required=True, help="checkpoint folder (per task: one subfolder per task)")
+    p.add_argument("--input", default="simple", choices=["simple", "spacy"], help="the input map I (default simple)")
+    defaults = ModelConfig()
+    p.add_argument("--hops", type=int, default=defaults.hops, help="k, supporting memories per question")
+    p.add_argument("--dim", type=int, default=defaults.dim, help="embedding size n")
+    p.add_argument("--epochs", type=int, default=defaults.epochs)
+    p.add_argument("--lr", type=float, default=defaults.lr)
+    p.add_argument("--word-dropout", type=float, default=defaults.word_dropout, help="d, share of words treated as unseen")
+    p.add_argument("--memory-size", type=int, default=None, help="newest memories a question sees (default all)")
+    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--no-time", action="store_true", help="without the write-time features (§3.4)")
+    p.add_argument("--no-unseen", action="store_true", help="without the unseen-word context features (§3.5)")
+    p.add_argument("--no-match", action="store_true", help="without the exact-match features (§3.6)")
+    p.set_defaults(run=cmd_train)
+
+    p = commands.add_parser("eval", help="per-task accuracy table", description="Evaluate on bAbI-format test files.")
+    p.add_argument("--model", help="checkpoint folder, or a folder of per-task checkpoints (default: bundled model)")
+    p.add_argument("--data", required=True, help="folder (or file) of bAbI-format test files")
+    p.add_argument("--tasks", help="task numbers to keep, e.g. 1-20")
+    p.add_argument("--json", help="also write the results as JSON to this file")
+    p.set_defaults(run=cmd_eval)
+
+    p = commands.add_parser("ask", help="answer the questions of a story read from stdin",
+                            description="Statements are stored, questions answered. bAbI-numbered lines work too.")
+    p.add_argument("--model", help="checkpoint folder (default: bundled model)")
+    p.add_argument("--hops", type=int, help="k at inference (default: the model's)")
+    p.set_defaults(run=cmd_ask)
+
+    p = commands.add_parser("simulate", help="generate the paper's simulated world as bAbI files")
+    add_simulate_arguments(p)
+    p.set_defaults(run=run_simulate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    configure()
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (BabiFormatError, checkpoint.CheckpointError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
