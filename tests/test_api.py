@@ -1,0 +1,93 @@
+import json
+
+import pytest
+
+from memnet import MemoryNetwork
+from memnet import checkpoint
+from memnet.memory import Memory, MemoryFormatError
+
+
+@pytest.fixture()
+def net(task1_model):
+    return MemoryNetwork(task1_model)
+
+
+def test_tell_and_ask_with_supports_and_runner_ups(net):
+    written = net.tell("Mary moved to the bathroom. John went to the hallway. Mary travelled to the office.")
+    assert [s.index for s in written] == [0, 1, 2]
+    assert [s.time for s in net.memory] == [0, 1, 2]
+    answer = net.ask("Where is Mary?")
+    assert answer.answer == "office"
+    assert answer.supports[0].text == "Mary travelled to the office."
+    assert set(answer.hops[0].scores) == {0, 1, 2}
+    assert len(answer.candidates) > 1 and answer.candidates[0][0] == "office"
+    json.dumps(answer.to_json())
+
+
+def test_conversations_share_weights_but_not_memory(net):
+    other = net.conversation()
+    net.tell("Sandra went to the garden.")
+    assert other.model is net.model and other.memory == []
+    assert other.ask("Where is Sandra?").message
+
+
+def test_respond_stores_statements_and_answers_questions_in_order(net):
+    replies = net.respond("Daniel went to the kitchen. Where is Daniel? Daniel moved to the garden.")
+    assert isinstance(replies[0], list) and replies[1].answer == "kitchen" and isinstance(replies[2], list)
+    assert len(net.memory) == 2
+
+
+def test_bad_input_gets_a_clear_result(net):
+    assert "empty" in net.ask("Where is Mary?").message      # no memory yet
+    net.tell("Mary went to the zorblat.")                     # unknown word
+    assert net.ask("").message == "The question is empty."
+    assert net.ask("?!").message
+    assert net.ask("Where is Mary?").answer == "zorblat"      # an unseen word found in memory
+    assert net.tell("") == []
+
+
+def test_undo_and_clear(net):
+    net.tell("John went to the hallway.")
+    net.tell("John went to the bathroom. Mary went home.")
+    assert [s.text for s in net.undo()] == ["John went to the bathroom.", "Mary went home."]
+    assert net.ask("Where is John?").answer == "hallway"
+    net.clear()
+    assert net.memory == []
+
+
+def test_memory_export_round_trip_and_bad_import(net):
+    net.tell("John went to the hallway. Mary went home.")
+    restored = Memory.from_json(json.loads(json.dumps(net.memory_store.to_json())))
+    assert restored.slots == net.memory
+    with pytest.raises(MemoryFormatError):
+        Memory.from_json({"format": "something else"})
+    with pytest.raises(MemoryFormatError, match="slot 0"):
+        Memory.from_json({"format": "memnet-memory/1", "slots": [{"index": 0}]})
+
+
+def test_checkpoint_round_trip(tmp_path, task1_model):
+    checkpoint.save(task1_model, tmp_path / "m")
+    loaded = MemoryNetwork.load(tmp_path / "m")
+    assert loaded.model.vocab.words == task1_model.vocab.words
+    original = MemoryNetwork(task1_model)
+    for n in (original, loaded):
+        n.tell("Mary moved to the bathroom. John went to the hallway.")
+    assert loaded.ask("Where is John?").to_json() == original.ask("Where is John?").to_json()
+
+
+def test_wrong_or_corrupt_checkpoints_are_clear_errors(tmp_path, task1_model):
+    with pytest.raises(checkpoint.CheckpointError, match="not a memnet checkpoint"):
+        checkpoint.load(tmp_path)
+    path = checkpoint.save(task1_model, tmp_path / "m")
+    (path / "weights.safetensors").write_bytes(b"garbage")
+    with pytest.raises(checkpoint.CheckpointError, match="damaged"):
+        checkpoint.load(path)
+    path = checkpoint.save(task1_model, tmp_path / "m2")
+    config = json.loads((path / "config.json").read_text())
+    config["model"]["dim"] = 7
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(checkpoint.CheckpointError, match="wrong shape"):
+        checkpoint.load(path)
+    (path / "config.json").write_text("{not json")
+    with pytest.raises(checkpoint.CheckpointError, match="not valid JSON"):
+        checkpoint.load(path)

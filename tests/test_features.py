@@ -1,0 +1,34 @@
+import torch
+
+from memnet.features import UNK, FeatureLayout, Vocabulary, occurs_in
+
+
+def test_vocabulary_keeps_list_answers_as_phrases():
+    vocab = Vocabulary.build([["john", "went", "home"]], ["home", "apple,football", "n,w"])
+    assert vocab.words[:2] == ["<pad>", "<unk>"] and "home" in vocab.words
+    assert vocab.phrases == ["apple,football", "n,w"]
+    assert vocab.answer_column("n,w") == len(vocab) + 1
+    assert vocab.answer_column("mordor") is None
+    ids, keys = vocab.encode(["john", "mordor"])
+    assert ids[1] == UNK and keys[1] != 0
+
+
+def test_layout_has_three_word_roles_plus_context_match_time_and_stop():
+    layout = FeatureLayout(n_words=10, n_phrases=2)
+    # Q, S, Y (the paper's 3|W|) + 6 context blocks + SM, YM, YS, then phrases, 3 time rows, stop
+    assert layout.dim == 12 * 10 + 2 + 3 + 1
+    assert (layout.Q, layout.S, layout.Y) == (0, 30, 70)
+    ids = torch.tensor([[4, UNK, 5, 0]])
+    rows = layout.sentence(ids, "Y", unseen_context=True)
+    words, left, right = rows[0, :4], rows[0, 4:8], rows[0, 8:]
+    assert words.tolist() == [layout.Y + 4, layout.Y + UNK, layout.Y + 5, layout.null]
+    # only the unseen word gets context rows: its left neighbour 4 and right neighbour 5
+    assert left.tolist() == [layout.null, layout.YL + 4, layout.null, layout.null]
+    assert right.tolist() == [layout.null, layout.YR + 5, layout.null, layout.null]
+    assert layout.sentence(ids, "Q", unseen_context=False).shape == (1, 4)
+
+
+def test_occurs_in_matches_keys_but_never_padding():
+    keys = torch.tensor([[[5, 6, 0]]])
+    pool = torch.tensor([[6, 0]])
+    assert occurs_in(keys, pool).tolist() == [[[False, True, False]]]
