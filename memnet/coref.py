@@ -228,10 +228,10 @@ def _rewrite(pieces: Sequence[Piece], found: Mapping[int, Mention | None]) -> tu
 
 # --- analysis of one clause's parse -----------------------------------------------------
 
-def mention_of(head: Token, words: Mapping[int, str]) -> Mention:
-    """The entity that the noun `head` names, with the words of its noun phrase."""
+def mention_of(head: Token, words: Mapping[int, str], start: int = 0) -> Mention:
+    """The entity that the noun `head` names, with the words of its noun phrase (from `start` on)."""
     doc = head.doc
-    span = doc[head.left_edge.i: head.i + 1]
+    span = doc[max(head.left_edge.i, start): head.i + 1]
     lower = head.lower_
     lemma = head.lemma_.lower()
     gender = "m" if lower in MALE_NAMES or lemma in MALE_NOUNS else "f" if lower in FEMALE_NAMES or lemma in FEMALE_NOUNS else None
@@ -250,13 +250,13 @@ def mention_of(head: Token, words: Mapping[int, str]) -> Mention:
     return Mention(text, phrase_words, key, kind, gender, plural, _is_subject(head))
 
 
-def group_of(head: Token, words: Mapping[int, str]) -> Mention | None:
+def group_of(head: Token, words: Mapping[int, str], start: int = 0) -> Mention | None:
     """'Daniel and Sandra' as one plural entity, which 'they' can refer to."""
     conjuncts = [t for t in head.conjuncts if t.pos_ in ("NOUN", "PROPN") and t.i > head.i]
     if not conjuncts or head.dep_ == "conj":
         return None
-    members = [mention_of(t, words) for t in (head, *conjuncts)]
-    span = head.doc[head.left_edge.i: conjuncts[-1].i + 1]
+    members = [mention_of(t, words, start) for t in (head, *conjuncts)]
+    span = head.doc[max(head.left_edge.i, start): conjuncts[-1].i + 1]
     kind = "person" if all(m.kind == "person" for m in members) else "thing"
     phrase_words = tuple(words[t.i] for t in span if t.i in words)
     return Mention(span.text, phrase_words, "+".join(m.key for m in members), kind, None, True,

@@ -35,11 +35,12 @@ HYPHENS = frozenset("-‐‑")
 WH_TAGS = frozenset({"WDT", "WP", "WP$", "WRB"})
 SUBORDINATE_DEPS = frozenset({"advcl", "csubj", "relcl", "acl", "ccomp", "xcomp", "pcomp", "pobj"})
 REQUEST_VERBS = frozenset({"tell", "show", "wonder"})
+REPORTING_VERBS = frozenset({"say", "tell", "think", "know", "believe", "hear", "see", "claim", "wonder"})
 CONNECTIVES = frozenset({"then", "later", "next", "afterwards", "afterward", "subsequently", "finally", "meanwhile"})
 SEQUENCE_PREPOSITIONS = frozenset({"after", "following"})
 FOREIGN_WORDS = frozenset("""
 le la les est et une des du dans sont der die das und ist nicht ein eine el los las es y que en por una
-il che di della sono não uma com para
+il che di della sono não uma com para fue está del è
 """.split())
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "“": '"', "”": '"', "„": '"',
                          "‟": '"', "″": '"', "«": '"', "»": '"', "–": " - ", "—": " - ", "…": "..."})
@@ -84,14 +85,15 @@ def diagnose(text: object) -> str | None:
 
 
 def is_english(text: str) -> bool:
-    """Cheap script and function-word test: enough to refuse French, Chinese or Russian politely."""
+    """Cheap script and function-word test: refuses French, German, Chinese or Russian politely,
+    and errs towards English, since dropping an English message would lose a memory."""
     letters = [c for c in text if c.isalpha()]
     if letters and sum(c > "\u024f" for c in letters) > len(letters) / 2:
         return False
     words = re.findall(r"[^\W\d_]+", text.lower())
     english = sum(w in STOP_WORDS for w in words)
     foreign = sum(w in FOREIGN_WORDS for w in words)
-    return not ((len(words) >= 4 and english == 0) or (foreign >= 2 and foreign > english))
+    return not (foreign >= 2 and foreign > english)
 
 
 # --- registered components ----------------------------------------------------------------
@@ -184,9 +186,11 @@ def _starts_clause(token: Token) -> bool:
         return False
     if token.dep_ == "conj":
         return True
+    subordinate = any(c.dep_ == "mark" or c.tag_ == "WRB" for c in token.children)
     if token.dep_ in ("advcl", "parataxis"):
-        subordinate = any(c.dep_ == "mark" or c.tag_ == "WRB" for c in token.children)
         return _own_subject(token) is not None and not subordinate
+    if token.dep_ == "ccomp" and token.i < token.head.i:  # "Mary went home then John slept" parses so
+        return _own_subject(token) is not None and not subordinate and token.head.lemma_ not in REPORTING_VERBS
     return False
 
 
@@ -204,7 +208,7 @@ def _owner(token: Token, heads: list[Token]) -> Token:
 def _trim(tokens: list[Token], leading: bool) -> list[Token]:
     """Drop the joints between clauses: ',', 'and', and for later clauses 'then', 'after that'."""
     def joint(t: Token) -> bool:
-        return t.is_punct or t.dep_ == "cc"
+        return (t.is_punct and not (t.is_quote or t.is_bracket)) or t.dep_ == "cc"
 
     def connective(t: Token) -> bool:
         prep = t if t.lower_ in SEQUENCE_PREPOSITIONS else t.head
@@ -226,12 +230,13 @@ def _analyse(head: Token, tokens: list[Token], words: dict[int, str], question: 
     if zero is not None:
         pieces.insert(0, Piece("", (), zero))
     found = []
+    start = tokens[0].i
     for t in tokens:
         if t.pos_ in ("NOUN", "PROPN") and t.dep_ != "compound":
-            group = group_of(t, words)
+            group = group_of(t, words, start)
             if group is not None:
                 found.append((t, group))
-            found.append((t, mention_of(t, words)))
+            found.append((t, mention_of(t, words, start)))
     return Clause(tuple(pieces), tuple(m for _, m in found), clause_place(head, found), question)
 
 
