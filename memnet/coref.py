@@ -102,6 +102,11 @@ class Clause:
     def text(self) -> str:
         return "".join(p.typed for p in self.pieces).strip()
 
+    @property
+    def words(self) -> tuple[str, ...]:
+        """Feature words as typed, pronouns unresolved."""
+        return tuple(w for p in self.pieces for w in p.words)
+
 
 @dataclass
 class _Entity:

@@ -272,8 +272,10 @@ class SpacyInput:
 
     name = "spacy"
 
-    def __init__(self, nlp: Language | None = None, batch_size: int = 512, cache_size: int = 200_000):
+    def __init__(self, nlp: Language | None = None, batch_size: int = 512, cache_size: int = 200_000,
+                 coref: bool = True):
         self.nlp = nlp if nlp is not None else load_nlp()
+        self.coref = coref  # False: keep pronouns as typed (the baseline of bench/coref.py)
         self.batch_size = batch_size
         self.cache_size = cache_size
         self._clauses: dict[str, tuple[Clause, ...]] = {}
@@ -293,7 +295,7 @@ class SpacyInput:
         for text in clean:
             sentences = []
             for clause in analysed[text]:
-                resolved, tokens = discourse.resolve(clause)
+                resolved, tokens = discourse.resolve(clause) if self.coref else (clause.text, clause.words)
                 if tokens:
                     sentences.append(Sentence(clause.text, resolved, tokens, clause.is_question))
             out.append(sentences)

@@ -6,9 +6,10 @@ import pytest
 
 from memnet.data.babi import read_stories
 from memnet.dataset import parse_stories
+from memnet.text import SpacyInput
+from tests.helpers import BABI_EN
 
 CASES = [json.loads(line) for line in (Path(__file__).parent / "data" / "coref_cases.jsonl").open()]
-BABI = Path("/work/shared/babi/en")
 
 
 def resolve(spacy_input, *messages):
@@ -62,7 +63,7 @@ def test_conversations_do_not_share_state(spacy_input):
 @pytest.mark.parametrize("task", ["qa11_basic-coreference", "qa13_compound-coreference"])
 def test_babi_answers_go_through_resolved_memories(spacy_input, task):
     """After resolution the last supporting memory names the person asked about, and the answer."""
-    stories = read_stories(BABI / f"{task}_test.txt")[:60]
+    stories = read_stories(BABI_EN / f"{task}_test.txt")[:60]
     checked = right = 0
     for story in parse_stories(stories, spacy_input):
         for question, _, supports, answer in story.questions:
@@ -74,3 +75,11 @@ def test_babi_answers_go_through_resolved_memories(spacy_input, task):
             right += person in memory.tokens and answer in memory.tokens
     assert checked >= 60
     assert right / checked >= 0.98
+
+
+def test_without_coref_the_pronoun_stays(nlp):
+    plain = SpacyInput(nlp, coref=False)
+    d = plain.new_discourse()
+    plain("Mary went to the kitchen.", d)
+    [s] = plain("Then she went to the garden.", d)
+    assert s.resolved == s.text and s.tokens == ("then", "she", "go", "to", "the", "garden")
