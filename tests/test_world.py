@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from memnet.data.babi import load_tasks
 from memnet.data.world import (
-    JOINERS, SETTINGS, Event, Question, Reader, Statement, World, WorldConfig, _join,
+    JOINERS, SETTINGS, Event, Question, Reader, Statement, World, WorldConfig, join_word_sequence,
     add_simulate_arguments, babi_lines, generate, run_simulate, setting_config,
 )
 
@@ -113,7 +113,7 @@ def test_grammar_uses_the_synonyms_and_sentence_answers_name_the_room():
 def test_word_sequence_joins_statements_and_remaps_support():
     config = setting_config("actor+object")
     story = generate(config, 20, 10, random.Random(5))[0]
-    joined = _join(story, random.Random(6))
+    joined = join_word_sequence(story, random.Random(6))
     questions = [line for line in story if isinstance(line, Question)]
     assert [q.answer for q in questions] == [line.answer for line in joined if isinstance(line, Question)]
     clauses = [c for line in joined if isinstance(line, Statement) for c in line.clauses]

@@ -42,6 +42,7 @@ GO = ("went to", "travelled to", "journeyed to", "moved to")
 GO_BACK = "went back to"  # only said of a room the actor has already been in
 GET = ("picked up", "got", "grabbed", "took")
 DROP = ("dropped", "left", "discarded", "put down")
+DROP_WHERE = ("", " there")  # "Frodo dropped the ring there" (Figure 3)
 GET_FROM = ("took {o} from {c}", "got {o} out of {c}")
 PUT = ("put {o} {p} {c}", "placed {o} {p} {c}")
 GIVE = ("gave {o} to {r}", "handed {o} to {r}", "passed {o} to {r}")
@@ -267,7 +268,7 @@ class Narrator:
         if event.verb == "get":
             return f"{a} {pick(GET)} {the(event.target)}"
         if event.verb == "drop":
-            return f"{a} {pick(DROP)} {the(event.target)}"
+            return f"{a} {pick(DROP)} {the(event.target)}{pick(DROP_WHERE)}"
         if event.verb == "get_from":
             return f"{a} " + pick(GET_FROM).format(o=the(event.target), c=the(event.other))
         if event.verb == "put":
@@ -335,7 +336,7 @@ def _ask(config, world: World, reader: Reader, narrator: Narrator, said: list[Ev
                     narrator.sentence(kind, entity, answer) + ".")
 
 
-def _join(story: Story, rng: random.Random) -> Story:
+def join_word_sequence(story: Story, rng: random.Random) -> Story:
     """Word-sequence setting: merge the statements between questions into one line."""
     joined: Story = []
     new_id: dict[int, int] = {}
@@ -363,7 +364,7 @@ def generate(config: WorldConfig, statements: int, questions: int, rng: random.R
     for start in range(0, statements, config.story_length):
         n = min(config.story_length, statements - start)
         story = _story(config, n, asks[start:start + n], rng)
-        stories.append(_join(story, rng) if config.word_sequence else story)
+        stories.append(join_word_sequence(story, rng) if config.word_sequence else story)
     return stories
 
 
