@@ -1,0 +1,40 @@
+"""python app.py: the memnet chat app on http://127.0.0.1:7860, on the bundled model, offline."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from memnet.runtime import configure
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    from app.sessions import default_data_dir
+
+    parser = argparse.ArgumentParser(description="Chat with a Memory Network in the browser and inspect its memory.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--model", type=Path, help="a checkpoint folder to serve by default (default: the bundled assets/model)")
+    parser.add_argument("--data-dir", type=Path, default=default_data_dir(), help="where sessions are kept (SQLite; default %(default)s)")
+    parser.add_argument("--share", action="store_true", help="also open a public gradio.live link (off by default; needs the network)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    configure()  # before gradio is imported: no telemetry, one torch thread
+    args = parse_args(argv)
+    from app import ui
+    from app.handlers import Context
+    from app.sessions import Catalogue, Store
+
+    try:
+        catalogue = Catalogue(ASSETS, args.model)
+    except FileNotFoundError as error:
+        raise SystemExit(f"app.py: {error}") from None
+    context = Context(Store(args.data_dir), catalogue, ASSETS / "examples")
+    ui.build(context).launch(server_name=args.host, server_port=args.port, share=args.share)
+
+
+if __name__ == "__main__":
+    main()
