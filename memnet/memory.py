@@ -132,6 +132,31 @@ class Memory:
         for position in self.live():
             self.frame[position] = self._frame_id(self.tokens[position])
 
+    # ---- columns, for `memnet.store` -------------------------------------------------------
+    COLUMNS = ("time", "message", "hits", "last_pick", "keys")
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The array columns over positions 0..size-1."""
+        return {name: np.ascontiguousarray(getattr(self, name)[: self.size]) for name in self.COLUMNS}
+
+    @classmethod
+    def from_columns(cls, columns: dict[str, np.ndarray], text: list[str], resolved: list[str],
+                     tokens: list[tuple[str, ...]], clock: int, messages: int, capacity: int | None = None,
+                     word_class: Callable[[str], Hashable] | None = None) -> "Memory":
+        """A memory from `columns()` output and the per-position strings, without per-slot work."""
+        memory = cls(clock=clock, messages=messages, capacity=capacity)
+        size = len(columns["time"])
+        if not all(len(columns[name]) == size for name in cls.COLUMNS) or not len(text) == len(resolved) == len(tokens) == size:
+            raise MemoryFormatError("memory columns have different lengths")
+        memory._reserve(size, columns["keys"].shape[1] if size else 1)
+        memory.size = size
+        for name in cls.COLUMNS:
+            getattr(memory, name)[:size] = columns[name]
+        memory.text[:size], memory.resolved[:size], memory.tokens[:size] = text, resolved, tokens
+        if word_class is not None:
+            memory.set_word_class(word_class)
+        return memory
+
     # ---- H: where each input goes ------------------------------------------------------
     def live(self) -> np.ndarray:
         """Positions that hold a slot, oldest first."""
