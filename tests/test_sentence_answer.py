@@ -35,7 +35,7 @@ def test_decoder_learns_sentence_answers_in_seconds():
     torch.set_num_threads(1)
     rng = random.Random(0)
     train, test = examples(generate(CONFIG, 1000, 600, rng)), examples(generate(CONFIG, 300, 150, rng))
-    model = train_decoder([e for e, _ in train], epochs=12, dim=48, lr=0.01)
+    model = train_decoder([e for e, _ in train], epochs=20, dim=48, lr=0.01)
     written = model.generate([e for e, _ in test])
     accuracy = sum(correct(s, q) for s, (_, q) in zip(written, test)) / len(test)
     assert accuracy > 0.9, (accuracy, written[:5])
