@@ -12,6 +12,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # a server without a display
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from memnet import Answer, Slot  # noqa: E402
 
@@ -137,4 +138,5 @@ def hop_chart(answer: Answer | None) -> Figure | None:
         ax.set_ylabel("s_O", fontsize=8)
         ax.tick_params(labelsize=8)
     axes[-1].set_xlabel("memory slot", fontsize=8)
+    axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
     return figure

@@ -1,0 +1,45 @@
+"""Fixtures for the app tests: a small checkpoint (the core's task 1 model), a fresh store, a running app.
+
+Import the fixtures you use into the test module; they never touch the bundled model.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app import ui
+from app.handlers import Context
+from app.sessions import Catalogue, Store
+from memnet import checkpoint
+from tests.helpers import REPO
+
+ASSETS = REPO / "assets"
+
+
+def make_context(model_dir: Path, data_dir: Path) -> Context:
+    return Context(Store(data_dir), Catalogue(ASSETS, model_dir), ASSETS / "examples")
+
+
+@pytest.fixture(scope="session")
+def app_model_dir(task1_model, tmp_path_factory) -> Path:
+    return checkpoint.save(task1_model, tmp_path_factory.mktemp("app-model"))
+
+
+@pytest.fixture
+def context(app_model_dir, tmp_path) -> Context:
+    return make_context(app_model_dir, tmp_path / "data")
+
+
+def launch(context: Context):
+    """The app on 127.0.0.1 (a free port), in this process; returns (demo, url)."""
+    demo = ui.build(context)
+    _, url, _ = demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+    return demo, url
+
+
+@pytest.fixture(scope="module")
+def app_url(app_model_dir, tmp_path_factory):
+    demo, url = launch(make_context(app_model_dir, tmp_path_factory.mktemp("app-data")))
+    yield url
+    demo.close()

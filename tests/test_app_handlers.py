@@ -1,0 +1,216 @@
+"""The app's handlers, called directly: chat turns, the memory panel, persistence, bad input."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app import handlers, render
+from app.sessions import Store
+from memnet import Slot
+from tests.app_fixtures import app_model_dir, context, make_context  # noqa: F401
+
+STORY = "Mary moved to the bathroom. John went to the hallway. Mary travelled to the office."
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def turn(context, session, text, hops=None) -> list[str]:
+    return list(handlers.chat_turn(context, session, text, hops))
+
+
+def test_statements_are_stored_and_acknowledged_after_commit(context):
+    session = handlers.open_session(context, None)
+    replies = handlers.chat_turn(context, session, STORY, None)
+    first = next(replies)
+    saved = context.store.open(session.key, context.catalogue)  # committed before the first acknowledgement
+    assert [s.text for s in saved.net.memory] == STORY.replace(". ", ".|").split("|")
+    assert first.startswith("Stored 3 memories, in slots 0–2")
+    assert turn(context, session, "Daniel went to the garden.") == ["Stored in slot 3: “Daniel went to the garden.”"]
+
+
+def test_resolved_text_is_shown_when_coreference_changed_it():
+    slot = Slot(7, 7, "He picked up the milk.", "John picked up the milk.", ("john", "picked", "up", "the", "milk"))
+    assert render.stored_reply([slot]) == "Stored in slot 7: “He picked up the milk.” → “John picked up the milk.”"
+    assert 'class="changed">John picked up the milk.' in render.memory_table([slot], None)
+
+
+def test_question_streams_answer_then_supporting_facts_in_hop_order(context):
+    session = handlers.open_session(context, None)
+    turn(context, session, STORY)
+    replies = turn(context, session, "Where is Mary?", hops=2)
+    assert replies[0] == "**office**"
+    assert all(later.startswith(earlier) for earlier, later in zip(replies, replies[1:]))
+    answer = session.last_answer
+    assert answer.answer == "office" and answer.supports[0].index == 2
+    facts = replies[-1].split("because:")[1].strip().splitlines()
+    assert facts[0].startswith("1. Mary travelled to the office. _(slot 2, score")
+    assert len(facts) == len(answer.supports)
+
+
+def test_memory_panel_highlights_supports_with_hop_and_score(context):
+    session = handlers.open_session(context, None)
+    turn(context, session, STORY + " Where is Mary?")
+    table, chart, runner_ups = handlers.panel(session)
+    hop1 = session.last_answer.hops[0]
+    assert f'<tr class="slot support" data-slot="2" data-hop="1">' in table
+    assert f"hop 1 · {hop1.score:.2f}" in table
+    assert table.count('class="slot"') + table.count('class="slot support"') == 3
+    assert len(chart.axes) == len(session.last_answer.hops)
+    assert "office" in runner_ups and "R score" in runner_ups
+
+
+def test_filter_by_word_and_long_memories_stay_readable(context):
+    session = handlers.open_session(context, None)
+    turn(context, session, " ".join(f"Person{i} went to the kitchen." for i in range(render.SHOWN_IN_TABLE + 100)))
+    table = handlers.on_filter(session, "person17")
+    assert "11 of 600 slots match" in table  # Person17, Person170..179
+    full = handlers.on_filter(session, "")
+    assert full.count("<tr class=") == render.SHOWN_IN_TABLE and "filter by a word" in full
+
+
+def test_user_text_is_escaped_everywhere(context):
+    session = handlers.open_session(context, None)
+    turn(context, session, XSS)
+    turn(context, session, "Where is x?")
+    table, _, runner_ups = handlers.panel(session)
+    shown = json.dumps(session.chat) + table + runner_ups
+    assert "<img" not in shown and "&lt;img src=x onerror=alert(1)&gt;" in table
+    assert session.net.memory[0].text == XSS  # stored as typed
+
+
+def test_undo_takes_back_the_whole_last_turn_and_clear_forgets_everything(context):
+    session = handlers.open_session(context, None)
+    turn(context, session, "Mary moved to the bathroom.")
+    turn(context, session, "John went to the hallway. Where is John? Sandra went to the garden.")
+    turn(context, session, "Where is Mary?")  # writes nothing: undo skips it
+    chat, *_ = handlers.on_undo(context, session, "")
+    assert [s.index for s in session.net.memory] == [0]
+    assert chat[-1]["content"] == "Undone: forgot 2 slots (1–2)."
+    handlers.on_undo(context, session, "")
+    assert session.net.memory == []
+    assert handlers.on_undo(context, session, "")[0][-1]["content"] == "Nothing to undo."
+    turn(context, session, STORY)
+    handlers.on_clear(context, session, "")
+    assert session.net.memory == [] and session.chat == []
+    assert context.store.open(session.key, context.catalogue).net.memory == []
+
+
+def test_sessions_are_isolated_and_survive_a_restart(context, app_model_dir, tmp_path):
+    alice, bob = handlers.open_session(context, None), handlers.open_session(context, None)
+    turn(context, alice, STORY)
+    turn(context, bob, "Daniel went to the garden.")
+    assert len(alice.net.memory) == 3 and [s.text for s in bob.net.memory] == ["Daniel went to the garden."]
+    restarted = make_context(app_model_dir, context.store.folder)  # a new process on the same data dir
+    session, key, chat, hops, model, table, *_ = handlers.on_load(restarted, alice.key, "")
+    assert key == alice.key and [s.text for s in session.net.memory] == [s.text for s in alice.net.memory]
+    assert chat == alice.chat and "Mary travelled to the office." in table
+    assert handlers.on_load(restarted, None, "")[1] not in (alice.key, bob.key)
+
+
+def test_a_failed_commit_is_not_acknowledged_and_loses_nothing(context, monkeypatch):
+    session = handlers.open_session(context, None)
+    turn(context, session, STORY)
+    before = (list(session.net.memory), list(session.chat), list(session.turns))
+
+    def broken(self, session):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Store, "save", broken)
+    with pytest.raises(OSError):
+        turn(context, session, "Daniel went to the garden.")
+    assert (session.net.memory, session.chat, session.turns) == before
+
+
+def test_export_then_import_round_trips(context):
+    session = handlers.open_session(context, None)
+    turn(context, session, STORY)
+    path = handlers.on_export(session)
+    other = handlers.open_session(context, None)
+    status, chat, table, *_ = handlers.on_import(context, path, other, "")
+    assert status == "Imported 3 slots from memnet-memory.json."
+    assert [s.resolved for s in other.net.memory] == [s.resolved for s in session.net.memory]
+    assert context.store.open(other.key, context.catalogue).net.memory == other.net.memory
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"{not json", "not valid JSON"),
+    (b'{"format": "something-else"}', "not a memnet memory export"),
+    (b'{"format": "memnet-memory/1", "slots": 5}', "Could not import"),
+    (b'{"format": "memnet-memory/1", "slots": [{"index": "x"}]}', "slot 0 is malformed"),
+    (b"\xff\xfe\x00binary", "not UTF-8 text"),
+])
+def test_a_malformed_import_says_why_and_keeps_the_memory(context, tmp_path, content, reason):
+    session = handlers.open_session(context, None)
+    turn(context, session, STORY)
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(content)
+    status, *_ = handlers.on_import(context, str(bad), session, "")
+    assert reason in status and status.endswith("Your memory is unchanged.")
+    assert len(session.net.memory) == 3
+
+
+def test_bad_input_gets_a_clear_reply_and_loses_no_memory(context):
+    session = handlers.open_session(context, None)
+    assert turn(context, session, "Where is the milk?") == ["The memory is empty: tell me something first."]
+    turn(context, session, STORY)
+    assert turn(context, session, "") == ["That message was empty: nothing was stored."]
+    assert turn(context, session, "   \n\t ") == ["That message was empty: nothing was stored."]
+    assert turn(context, session, "\x00\x01\x02\x1b") == ["That message was empty once 4 control characters were removed: nothing was stored."]
+    assert turn(context, session, "\x00\xff\xfe\u0080\ud800") == ["(I removed 3 control characters.)\n\nI found no words in that message: nothing was stored."]
+    too_long = turn(context, session, "a" * (handlers.MAX_CHARS + 1))
+    assert too_long[-1].startswith("That message is 1,000,001 characters long")
+    assert len(session.net.memory) == 3
+    stored = turn(context, session, "Bill went\x07 to the kitchen.")
+    assert stored[-1] == "(I removed 1 control characters.)\n\nStored in slot 3: “Bill went to the kitchen.”"
+
+
+def test_a_100kb_paste_is_stored(context):
+    session = handlers.open_session(context, None)
+    paste = " ".join(["Sandra journeyed to the garden and then she went back to the kitchen again."] * 1400)
+    assert len(paste) > 100_000
+    assert turn(context, session, paste)[-1].startswith("Stored 1400 memories")
+    assert len(session.net.memory) == 1400
+
+
+def test_5000_statements_show_progress_and_undo_as_one(context):
+    session = handlers.open_session(context, None)
+    turn(context, session, STORY)
+    replies = turn(context, session, " ".join(f"Person{i} went to the office." for i in range(5000)) + " Where is Person42?")
+    progress = [r for r in replies if r.startswith("Reading your message…")]
+    assert len(progress) == 26 and progress[1] == "Reading your message… 200 of about 5,200 sentences"
+    assert replies[len(progress)].startswith("Stored 5000 memories, in slots 3–5002")
+    assert "**office**" in replies[-1]
+    assert len(session.net.memory) == 5003
+    handlers.on_undo(context, session, "")
+    assert len(session.net.memory) == 3
+
+
+def test_api_handlers_give_each_client_its_own_memory(context):
+    slots, alice = handlers.tell(context, STORY, None)
+    assert [s["index"] for s in slots] == [0, 1, 2] and slots[2]["text"] == "Mary travelled to the office."
+    answer, alice = handlers.ask(context, "Where is Mary?", alice)
+    assert answer["answer"] == "office" and answer["supports"][0] == 2
+    assert answer["hops"][0]["scores"]["2"] == answer["hops"][0]["score"]
+    assert json.loads(json.dumps(answer)) == answer
+    assert handlers.memory(context, None)[0] == []
+    assert len(handlers.memory(context, alice)[0]) == 3
+    assert handlers.clear(context, alice)[0] == {"cleared": 3}
+    assert handlers.memory(context, alice)[0] == []
+
+
+def test_hops_setting_and_model_switch_keep_the_memory(context):
+    session = handlers.open_session(context, None)
+    turn(context, session, STORY)
+    turn(context, session, "Where is Mary?", hops=1)
+    assert len(session.last_answer.hops) == 1
+    status, hops, session = handlers.on_model(context, context.catalogue.default, session)
+    assert status.startswith("Model:") and hops == session.net.model.config.hops
+    assert len(session.net.memory) == 3
+
+
+def test_examples_load_and_are_answered(context):
+    paths = handlers.examples(context)
+    assert len(paths) >= 5
+    session = handlers.open_session(context, None)
+    replies = turn(context, session, handlers.example_text(next(p for p in paths if "milk" in p.name)))
+    assert replies[-1].startswith("Stored 6 memories") and "because:" in replies[-1]
