@@ -124,6 +124,7 @@ def hop_chart(answer: Answer | None) -> Figure | None:
     if not hops:
         return None
     figure = Figure(figsize=(7, 1.2 + 1.6 * len(hops)), layout="constrained")
+    figure.suptitle("O's score s_O for every memory, per hop", fontsize=10)
     axes = figure.subplots(len(hops), 1, sharex=True, squeeze=False)[:, 0]
     for ax, hop in zip(axes, hops):
         slots = sorted(hop.scores)

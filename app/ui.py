@@ -46,7 +46,7 @@ def build(ctx: Context) -> gr.Blocks:
                 word = gr.Textbox(placeholder="filter the memory by a word", show_label=False, elem_id="filter")
                 table = gr.HTML(css_template=render.TABLE_CSS, max_height=440, elem_id="memory", js_on_load=None)
                 with gr.Row():
-                    chart = gr.Plot(label="O's score for every memory, per hop", scale=3)
+                    chart = gr.Plot(show_label=False, scale=3, elem_id="chart")
                     runner_ups = gr.HTML(css_template=render.TABLE_CSS, elem_id="candidates", js_on_load=None, scale=2)
         with gr.Column(visible=False):  # the API endpoints' own inputs and outputs
             api_text = gr.Textbox()

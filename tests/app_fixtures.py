@@ -31,10 +31,10 @@ def context(app_model_dir, tmp_path) -> Context:
     return make_context(app_model_dir, tmp_path / "data")
 
 
-def launch(context: Context):
-    """The app on 127.0.0.1 (a free port), in this process; returns (demo, url)."""
+def launch(context: Context, port: int | None = None):
+    """The app on 127.0.0.1 (`port`, or a free one), in this process; returns (demo, url)."""
     demo = ui.build(context)
-    _, url, _ = demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     return demo, url
 
 
