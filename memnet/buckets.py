@@ -200,7 +200,7 @@ class DenseIndex(_Synced):
         super().__init__(memory)
         self.encoder = encoder or load_encoder()
         self.top, self.batch_size = top, batch_size
-        self.vectors = np.zeros((0, self.encoder.get_sentence_embedding_dimension()), dtype=np.float32)
+        self.vectors = np.zeros((0, self.encoder.get_embedding_dimension()), dtype=np.float32)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         return self.encoder.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,

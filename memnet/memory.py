@@ -212,7 +212,7 @@ class Memory:
     def touch(self, positions: Iterable[int]) -> None:
         """O picked these slots: they count as used now (forgetting keeps them longer)."""
         positions = [p for p in positions if 0 <= p < self.size and self.time[p] != FREE]
-        self.hits[positions] += 1
+        np.add.at(self.hits, positions, 1)
         self.last_pick[positions] = self.clock
 
     # ---- reading and editing ------------------------------------------------------------

@@ -1,0 +1,49 @@
+"""O over stored slot vectors: the same picks and answers as `MemNN.predict` on the same memory."""
+import numpy as np
+
+from memnet.batch import Encoded, Example, collate
+from memnet.buckets import ClusterHash
+from memnet.dataset import parse_stories
+from memnet.memory import Memory
+from memnet.recall import Recall
+from memnet.sentence import SimpleInput
+
+
+def test_recall_matches_find_supports_and_predict(task1, task1_model):
+    model = task1_model
+    checked = 0
+    for story in parse_stories(task1.test[:15], SimpleInput()):
+        for question, n, _, _ in story.questions:
+            memory = Memory()
+            memory.write(story.memory[:n])
+            recalled = Recall(model, memory, "exhaustive").ask(question.tokens, touch=False)
+            example = Example(Encoded.of(model.vocab, story.memory[:n]), n, Encoded.of(model.vocab, [question]))
+            expected = model.predict(collate([example]), [[s.tokens for s in reversed(story.memory[:n])]])[0]
+            assert [h.pick for h in recalled.hops] == [n - 1 - h.pick if h.pick >= 0 else -1 for h in expected.hops]
+            assert np.allclose([h.score for h in recalled.hops], [h.score for h in expected.hops], atol=1e-4)
+            assert recalled.answer == expected.answer
+            checked += 1
+    assert checked == 75
+
+
+def test_slot_vectors_follow_writes_overwrites_and_undo(task1_model):
+    memory = Memory(capacity=3)
+    recall = Recall(task1_model, memory, "exhaustive")
+    memory.write(SimpleInput()("Mary went to the garden. John went to the kitchen."))
+    assert recall.ask(("where", "is", "john")).answer == "kitchen"
+    memory.write(SimpleInput()("Sandra went to the office. John went to the hallway."))   # overwrites Mary's
+    assert recall.ask(("where", "is", "john")).answer == "hallway"
+    assert "Mary went to the garden." not in [s.text for s in memory.slots]
+    memory.undo()
+    assert recall.ask(("where", "is", "john")).answer == "kitchen"
+    assert np.allclose(recall.vectors.base[: memory.size], recall.vectors.embed(recall.vectors.ids[: memory.size]))
+
+
+def test_large_memories_switch_to_cluster_hashing(task1, task1_model):
+    memory = Memory()
+    for story in parse_stories(task1.test[:40], SimpleInput()):
+        memory.write(story.memory)
+    recall = Recall(task1_model, memory, threshold=100, clusters=20)
+    result = recall.ask(("where", "is", "mary"))
+    assert isinstance(recall._strategy(), ClusterHash)
+    assert result.scored < 2 * len(memory) and result.answer
