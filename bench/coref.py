@@ -48,7 +48,8 @@ def machine() -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     return {"cores": len(os.sched_getaffinity(0)), "cpu": cpu,
-            "python": platform.python_version(), "spacy": spacy.__version__, "torch": torch.__version__}
+            "python": platform.python_version(), "spacy": spacy.__version__, "torch": torch.__version__,
+            "load_average_1min": os.getloadavg()[0]}
 
 
 def babi_resolution(spacy_input: SpacyInput, task) -> dict:

@@ -235,8 +235,7 @@ def _rewrite(pieces: Sequence[Piece], found: Mapping[int, Mention | None]) -> tu
 
 def mention_of(head: Token, words: Mapping[int, str], start: int = 0) -> Mention:
     """The entity that the noun `head` names, with the words of its noun phrase (from `start` on)."""
-    doc = head.doc
-    span = doc[max(head.left_edge.i, start): head.i + 1]
+    span = head.doc[max(head.left_edge.i, start): head.i + 1]
     lower = head.lower_
     lemma = head.lemma_.lower()
     gender = "m" if lower in MALE_NAMES or lemma in MALE_NOUNS else "f" if lower in FEMALE_NAMES or lemma in FEMALE_NOUNS else None
@@ -249,26 +248,30 @@ def mention_of(head: Token, words: Mapping[int, str], start: int = 0) -> Mention
     text = span.text
     if span[0].pos_ == "DET":
         text = text[:1].lower() + text[1:]
-    phrase_words = tuple(words[t.i] for t in span if t.i in words)
+    phrase_words = tuple(words[i] for i in range(span.start, span.end) if i in words)
     key = " ".join(words[t.i] for t in span if t.i in words and t.pos_ != "DET") or lower
-    plural = head.morph.get("Number") == ["Plur"]
+    plural = head.tag_ in ("NNS", "NNPS")
     return Mention(text, phrase_words, key, kind, gender, plural, _is_subject(head))
 
 
-def group_of(head: Token, words: Mapping[int, str], start: int = 0) -> Mention | None:
+def group_of(head: Token, words: Mapping[int, str], start: int = 0,
+             known: Mapping[int, Mention] | None = None) -> Mention | None:
     """'Daniel and Sandra' as one plural entity, which 'they' can refer to."""
-    conjuncts = [t for t in head.conjuncts if t.pos_ in ("NOUN", "PROPN") and t.i > head.i]
-    if not conjuncts or head.dep_ == "conj":
+    if head.dep_ == "conj" or not head.n_rights:
         return None
-    members = [mention_of(t, words, start) for t in (head, *conjuncts)]
+    conjuncts = [t for t in head.conjuncts if t.pos_ in ("NOUN", "PROPN") and t.i > head.i]
+    if not conjuncts:
+        return None
+    known = known or {}
+    members = [known.get(t.i) or mention_of(t, words, start) for t in (head, *conjuncts)]
     span = head.doc[max(head.left_edge.i, start): conjuncts[-1].i + 1]
     kind = "person" if all(m.kind == "person" for m in members) else "thing"
-    phrase_words = tuple(words[t.i] for t in span if t.i in words)
+    phrase_words = tuple(words[i] for i in range(span.start, span.end) if i in words)
     return Mention(span.text, phrase_words, "+".join(m.key for m in members), kind, None, True,
                    _is_subject(head), tuple(m.key for m in members))
 
 
-def reference_of(token: Token, subject: Mention | None = None) -> Reference | None:
+def reference_of(token: Token) -> Reference | None:
     """The reference `token` makes, if it is a pronoun or a locative "there"."""
     lower = token.lower_
     if lower == "there":

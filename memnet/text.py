@@ -118,16 +118,17 @@ def clause_analysis(doc: Doc) -> Doc:
 def feature_words(doc: Doc) -> dict[int, str]:
     """Token index -> the word Φ uses: lower-cased lemma; "Mount-Doom" kept whole; no punctuation."""
     words: dict[int, str] = {}
+    tokens = list(doc)
     i = 0
-    while i < len(doc):
+    while i < len(tokens):
         j = i
-        while j + 2 < len(doc) and doc[j].is_alpha and not doc[j].whitespace_ and doc[j + 1].text in HYPHENS \
-                and not doc[j + 1].whitespace_ and doc[j + 2].is_alpha:
+        while j + 2 < len(tokens) and tokens[j + 1].text in HYPHENS and tokens[j].is_alpha and not tokens[j].whitespace_ \
+                and not tokens[j + 1].whitespace_ and tokens[j + 2].is_alpha:
             j += 2
         if j > i:
             words[j] = doc[i: j + 1].text.lower()
-        elif not (doc[i].is_punct or doc[i].is_space):
-            lemma = doc[i].lemma_.lower()
+        elif not (tokens[i].is_punct or tokens[i].is_space):
+            lemma = tokens[i].lemma_.lower()
             if any(c.isalnum() for c in lemma):
                 words[i] = lemma
         i = j + 1
@@ -161,7 +162,7 @@ def split_sentence(sent: Span, words: dict[int, str]) -> list[Clause]:
     clauses = []
     for n, head in enumerate(heads):
         tokens = [t for t in sent if owner[t.i] == head.i and not t.is_space]
-        tokens = _trim(tokens, leading=n > 0)
+        tokens = _trim(tokens, leading=n > 0, trailing=n < len(heads) - 1)
         end = sent[-1]
         if tokens and end.text in (".", "!", "?") and tokens[-1].i == end.i - 1:
             tokens.append(end)
@@ -186,12 +187,20 @@ def _starts_clause(token: Token) -> bool:
         return False
     if token.dep_ == "conj":
         return True
-    subordinate = any(c.dep_ == "mark" or c.tag_ == "WRB" for c in token.children)
+    subordinate = any((c.dep_ == "mark" and not _after_that(c)) or c.tag_ == "WRB" for c in token.children)
     if token.dep_ in ("advcl", "parataxis"):
         return _own_subject(token) is not None and not subordinate
     if token.dep_ == "ccomp" and token.i < token.head.i:  # "Mary went home then John slept" parses so
         return _own_subject(token) is not None and not subordinate and token.head.lemma_ not in REPORTING_VERBS
     return False
+
+
+def _after_that(token: Token) -> bool:
+    """Part of 'after that' / 'following that': a joiner, though the parser may call it a mark."""
+    doc = token.doc
+    if token.lower_ in SEQUENCE_PREPOSITIONS:
+        return token.i + 1 < len(doc) and doc[token.i + 1].lower_ == "that"
+    return token.lower_ == "that" and token.i > 0 and doc[token.i - 1].lower_ in SEQUENCE_PREPOSITIONS
 
 
 def _own_subject(verb: Token) -> Token | None:
@@ -205,21 +214,26 @@ def _owner(token: Token, heads: list[Token]) -> Token:
     return heads[0]
 
 
-def _trim(tokens: list[Token], leading: bool) -> list[Token]:
-    """Drop the joints between clauses: ',', 'and', and for later clauses 'then', 'after that'."""
+def _trim(tokens: list[Token], leading: bool, trailing: bool) -> list[Token]:
+    """Drop the joints between clauses: ',', 'and', and 'then', 'after that' where a clause
+    follows (`leading`) or precedes (`trailing`, when the parser hung 'then' on the left)."""
     def joint(t: Token) -> bool:
         return (t.is_punct and not (t.is_quote or t.is_bracket)) or t.dep_ == "cc"
 
-    def connective(t: Token) -> bool:
-        prep = t if t.lower_ in SEQUENCE_PREPOSITIONS else t.head
-        short = prep.lower_ in SEQUENCE_PREPOSITIONS and len(list(prep.subtree)) <= 2
-        return t.lower_ in CONNECTIVES or short
+    def connective(i: int) -> int:
+        """How many words of a connective start at tokens[i]: 'then', 'after that', ..."""
+        if tokens[i].lower_ in CONNECTIVES:
+            return 1
+        return 2 if _after_that(tokens[i]) and i + 1 < len(tokens) else 0
 
     start = 0
-    while start < len(tokens) and (joint(tokens[start]) or (leading and connective(tokens[start]))):
-        start += 1
+    while start < len(tokens):
+        skip = 1 if joint(tokens[start]) else connective(start) if leading else 0
+        if not skip:
+            break
+        start += skip
     end = len(tokens)
-    while end > start and joint(tokens[end - 1]):
+    while end > start and (joint(tokens[end - 1]) or (trailing and tokens[end - 1].lower_ in CONNECTIVES)):
         end -= 1
     return tokens[start:end]
 
@@ -229,14 +243,15 @@ def _analyse(head: Token, tokens: list[Token], words: dict[int, str], question: 
     zero = _zero_subject(head, words)
     if zero is not None:
         pieces.insert(0, Piece("", (), zero))
-    found = []
     start = tokens[0].i
-    for t in tokens:
-        if t.pos_ in ("NOUN", "PROPN") and t.dep_ != "compound":
-            group = group_of(t, words, start)
-            if group is not None:
-                found.append((t, group))
-            found.append((t, mention_of(t, words, start)))
+    nouns = [t for t in tokens if t.pos_ in ("NOUN", "PROPN") and t.dep_ != "compound"]
+    known = {t.i: mention_of(t, words, start) for t in nouns}
+    found = []
+    for t in nouns:
+        group = group_of(t, words, start, known)
+        if group is not None:
+            found.append((t, group))
+        found.append((t, known[t.i]))
     return Clause(tuple(pieces), tuple(m for _, m in found), clause_place(head, found), question)
 
 
