@@ -49,6 +49,11 @@ def _chunks(text: str) -> list[str]:
     return [" ".join(sentences[i:i + CHUNK]) for i in range(0, len(sentences), CHUNK)]
 
 
+def _writes(results: list) -> int:
+    """How many memory writes (each one undo step) a list of `respond` results made."""
+    return sum(1 for r in results if isinstance(r, list) and r)
+
+
 def _merge_writes(results: list) -> list:
     """Adjacent runs of slots (a long paste is written chunk by chunk) as one, for the reply."""
     merged: list = []
@@ -104,11 +109,16 @@ def chat_turn(ctx: Context, session: Session, message: str, hops: int | None) ->
         return
     chunks = _chunks(text)
     results: list = []
-    for done, chunk in enumerate(chunks):
-        if len(chunks) > 1:
-            yield f"Reading your message… {done * CHUNK:,} of about {len(chunks) * CHUNK:,} sentences"
-        results += session.net.respond(chunk, hops)
-    writes = sum(1 for r in results if isinstance(r, list) and r)
+    try:
+        for done, chunk in enumerate(chunks):
+            if len(chunks) > 1:
+                yield f"Reading your message… {done * CHUNK:,} of about {len(chunks) * CHUNK:,} sentences"
+            results += session.net.respond(chunk, hops)
+    except BaseException:  # failed, or abandoned part-way (the browser left): keep no half-told message
+        for _ in range(_writes(results)):
+            session.net.undo()
+        raise
+    writes = _writes(results)
     results = _merge_writes(results)
     answers = [r for r in results if isinstance(r, Answer)]
     if answers:

@@ -164,6 +164,15 @@ def test_bad_input_gets_a_clear_reply_and_loses_no_memory(context):
     assert stored[-1] == "(I removed 1 control characters.)\n\nStored in slot 3: “Bill went to the kitchen.”"
 
 
+def test_a_long_paste_abandoned_part_way_leaves_no_half_message(context):
+    session = handlers.open_session(context, None)
+    turn(context, session, STORY)
+    replies = handlers.chat_turn(context, session, " ".join(f"Person{i} went to the office." for i in range(1000)), None)
+    assert next(replies).startswith("Reading") and next(replies).startswith("Reading")
+    replies.close()  # the browser went away
+    assert len(session.net.memory) == 3 and session.turns == [1]
+
+
 def test_a_100kb_paste_is_stored(context):
     session = handlers.open_session(context, None)
     paste = " ".join(["Sandra journeyed to the garden and then she went back to the kitchen again."] * 1400)
