@@ -41,6 +41,8 @@ class Catalogue:
             raise FileNotFoundError(f"no model checkpoint under {assets}: train one (scripts/train_default.sh) or pass --model")
         bundled = [label for label, p in self.paths.items() if p.resolve() == DEFAULT_MODEL.resolve()]
         self.default = str(extra) if extra is not None else (bundled or list(self.paths))[0]
+        self._loaded: dict[str, MemoryNetwork] = {}
+        self._lock = threading.Lock()
 
     @staticmethod
     def _label(path: Path, assets: Path) -> str:
@@ -51,8 +53,12 @@ class Catalogue:
         return list(self.paths)
 
     def open(self, label: str | None) -> MemoryNetwork:
-        """A conversation with an empty memory on `label`'s weights (loaded once, then shared)."""
-        return MemoryNetwork.load(self.paths[self.label_of(label)])
+        """A conversation with an empty memory on `label`'s weights and input map (loaded once, then shared)."""
+        label = self.label_of(label)
+        with self._lock:
+            if label not in self._loaded:
+                self._loaded[label] = MemoryNetwork.load(self.paths[label])
+        return self._loaded[label].conversation()
 
     def label_of(self, label: str | None) -> str:
         return label if label in self.paths else self.default
