@@ -233,8 +233,9 @@ def _rewrite(pieces: Sequence[Piece], found: Mapping[int, Mention | None]) -> tu
 
 # --- analysis of one clause's parse -----------------------------------------------------
 
-def mention_of(head: Token, words: Mapping[int, str], start: int = 0) -> Mention:
-    """The entity that the noun `head` names, with the words of its noun phrase (from `start` on)."""
+def mention_of(head: Token, words: Mapping[int, str], start: int = 0, subject: bool | None = None) -> Mention:
+    """The entity that the noun `head` names, with the words of its noun phrase (from `start` on);
+    `subject` overrides the parse's say on whether it is a subject."""
     span = head.doc[max(head.left_edge.i, start): head.i + 1]
     lower = head.lower_
     lemma = head.lemma_.lower()
@@ -251,7 +252,7 @@ def mention_of(head: Token, words: Mapping[int, str], start: int = 0) -> Mention
     phrase_words = tuple(words[i] for i in range(span.start, span.end) if i in words)
     key = " ".join(words[t.i] for t in span if t.i in words and t.pos_ != "DET") or lower
     plural = head.tag_ in ("NNS", "NNPS")
-    return Mention(text, phrase_words, key, kind, gender, plural, _is_subject(head))
+    return Mention(text, phrase_words, key, kind, gender, plural, _is_subject(head) if subject is None else subject)
 
 
 def group_of(head: Token, words: Mapping[int, str], start: int = 0,
@@ -259,7 +260,8 @@ def group_of(head: Token, words: Mapping[int, str], start: int = 0,
     """'Daniel and Sandra' as one plural entity, which 'they' can refer to."""
     if head.dep_ == "conj" or not head.n_rights:
         return None
-    conjuncts = [t for t in head.conjuncts if t.pos_ in ("NOUN", "PROPN") and t.i > head.i]
+    conjuncts = [t for t in head.conjuncts if t.pos_ in ("NOUN", "PROPN") and t.i > head.i
+                 and (known is None or t.i in known)]
     if not conjuncts:
         return None
     known = known or {}

@@ -159,6 +159,11 @@ def split_sentence(sent: Span, words: dict[int, str]) -> list[Clause]:
     question = is_question(sent)
     heads = [sent.root] if question else _clause_heads(sent.root)
     owner = {t.i: _owner(t, heads).i for t in sent}
+    stranded = {head.i: _stranded_subject(head) for head in heads[1:]}
+    for i, subject in stranded.items():
+        if subject is not None:  # move "and John" over to the clause of "journeyed"
+            for t in (*subject.subtree, *(c for c in subject.head.children if c.dep_ == "cc" and c.i == subject.i - 1)):
+                owner[t.i] = i
     clauses = []
     for n, head in enumerate(heads):
         tokens = [t for t in sent if owner[t.i] == head.i and not t.is_space]
@@ -168,7 +173,7 @@ def split_sentence(sent: Span, words: dict[int, str]) -> list[Clause]:
             tokens.append(end)
         if not tokens:
             continue
-        clauses.append(_analyse(head, tokens, words, question))
+        clauses.append(_analyse(head, tokens, words, question, stranded.get(head.i)))
     return clauses
 
 
@@ -189,7 +194,7 @@ def _starts_clause(token: Token) -> bool:
         return True
     subordinate = any((c.dep_ == "mark" and not _after_that(c)) or c.tag_ == "WRB" for c in token.children)
     if token.dep_ in ("advcl", "parataxis"):
-        return _own_subject(token) is not None and not subordinate
+        return (_own_subject(token) or _stranded_subject(token)) is not None and not subordinate
     if token.dep_ == "ccomp" and token.i < token.head.i:  # "Mary went home then John slept" parses so
         return _own_subject(token) is not None and not subordinate and token.head.lemma_ not in REPORTING_VERBS
     return False
@@ -201,6 +206,16 @@ def _after_that(token: Token) -> bool:
     if token.lower_ in SEQUENCE_PREPOSITIONS:
         return token.i + 1 < len(doc) and doc[token.i + 1].lower_ == "that"
     return token.lower_ == "that" and token.i > 0 and doc[token.i - 1].lower_ in SEQUENCE_PREPOSITIONS
+
+
+def _stranded_subject(verb: Token) -> Token | None:
+    """'... to the kitchen and John journeyed ...': the parser took John for a second object."""
+    if verb.i == 0 or verb.tag_ not in ("VBD", "VBZ", "VBP") or _own_subject(verb) is not None:
+        return None
+    before = verb.doc[verb.i - 1]
+    if before.dep_ == "conj" and before.pos_ in ("PROPN", "NOUN") and before.head.i < before.i:
+        return before
+    return None
 
 
 def _own_subject(verb: Token) -> Token | None:
@@ -238,14 +253,15 @@ def _trim(tokens: list[Token], leading: bool, trailing: bool) -> list[Token]:
     return tokens[start:end]
 
 
-def _analyse(head: Token, tokens: list[Token], words: dict[int, str], question: bool) -> Clause:
+def _analyse(head: Token, tokens: list[Token], words: dict[int, str], question: bool,
+             stranded: Token | None = None) -> Clause:
     pieces = [Piece(t.text_with_ws, (words[t.i],) if t.i in words else (), reference_of(t)) for t in tokens]
-    zero = _zero_subject(head, words)
+    zero = None if stranded is not None else _zero_subject(head, words)
     if zero is not None:
         pieces.insert(0, Piece("", (), zero))
     start = tokens[0].i
     nouns = [t for t in tokens if t.pos_ in ("NOUN", "PROPN") and t.dep_ != "compound"]
-    known = {t.i: mention_of(t, words, start) for t in nouns}
+    known = {t.i: mention_of(t, words, start, True if stranded is not None and t.i == stranded.i else None) for t in nouns}
     found = []
     for t in nouns:
         group = group_of(t, words, start, known)

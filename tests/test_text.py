@@ -38,6 +38,14 @@ def test_paper_connectives_split(spacy_input, joint):
     assert [s.tokens for s in out] == [("mary", "go", "to", "the", "kitchen"), ("john", "drop", "the", "apple")]
 
 
+def test_subject_the_parser_took_for_an_object_is_given_back(spacy_input):
+    """spaCy parses "the kitchen and John" as one object; the clause after it still gets John."""
+    d = spacy_input.new_discourse()
+    out = spacy_input("Sandra moved to the kitchen and John journeyed to the bedroom.", d)
+    assert [s.text for s in out] == ["Sandra moved to the kitchen", "John journeyed to the bedroom."]
+    assert spacy_input("John dropped the milk there.", d)[0].resolved == "John dropped the milk in the bedroom."
+
+
 def test_a_paste_of_sentences_becomes_several_memories(spacy_input):
     assert len(spacy_input("Mary went home. John slept! Sandra took the milk.")) == 3
 
