@@ -3,8 +3,9 @@
 Rows are MemNN k=1, k=1 +time and k=2 +time; columns the settings at difficulty 1 and 5.
 Each column's data is generated once (7k statements and 3k questions per split, as in the
 paper) and shared by the three rows. Table 5 feeds the statements one per line through the
-plain I; Table 3 joins them into word sequences ("..., then ...; ...") that the spaCy I must
-segment back into statements, the supporting-fact labels following the clauses. Table 4 is
+plain I; Table 3 joins them into word sequences ("..., then ...; ...") that the learned
+segmenter of §3.2 (`memnet.segmenter`, trained on the training lines) must cut back into
+statements, the supporting-fact labels following the clauses. Table 4 is
 the learning curve of k=2 +time at 100, 500, 1000 and 3000 training questions.
 
     .venv/bin/python bench/simworld.py            # all tables, ~15 min on 1 core
@@ -23,6 +24,7 @@ import random
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -34,7 +36,8 @@ from memnet.data.world import Question, Statement, generate, join_word_sequence,
 from memnet.dataset import ParsedStory, parse_stories  # noqa: E402
 from memnet.evaluate import evaluate  # noqa: E402
 from memnet.model import ModelConfig  # noqa: E402
-from memnet.sentence import InputMap, SimpleInput, simple_tokens  # noqa: E402
+from memnet.segmenter import Segmenter, SegmenterConfig, stream_words, train_segmenter  # noqa: E402
+from memnet.sentence import InputMap, Sentence, SimpleInput, simple_tokens  # noqa: E402
 from memnet.train import train  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -76,15 +79,51 @@ def _closest(clause: str, segments) -> int:
     return max(range(len(segments)), key=overlap)
 
 
-def word_sequence(stories, input_map: InputMap, rng: random.Random) -> list[ParsedStory]:
-    """Join each story's statements into word sequences and let I segment them.
+@dataclass
+class SegmentedInput:
+    """I for word streams: the learned segmenter (§3.2) cuts, the plain I tokenises each piece."""
+
+    segmenter: Segmenter
+    name: str = "segmented"
+
+    def new_discourse(self) -> None:
+        return None
+
+    def __call__(self, text: str, discourse: None = None) -> list[Sentence]:
+        pieces = (" ".join(words) for words in self.segmenter.split(stream_words(text)))
+        return [Sentence(piece, piece, simple_tokens(piece)) for piece in pieces]
+
+    def pipe(self, texts, discourse: None = None) -> list[list[Sentence]]:
+        return [self(text) for text in texts]
+
+
+def clause_streams(line: Statement) -> list[list[str]]:
+    """A joined line's word stream cut at its clauses, each with the joiner before it: the
+    known statements F the segmenter is trained on (the closing "." is left to `split`)."""
+    words = stream_words(line.text)[:-1]
+    streams, start = [], 0
+    for clause in line.clauses:
+        wanted = stream_words(clause)
+        end = next(i + len(wanted) for i in range(start, len(words)) if words[i:i + len(wanted)] == wanted)
+        streams.append(words[start:end])
+        start = end
+    return streams
+
+
+def join(stories, rng: random.Random) -> list[tuple[list, list[Statement]]]:
+    """Each story with its statements joined into word-sequence lines."""
+    return [(story, [line for line in join_word_sequence(story, rng) if isinstance(line, Statement)])
+            for story in stories]
+
+
+def word_sequence(joined_stories, input_map: InputMap) -> list[ParsedStory]:
+    """Word-sequence lines through I, which must find the statements in them.
 
     A question's supporting facts become the memory slots whose text best matches the
     labelled clauses, so a segmentation error costs the model its label, as it would live.
     """
-    parsed = []
-    for story in stories:
-        joined = [line for line in join_word_sequence(story, rng) if isinstance(line, Statement)]
+    parsed, questions_map = [], SimpleInput()
+    for story, joined in joined_stories:
         discourse = input_map.new_discourse()
         memory, slot_of_clause, end_of_clause = [], [], []
         for line, segments in zip(joined, input_map.pipe([line.text for line in joined], discourse)):
@@ -98,23 +137,29 @@ def word_sequence(stories, input_map: InputMap, rng: random.Random) -> list[Pars
             if isinstance(line, Statement):
                 clause_of_line[i] = len(clause_of_line)
                 continue
-            sentence = input_map(line.text, discourse)[0]
+            sentence = questions_map(line.text)[0]
             supports = tuple(slot_of_clause[clause_of_line[s]] for s in line.support)
             questions.append((sentence, end_of_clause[len(clause_of_line) - 1], supports, line.answer))
         parsed.append(ParsedStory(memory, questions))
     return parsed
 
 
-def make_data(column: str, train_questions: int, seed: int, words: bool, input_map: InputMap):
-    """(train, test) parsed stories for one column; the test split never changes with the train size."""
+def make_data(column: str, train_questions: int, seed: int, words: bool):
+    """(train, test) parsed stories for one column; the test split never changes with the train size.
+
+    Word sequences: a segmenter is trained on the training split's lines, then cuts both.
+    """
     setting, difficulty = COLUMNS[column]
     config = setting_config(setting, difficulty=difficulty)
     rng = random.Random(f"{seed}-{column}")
     test = generate(config, STATEMENTS, QUESTIONS, rng)
     train_stories = generate(config, STATEMENTS, train_questions, rng)
-    if words:
-        return word_sequence(train_stories, input_map, rng), word_sequence(test, input_map, rng)
-    return sentence_level(train_stories, input_map), sentence_level(test, input_map)
+    if not words:
+        return sentence_level(train_stories, SimpleInput()), sentence_level(test, SimpleInput())
+    train_joined, test_joined = join(train_stories, rng), join(test, rng)
+    streams = [clause_streams(line) for _, lines in train_joined for line in lines]
+    segmenter = SegmentedInput(train_segmenter(streams, SegmenterConfig(seed=seed)))
+    return word_sequence(train_joined, segmenter), word_sequence(test_joined, segmenter)
 
 
 def run(train_set, test_set, row: str, epochs: int, seed: int) -> float:
@@ -123,23 +168,23 @@ def run(train_set, test_set, row: str, epochs: int, seed: int) -> float:
     return evaluate(model, test_set).accuracy
 
 
-def table(words: bool, args, input_map: InputMap) -> dict:
+def table(words: bool, args) -> dict:
     out = {row: {} for row in ROWS}
     for column in COLUMNS:
-        train_set, test_set = make_data(column, QUESTIONS, args.seed, words, input_map)
+        train_set, test_set = make_data(column, QUESTIONS, args.seed, words)
         for row in ROWS:
             out[row][column] = run(train_set, test_set, row, args.epochs, args.seed)
             print(f"  {row:10s} {column:20s} {out[row][column]:.3f}", flush=True)
     return out
 
 
-def learning_curve(args, input_map: InputMap) -> dict:
+def learning_curve(args) -> dict:
     """k=2 +time with fewer training questions; epochs scale up so every run makes the same
     number of updates as the full one."""
     out = {str(n): {} for n in CURVE_SIZES}
     for column in CURVE_COLUMNS:
         for n in CURVE_SIZES:
-            train_set, test_set = make_data(column, n, args.seed, False, input_map)
+            train_set, test_set = make_data(column, n, args.seed, False)
             epochs = math.ceil(args.epochs * QUESTIONS / n)
             out[str(n)][column] = run(train_set, test_set, "k=2 +time", epochs, args.seed)
             print(f"  {n:5d} questions {column:20s} {out[str(n)][column]:.3f}", flush=True)
@@ -174,13 +219,11 @@ def main() -> int:
         start = time.perf_counter()
         print(f"table {number}", flush=True)
         if number == "5":
-            results["table5"] = table(False, args, SimpleInput())
+            results["table5"] = table(False, args)
         elif number == "3":
-            from memnet.text import SpacyInput  # heavy import, only for the word-sequence table
-
-            results["table3"] = table(True, args, SpacyInput())
+            results["table3"] = table(True, args)
         elif number == "4":
-            results["table4"] = learning_curve(args, SimpleInput())
+            results["table4"] = learning_curve(args)
         seconds[number] = time.perf_counter() - start
     write_results(results, seconds, args)
     return 0
@@ -210,7 +253,7 @@ def write_results(results: dict, seconds: dict, args) -> None:
              "\"actor\" adds \"where was X before Y\", \"actor+object\" adds \"where is the OBJECT\" (actors",
              "then also get and drop objects).", ""]
     if "table3" in merged:
-        parts.append(markdown_table("Table 3: word-sequence input (segmented by the spaCy I)", merged["table3"],
+        parts.append(markdown_table("Table 3: word-sequence input (cut by the learned segmenter of §3.2)", merged["table3"],
                                     PAPER["table3"], list(COLUMNS)))
     if "table5" in merged:
         parts.append(markdown_table("Table 5: sentence-level input", merged["table5"], PAPER["table5"], list(COLUMNS)))

@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 from memnet.data.babi import load_tasks
 from memnet.data.world import (
     JOINERS, SETTINGS, Event, Question, Reader, Statement, World, WorldConfig, join_word_sequence,
-    add_simulate_arguments, babi_lines, generate, run_simulate, setting_config,
+    add_simulate_arguments, babi_lines, generate, run_simulate, setting_config, write_split,
 )
 
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
@@ -150,3 +150,25 @@ def test_other_name_lists_make_a_world_of_unseen_words():
                             objects=("ring",))
     lines = [l for s in generate(config, 40, 20, random.Random(0)) for l in babi_lines(s)]
     assert any("Bilbo" in l for l in lines) and not any("Joe" in l or "kitchen" in l for l in lines)
+
+
+def test_a_small_model_learns_the_world_in_seconds(tmp_path):
+    """Through the bAbI files and the core: k=2 +time on a small simulated set."""
+    import torch
+
+    from memnet.data.babi import read_stories
+    from memnet.dataset import parse_stories
+    from memnet.evaluate import evaluate
+    from memnet.model import ModelConfig
+    from memnet.sentence import SimpleInput
+    from memnet.train import train
+
+    torch.set_num_threads(1)
+    rng = random.Random(0)
+    config = setting_config("actor+object", difficulty=5)
+    for split, statements, questions in (("train", 3000, 1500), ("test", 1000, 300)):
+        write_split(generate(config, statements, questions, rng), tmp_path, split, False, False)
+    train_set, test_set = (parse_stories(read_stories(tmp_path / f"{s}.txt"), SimpleInput()) for s in ("train", "test"))
+    model, _ = train(train_set, ModelConfig(hops=2, time=True, unseen_context=False, epochs=15), progress=False)
+    score = evaluate(model, test_set)
+    assert score.accuracy > 0.9, score
