@@ -27,10 +27,12 @@ def main(argv: list[str] | None = None) -> None:
     from app import ui
     from app.handlers import Context
     from app.sessions import Catalogue, Store
+    from memnet.checkpoint import CheckpointError
 
     try:
         catalogue = Catalogue(ASSETS, args.model)
-    except FileNotFoundError as error:
+        catalogue.open(None)  # load the default model now: a bad checkpoint fails here, not in a user's session
+    except (FileNotFoundError, CheckpointError) as error:
         raise SystemExit(f"app.py: {error}") from None
     context = Context(Store(args.data_dir), catalogue, ASSETS / "examples")
     ui.build(context).launch(server_name=args.host, server_port=args.port, share=args.share)

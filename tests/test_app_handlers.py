@@ -1,6 +1,7 @@
 """The app's handlers, called directly: chat turns, the memory panel, persistence, bad input."""
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import pytest
@@ -9,6 +10,7 @@ from app import handlers, render
 from app.sessions import Store
 from memnet import Slot
 from tests.app_fixtures import app_model_dir, context, make_context  # noqa: F401
+from tests.helpers import REPO
 
 STORY = "Mary moved to the bathroom. John went to the hallway. Mary travelled to the office."
 XSS = "<img src=x onerror=alert(1)>"
@@ -223,3 +225,12 @@ def test_examples_load_and_are_answered(context):
     session = handlers.open_session(context, None)
     replies = turn(context, session, handlers.example_text(next(p for p in paths if "milk" in p.name)))
     assert replies[-1].startswith("Stored 6 memories") and "because:" in replies[-1]
+
+
+def test_launch_flags_default_to_this_machine_without_share():
+    spec = importlib.util.spec_from_file_location("app_main", REPO / "app.py")
+    main = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(main)
+    args = main.parse_args([])
+    assert (args.host, args.port, args.share, args.model) == ("127.0.0.1", 7860, False, None)
+    assert args.data_dir.name == "memnet"
