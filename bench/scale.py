@@ -1,6 +1,6 @@
 """Large memories (issue 6, paper §3.3): O over 10k to 1M slots, exhaustive versus hashed.
 
-A town of many houses (`bench/town.py`: 1000 actors, 500 rooms, 300 objects, distractor
+A town of many houses (`bench/town.py`: 500 actors, 250 rooms, 150 objects, distractor
 statements) narrates up to the largest size; at each size the memory is filled, embedded,
 saved and loaded, and the same questions (supporting facts known) are answered by O under
 every candidate strategy: exhaustive, word hash, cluster hash (K-means over U_O word
@@ -43,18 +43,18 @@ from memnet.train import train  # noqa: E402
 from town import Town, houses, training_stories  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-HOUSES = 100
+HOUSES = 50
 
 
 def town_model(work: Path, configs):
-    """The model of the town, trained once (20k statements, 10k questions) and cached."""
+    """The model of the town, trained once on 400 stories of 5 houses (50 statements, 25 questions each) and cached."""
     path = work / "model"
     if (path / "config.json").is_file():
         return checkpoint.load(path), json.loads((path / "config.json").read_text()).get("bench", {})
     start = time.perf_counter()
-    model, _ = train(parse_stories(training_stories(configs, 20_000, 10_000), SimpleInput()), ModelConfig(seed=0), progress=False)
+    model, _ = train(parse_stories(training_stories(configs, 400, 50, 5, 25), SimpleInput()), ModelConfig(seed=0), progress=False)
     seconds = time.perf_counter() - start
-    score = evaluate(model, parse_stories(training_stories(configs, 4_000, 2_000, seed=1), SimpleInput()))
+    score = evaluate(model, parse_stories(training_stories(configs, 80, 50, 5, 25, seed=1), SimpleInput()))
     info = {"train_s": round(seconds, 1), "test_accuracy": score.accuracy, "test_support_accuracy": score.support_accuracy}
     checkpoint.save(model, path, {"bench": info})
     return model, info
@@ -103,7 +103,7 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000, 1_000_000])
     parser.add_argument("--questions", type=int, default=200, help="per size")
     parser.add_argument("--clusters", type=int, default=1000, help="K of the cluster hash")
-    parser.add_argument("--dense-max", type=int, default=100_000, help="largest size given dense retrieval (encoding cost)")
+    parser.add_argument("--dense-max", type=int, default=10_000, help="largest size given dense retrieval (encoding cost)")
     parser.add_argument("--dense-top", type=int, default=256)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--work", type=Path, default=Path("/tmp/memnet-scale"))

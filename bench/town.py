@@ -37,21 +37,36 @@ def houses(count: int, actors: int = 10) -> list[WorldConfig]:
     return configs
 
 
-def training_stories(configs: list[WorldConfig], statements: int, questions: int, seed: int = 0) -> list[Story]:
-    """Short stories (20 statements) from every house, as bAbI stories, to train a model that knows the town."""
+def training_stories(configs: list[WorldConfig], stories: int, length: int, houses_per_story: int,
+                     questions: int, seed: int = 0) -> list[Story]:
+    """Stories of a few houses' interleaved events, as bAbI stories (questions spread over each
+    story), to train a model that tells the town's actors apart in a mixed memory."""
     rng = random.Random(seed)
+    result = []
+    for _ in range(stories):
+        town = Town(rng.sample(configs, houses_per_story), seed=rng.randrange(2**31))
+        story, every = Story(), max(1, length // questions)
+        while len(story.statements) < length:
+            story.statements += town.narrate(every)
+            for q in town.questions(1):
+                story.questions.append(Question(q.text, q.answer, q.supports, len(story.statements)))
+        result.append(story)
+    return result
+
+
+def world_stories(config: WorldConfig, statements: int, questions: int, seed: int = 0) -> list[Story]:
+    """Stories of one simulated world (`memnet.data.world.generate`) as bAbI stories."""
     stories = []
-    for config in configs:
-        for lines in generate(config, statements // len(configs), questions // len(configs), rng):
-            story, statement_of_line = Story(), {}
-            for number, line in enumerate(lines, 1):
-                if isinstance(line, WorldQuestion):
-                    supports = tuple(statement_of_line[s] for s in line.support)
-                    story.questions.append(Question(line.text, line.answer, supports, len(story.statements)))
-                else:
-                    statement_of_line[number] = len(story.statements)
-                    story.statements.append(line.text)
-            stories.append(story)
+    for lines in generate(config, statements, questions, random.Random(seed)):
+        story, statement_of_line = Story(), {}
+        for number, line in enumerate(lines, 1):
+            if isinstance(line, WorldQuestion):
+                supports = tuple(statement_of_line[s] for s in line.support)
+                story.questions.append(Question(line.text, line.answer, supports, len(story.statements)))
+            else:
+                statement_of_line[number] = len(story.statements)
+                story.statements.append(line.text)
+        stories.append(story)
     return stories
 
 

@@ -140,14 +140,19 @@ class Recall:
                 rows.append(lay.words(sup_ids, lay.SM, in_question).flatten())
         return self.model.U_O.weight[torch.cat(rows)].sum(0)
 
-    def _match(self, x: np.ndarray, pool: np.ndarray) -> np.ndarray:
-        """Per memory row: s_O's §3.6 term, the YM rows of its words that occur in the input."""
+    def _match(self, x: np.ndarray, pool: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+        """s_O's §3.6 term of each row (all rows when None): the YM rows of its words that occur
+        in the input. Over all rows it comes from the postings of the input's words, so only
+        slots sharing a word with the input are touched."""
         lay, size = self.model.layout, self.memory.size
         per_word = self.model.U_O.weight[lay.YM : lay.YM + len(self.model.vocab)].detach().numpy() @ x
         pool = np.unique(pool[pool != 0])
+        if rows is not None:
+            keys = self.memory.keys[rows]
+            return (per_word[self.vectors.ids[rows]] * np.isin(keys, pool)).sum(1)
         match = np.zeros(size, dtype=np.float32)
-        for key, rows in zip(pool, self.keys.postings(pool)):
-            match += np.bincount(rows, minlength=size).astype(np.float32) * per_word[self.vectors.word_ids(key)]
+        for key, postings in zip(pool, self.keys.postings(pool)):
+            match += np.bincount(postings, minlength=size).astype(np.float32) * per_word[self.vectors.word_ids(key)]
         return match
 
     def _hop(self, x: torch.Tensor, pool: np.ndarray, candidates: np.ndarray | None, picks: list[int]):
@@ -157,12 +162,14 @@ class Recall:
         if candidates is None:
             rows = self.vectors.newest_first
             scores = self.vectors.base[: self.memory.size] @ xn
+            if self.model.config.match:
+                scores = scores + self._match(xn, pool, None)
             scores = scores[rows]
         else:
             rows = candidates[np.argsort(-self.memory.time[candidates], kind="stable")]
             scores = self.vectors.base[rows] @ xn
-        if self.model.config.match:
-            scores = scores + self._match(xn, pool)[rows]
+            if self.model.config.match:
+                scores = scores + self._match(xn, pool, rows)
         stop = float(x @ weight[lay.STOP])
         if not len(rows):
             return rows, scores, STOP, stop
