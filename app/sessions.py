@@ -18,7 +18,7 @@ from pathlib import Path
 
 import platformdirs
 
-from memnet import Answer, Memory, MemoryNetwork
+from memnet import Answer, HopResult, Memory, MemoryNetwork, Slot
 from memnet.checkpoint import DEFAULT_MODEL
 
 APP_NAME = "memnet"
@@ -81,7 +81,7 @@ class Session:
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     key TEXT PRIMARY KEY, model TEXT NOT NULL, memory TEXT NOT NULL, chat TEXT NOT NULL,
-    turns TEXT NOT NULL, hops INTEGER, updated REAL NOT NULL);
+    turns TEXT NOT NULL, hops INTEGER, answer TEXT, updated REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -115,20 +115,31 @@ class Store:
             return db.execute("SELECT value FROM meta WHERE name = 'browser_secret'").fetchone()[0]
 
     def save(self, session: Session) -> None:
+        answer = json.dumps(session.last_answer.to_json()) if session.last_answer else None
         row = (session.key, session.model, json.dumps(session.net.memory_store.to_json()), json.dumps(session.chat),
-               json.dumps(session.turns), session.hops, time.time())
+               json.dumps(session.turns), session.hops, answer, time.time())
         with self._transaction() as db:
-            db.execute("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+            db.execute("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
 
     def open(self, key: str | None, catalogue: Catalogue) -> Session:
         """The saved session `key`, or a new empty one (under a fresh key when `key` is unknown or None)."""
         with self._transaction() as db:
-            row = db.execute("SELECT model, memory, chat, turns, hops FROM sessions WHERE key = ?", (key,)).fetchone() if key else None
+            row = db.execute("SELECT model, memory, chat, turns, hops, answer FROM sessions WHERE key = ?", (key,)).fetchone() if key else None
         if row is None:
             label = catalogue.default
             return Session(key or secrets.token_urlsafe(16), catalogue.open(label), label)
-        model, memory, chat, turns, hops = row
+        model, memory, chat, turns, hops, answer = row
         label = catalogue.label_of(model)
         net = catalogue.open(label)
         net = MemoryNetwork(net.model, memory=Memory.from_json(json.loads(memory)), input_map=net.input_map)
-        return Session(key, net, label, json.loads(chat), json.loads(turns), hops)
+        return Session(key, net, label, json.loads(chat), json.loads(turns), hops, _answer(answer, net.memory))
+
+
+def _answer(saved: str | None, slots: list[Slot]) -> Answer | None:
+    """The last answer back from its JSON, its hops pointing at the restored slots (for the highlight)."""
+    if saved is None:
+        return None
+    data, by_index = json.loads(saved), {slot.index: slot for slot in slots}
+    hops = [HopResult(h["hop"], by_index.get(h["slot"]), h["score"], {int(i): v for i, v in h["scores"].items()})
+            for h in data["hops"]]
+    return Answer(data["question"], data["answer"], hops, [(c["answer"], c["score"]) for c in data["candidates"]], data["message"])

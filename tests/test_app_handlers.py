@@ -99,13 +99,14 @@ def test_undo_takes_back_the_whole_last_turn_and_clear_forgets_everything(contex
 
 def test_sessions_are_isolated_and_survive_a_restart(context, app_model_dir, tmp_path):
     alice, bob = handlers.open_session(context, None), handlers.open_session(context, None)
-    turn(context, alice, STORY)
+    turn(context, alice, STORY + " Where is Mary?")
     turn(context, bob, "Daniel went to the garden.")
     assert len(alice.net.memory) == 3 and [s.text for s in bob.net.memory] == ["Daniel went to the garden."]
     restarted = make_context(app_model_dir, context.store.folder)  # a new process on the same data dir
     session, key, chat, hops, model, table, *_ = handlers.on_load(restarted, alice.key, "")
     assert key == alice.key and [s.text for s in session.net.memory] == [s.text for s in alice.net.memory]
     assert chat == alice.chat and "Mary travelled to the office." in table
+    assert session.last_answer.to_json() == alice.last_answer.to_json() and '<tr class="slot support"' in table
     assert handlers.on_load(restarted, None, "")[1] not in (alice.key, bob.key)
 
 

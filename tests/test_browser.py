@@ -83,6 +83,7 @@ def test_chat_memory_panel_escaping_and_persistence(browser, app_model_dir, tmp_
         page.reload()
         expect(page.locator("#memory tr.slot")).to_have_count(4)
         expect(page.locator("#chat")).to_contain_text("Where is Mary?")
+        expect(first_hop).to_contain_text("Mary travelled to the office.")
 
         demo.close()  # a restart on the same port and data dir shows the same memory
         port = urlparse(url).port
