@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from spacy.tokens import Token
+from spacy.language import Language
+from spacy.tokens import Doc, Token
 
 MALE_NAMES = frozenset("""
 aaron adam alan albert alex alexander andrew antoine anthony arthur ben benjamin bernhard bill
@@ -229,6 +230,19 @@ def _rewrite(pieces: Sequence[Piece], found: Mapping[int, Mention | None]) -> tu
             text.append((name[:1].upper() + name[1:] if at_start else name) + space)
             words.extend(mention.words)
     return "".join(text).strip(), tuple(words)
+
+
+if not Doc.has_extension("resolved"):
+    Doc.set_extension("resolved", default=())
+
+
+@Language.component("memnet_coref", requires=["doc._.clauses"], assigns=["doc._.resolved"])
+def resolve_doc(doc: Doc) -> Doc:
+    """For reuse in other pipelines (after ``memnet_clauses``): doc._.resolved holds each clause
+    resolved within this doc alone. `SpacyInput` instead keeps one `Discourse` per conversation."""
+    discourse = Discourse()
+    doc._.resolved = tuple(discourse.resolve(clause)[0] for clause in doc._.clauses)
+    return doc
 
 
 # --- analysis of one clause's parse -----------------------------------------------------

@@ -10,6 +10,8 @@ throughput) plus two registered components that others can reuse in their own pi
   (conjoined verbs, "then", ", after that", ...), flags questions, and analyses each clause
   for coreference. The result, ``doc._.clauses``, is plain data (`memnet.coref.Clause`).
 
+(`memnet.coref` registers a third, ``memnet_coref``, which resolves pronouns within one doc.)
+
 `SpacyInput` is the `InputMap`: it normalises the text, runs the pipeline in batches,
 caches clause analyses by text (they do not depend on the conversation) and resolves
 pronouns against the conversation's `Discourse`.
@@ -303,7 +305,7 @@ class SpacyInput:
 
     name = "spacy"
 
-    def __init__(self, nlp: Language | None = None, batch_size: int = 512, cache_size: int = 200_000,
+    def __init__(self, nlp: Language | None = None, batch_size: int = 128, cache_size: int = 200_000,
                  coref: bool = True):
         self.nlp = nlp if nlp is not None else load_nlp()
         self.coref = coref  # False: keep pronouns as typed (the baseline of bench/coref.py)

@@ -83,3 +83,13 @@ def test_without_coref_the_pronoun_stays(nlp):
     plain("Mary went to the kitchen.", d)
     [s] = plain("Then she went to the garden.", d)
     assert s.resolved == s.text and s.tokens == ("then", "she", "go", "to", "the", "garden")
+
+
+def test_registered_component_resolves_within_a_doc(nlp):
+    from spacy.language import Language
+
+    from memnet.coref import resolve_doc
+
+    assert Language.has_factory("memnet_coref")
+    doc = resolve_doc(nlp("Mary and John went home. Then they slept; she woke up."))
+    assert doc._.resolved == ("Mary and John went home.", "Then Mary and John slept", "Mary woke up.")
