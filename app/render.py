@@ -1,7 +1,9 @@
 """What the user sees: chat replies, the memory table, R's runner-ups and O's per-hop scores.
 
 Every piece of user text passes through `html.escape` here and nowhere else, so a statement
-like `<img src=x onerror=alert(1)>` is shown as text and never becomes markup.
+like `<img src=x onerror=alert(1)>` is shown as text and never becomes markup. Chat replies
+are HTML, not Markdown (the chatbot renders no Markdown), so `**` or `[a](b)` typed by a
+user stay text too.
 """
 from __future__ import annotations
 
@@ -60,13 +62,13 @@ def answer_reply(answer: Answer) -> Iterator[str]:
     if not answer.answer:
         yield escape(answer.message or "I have no answer.")
         return
-    text = f"**{escape(answer.answer)}**"
+    text = f"<strong>{escape(answer.answer)}</strong>"
     yield text
     facts = [hop for hop in answer.hops if hop.slot is not None]
     if facts:
         text += "\n\nbecause:"
         for hop in facts:
-            text += f"\n{hop.hop}. {escape(hop.slot.resolved)} _(slot {hop.slot.index}, score {hop.score:.2f})_"
+            text += f"\n{hop.hop}. {escape(hop.slot.resolved)} <em>(slot {hop.slot.index}, score {hop.score:.2f})</em>"
             yield text
 
 

@@ -24,7 +24,8 @@ def build(ctx: Context) -> gr.Blocks:
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=5):
-                chatbot = gr.Chatbot(label="Conversation", height=460, elem_id="chat", feedback_options=None)
+                chatbot = gr.Chatbot(label="Conversation", height=460, elem_id="chat", feedback_options=None,
+                                     render_markdown=False)  # replies are escaped HTML: user text is never Markdown
                 message = gr.Textbox(placeholder="Tell me something, or ask a question…", show_label=False,
                                      lines=1, max_lines=8, elem_id="message", autofocus=True)
                 with gr.Row():

@@ -40,12 +40,12 @@ def test_question_streams_answer_then_supporting_facts_in_hop_order(context):
     session = handlers.open_session(context, None)
     turn(context, session, STORY)
     replies = turn(context, session, "Where is Mary?", hops=2)
-    assert replies[0] == "**office**"
+    assert replies[0] == "<strong>office</strong>"
     assert all(later.startswith(earlier) for earlier, later in zip(replies, replies[1:]))
     answer = session.last_answer
     assert answer.answer == "office" and answer.supports[0].index == 2
     facts = replies[-1].split("because:")[1].strip().splitlines()
-    assert facts[0].startswith("1. Mary travelled to the office. _(slot 2, score")
+    assert facts[0].startswith("1. Mary travelled to the office. <em>(slot 2, score")
     assert len(facts) == len(answer.supports)
 
 
@@ -73,6 +73,7 @@ def test_filter_by_word_and_long_memories_stay_readable(context):
 def test_user_text_is_escaped_everywhere(context):
     session = handlers.open_session(context, None)
     turn(context, session, XSS)
+    assert "**bold** [a](javascript:x)" in turn(context, session, "**bold** [a](javascript:x)")[0]  # no Markdown either
     turn(context, session, "Where is x?")
     table, _, runner_ups = handlers.panel(session)
     shown = json.dumps(session.chat) + table + runner_ups
@@ -191,7 +192,7 @@ def test_5000_statements_show_progress_and_undo_as_one(context):
     progress = [r for r in replies if r.startswith("Reading your message…")]
     assert len(progress) == 26 and progress[1] == "Reading your message… 200 of about 5,200 sentences"
     assert replies[len(progress)].startswith("Stored 5000 memories, in slots 3–5002")
-    assert "**office**" in replies[-1]
+    assert "<strong>office</strong>" in replies[-1]
     assert len(session.net.memory) == 5003
     handlers.on_undo(context, session, "")
     assert len(session.net.memory) == 3
