@@ -11,7 +11,8 @@ from memnet import checkpoint
 from memnet.data.babi import BabiFormatError, load_tasks, parse_task_range
 from memnet.data.world import add_simulate_arguments, run_simulate
 from memnet.dataset import parse_stories
-from memnet.evaluate import PASS_MARK, Score, evaluate
+from memnet.features import answer_form
+from memnet.evaluate import evaluate, format_table, summarize
 from memnet.model import ModelConfig
 from memnet.runtime import configure
 from memnet.sentence import make_input_map
@@ -52,23 +53,6 @@ def _model_for(model_path: Path, task_name: str):
     return checkpoint.load(per_task) if (per_task / "config.json").is_file() else None
 
 
-def format_table(scores: dict[str, Score]) -> str:
-    lines = [f"{'task':<36} {'accuracy':>9} {'supports':>9} {'n':>6}"]
-    for name, score in scores.items():
-        mark = " " if score.accuracy >= PASS_MARK else "x"
-        lines.append(f"{name:<36} {score.accuracy:>9.1%} {score.support_accuracy:>9.1%} {score.n:>6} {mark}")
-    mean = sum(s.accuracy for s in scores.values()) / max(len(scores), 1)
-    passed = sum(s.accuracy >= PASS_MARK for s in scores.values())
-    lines.append(f"{'mean':<36} {mean:>9.1%}   passed (>= {PASS_MARK:.0%}): {passed}/{len(scores)}")
-    return "\n".join(lines)
-
-
-def results_json(scores: dict[str, Score]) -> dict:
-    return {"per_task": {name: s.to_json() for name, s in scores.items()},
-            "mean_accuracy": sum(s.accuracy for s in scores.values()) / max(len(scores), 1),
-            "passed": sum(s.accuracy >= PASS_MARK for s in scores.values())}
-
-
 def cmd_eval(args: argparse.Namespace) -> int:
     model_path = Path(args.model) if args.model else checkpoint.DEFAULT_MODEL
     if not model_path.is_dir():
@@ -86,7 +70,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise checkpoint.CheckpointError(f"{model_path}: no checkpoint for any of the tasks in {args.data}")
     print(format_table(scores))
     if args.json:
-        Path(args.json).write_text(json.dumps(results_json(scores), indent=1))
+        Path(args.json).write_text(json.dumps(summarize(scores), indent=1))
     return 0
 
 
@@ -111,7 +95,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 print(f"{reply.question} -> {reply.message}")
                 continue
             because = "; ".join(f"[{s.index}] {s.resolved}" for s in reply.supports)
-            truth = expected.split("\t")[0].strip()
+            truth = answer_form(expected.split("\t")[0])
             check = "" if not truth else ("  (right)" if truth == reply.answer else f"  (expected {truth})")
             print(f"{reply.question} -> {reply.answer}{check}\n    because: {because}")
     return 0

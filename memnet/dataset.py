@@ -8,7 +8,7 @@ from tqdm.auto import tqdm
 
 from memnet.batch import Encoded, Example
 from memnet.data.babi import Story
-from memnet.features import Vocabulary
+from memnet.features import Vocabulary, answer_form
 from memnet.sentence import InputMap, Sentence
 
 
@@ -17,7 +17,7 @@ class ParsedStory:
     """A story after I: its memory slots, and for each question its sentence and labels."""
 
     memory: list[Sentence]
-    questions: list[tuple[Sentence, int, tuple[int, ...], str]]  # (question, n_memories, support slots, answer)
+    questions: list[tuple[Sentence, int, tuple[int, ...], str]]  # (question, n_memories, support slots, answer_form)
 
 
 def parse_stories(stories: Sequence[Story], input_map: InputMap, progress: bool = False, desc: str = "I") -> list[ParsedStory]:
@@ -41,7 +41,7 @@ def parse_stories(stories: Sequence[Story], input_map: InputMap, progress: bool 
             sentences = input_map(question.text, discourse) or [Sentence(question.text, question.text, (), True)]
             n_memories = max(end_of_line[: question.n_statements], default=0)
             supports = tuple(slot for line in question.supports for slot in line_slots[line])
-            questions.append((sentences[0], n_memories, supports, question.answer))
+            questions.append((sentences[0], n_memories, supports, answer_form(question.answer)))
         parsed.append(ParsedStory(memory, questions))
     return parsed
 

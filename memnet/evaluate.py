@@ -23,7 +23,7 @@ class Score:
 
 
 def evaluate(model: MemNN, stories: list[ParsedStory], batch_size: int = 64, progress: bool = False) -> Score:
-    """An answer counts when it equals the dataset's answer string; supports count when O's
+    """An answer counts when it equals the dataset's answer string (in lower case); supports count when O's
     picks (stop excluded) are exactly the labelled facts it had room for (the first k)."""
     examples = make_examples(stories, model.vocab)
     right = supported = 0
@@ -36,3 +36,20 @@ def evaluate(model: MemNN, stories: list[ParsedStory], batch_size: int = 64, pro
             supported += set(picked) == set(example.supports[: model.config.hops])
     n = len(examples)
     return Score(right / max(n, 1), supported / max(n, 1), n)
+
+
+def format_table(scores: dict[str, Score]) -> str:
+    lines = [f"{'task':<36} {'accuracy':>9} {'supports':>9} {'n':>6}"]
+    for name, score in scores.items():
+        mark = " " if score.accuracy >= PASS_MARK else "x"
+        lines.append(f"{name:<36} {score.accuracy:>9.1%} {score.support_accuracy:>9.1%} {score.n:>6} {mark}")
+    mean = sum(s.accuracy for s in scores.values()) / max(len(scores), 1)
+    passed = sum(s.accuracy >= PASS_MARK for s in scores.values())
+    lines.append(f"{'mean':<36} {mean:>9.1%}   passed (>= {PASS_MARK:.0%}): {passed}/{len(scores)}")
+    return "\n".join(lines)
+
+
+def summarize(scores: dict[str, Score]) -> dict:
+    return {"per_task": {name: s.to_json() for name, s in scores.items()},
+            "mean_accuracy": sum(s.accuracy for s in scores.values()) / max(len(scores), 1),
+            "passed": sum(s.accuracy >= PASS_MARK for s in scores.values())}

@@ -12,6 +12,8 @@ candidate side (y) Y   word of a memory or answer      YL, YR  context of an uns
                    A   multi-word answers seen in training ("apple,football", "n,w")
                    T   the three write-time features of s_Ot (§3.4)
                    STOP  the "stop" memory that ends the hops early
+n-grams            QN, SN, YN  hashed 2- and 3-grams of known words in each role (the "NG" of the
+                   bAbI follow-up, arXiv 1502.05698), so word order can count
 
 Q, S and Y are the paper's D = 3|W| layout; the context and match blocks are §3.5/§3.6.
 Row 0 of every word block is padding, row 1 the unseen word ("<unk>").
@@ -27,6 +29,11 @@ import torch
 
 PAD, UNK = 0, 1
 WORD_BLOCKS = ("Q", "QL", "QR", "S", "SL", "SR", "SM", "Y", "YL", "YR", "YM", "YS")
+
+
+def answer_form(answer: str) -> str:
+    """Answers are compared in the lower case that I gives tokens ("Fred" is the word "fred")."""
+    return answer.strip().lower()
 
 
 def token_key(token: str) -> int:
@@ -78,15 +85,23 @@ class Vocabulary:
         return {"words": self.words, "phrases": self.phrases}
 
 
+NGRAM_ROLES = ("QN", "SN", "YN")
+_HASH = (1_000_003, 998_244_353, 1_234_567_891)
+
+
 class FeatureLayout:
     """Offsets of the blocks inside D; `null` is an all-zero padding row."""
 
-    def __init__(self, n_words: int, n_phrases: int):
+    def __init__(self, n_words: int, n_phrases: int, ngram_buckets: int = 0):
         self.n_words = n_words
+        self.ngram_buckets = ngram_buckets
         offset = 0
         for name in WORD_BLOCKS:
             setattr(self, name, offset)
             offset += n_words
+        for name in NGRAM_ROLES:
+            setattr(self, name, offset)
+            offset += ngram_buckets
         self.A = offset
         self.T = self.A + n_phrases
         self.STOP = self.T + 3
@@ -107,13 +122,27 @@ class FeatureLayout:
             dim=-1,
         )
 
+    def ngrams(self, ids: torch.Tensor, block: int) -> torch.Tensor:
+        """Hashed rows of every 2- and 3-gram of known words (last dim: 2L)."""
+        known = ids > UNK
+        rows = []
+        for n in (2, 3):
+            padded = torch.nn.functional.pad(ids, (0, n - 1))
+            grams = [padded[..., i : i + ids.shape[-1]] for i in range(n)]
+            usable = torch.stack([g > UNK for g in grams]).all(0) & known
+            code = sum(g * _HASH[i] for i, g in enumerate(grams)) % self.ngram_buckets
+            rows.append(torch.where(usable, block + code, torch.full_like(ids, self.null)))
+        return torch.cat(rows, dim=-1)
+
     def sentence(self, ids: torch.Tensor, role: str, unseen_context: bool) -> torch.Tensor:
-        """Φ of sentences in a role ("Q", "S" or "Y"): word rows, plus context rows for unseen words."""
-        rows = self.words(ids, getattr(self, role))
-        if not unseen_context:
-            return rows
-        context = self.context(ids, getattr(self, role + "L"), getattr(self, role + "R"), ids == UNK)
-        return torch.cat([rows, context], dim=-1)
+        """Φ of sentences in a role ("Q", "S" or "Y"): word rows, context rows for unseen words,
+        and n-gram rows when the layout has n-gram buckets."""
+        parts = [self.words(ids, getattr(self, role))]
+        if unseen_context:
+            parts.append(self.context(ids, getattr(self, role + "L"), getattr(self, role + "R"), ids == UNK))
+        if self.ngram_buckets:
+            parts.append(self.ngrams(ids, getattr(self, role + "N")))
+        return torch.cat(parts, dim=-1)
 
 
 def occurs_in(keys: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:

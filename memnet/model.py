@@ -27,9 +27,11 @@ class ModelConfig:
     time: bool = True                # §3.4 write-time triple scoring and Algorithm 1
     unseen_context: bool = True      # §3.5 left/right context rows for unseen words
     match: bool = True               # §3.6 exact-match features
+    ngram_buckets: int = 0           # hashed 2/3-gram rows per role (0: the paper's bag of words)
     word_dropout: float = 0.1        # d: share of word types treated as unseen in each training example
     margin: float = 0.1              # γ
     lr: float = 0.01
+    optimizer: str = "adam"          # "adam", "adagrad" or "sgd" (the paper's)
     epochs: int = 10
     batch_size: int = 32
     negatives: int = 100             # sampled negatives per hinge
@@ -83,7 +85,7 @@ class MemNN(nn.Module):
         super().__init__()
         self.config = config
         self.vocab = vocab
-        self.layout = FeatureLayout(len(vocab), len(vocab.phrases))
+        self.layout = FeatureLayout(len(vocab), len(vocab.phrases), config.ngram_buckets)
         rows = self.layout.dim + 1
         self.U_O = nn.Embedding(rows, config.dim, padding_idx=self.layout.null)
         self.U_R = nn.Embedding(rows, config.dim, padding_idx=self.layout.null)
@@ -212,10 +214,13 @@ class MemNN(nn.Module):
                 u = scores + time[:, 0:1] * after_ref + time[:, 2:3]  # challenger is older than the winner
                 v = scores - time[:, 1:2] * after_ref
                 winner = fast_winner(u, v, batch.mem_valid)
+                # s_Ot(x, stop, m_t): the stop memory has no write time, so only m_t's features speak
+                beats_winner = stop - v.gather(1, winner[:, None])[:, 0]
             else:
                 winner = masked.argmax(1)
+                beats_winner = stop - masked.gather(1, winner[:, None])[:, 0]
             best = scores.gather(1, winner[:, None])[:, 0]
-            stops = (stop > best) & (hop > 0) if hop > 0 else torch.zeros_like(done)
+            stops = (beats_winner > 0) & (hop > 0)
             pick = torch.where(stops | done | ~batch.mem_valid.any(1), STOP, winner)
             for b in range(batch.size):
                 if not done[b] and batch.mem_valid[b].any():
@@ -248,9 +253,8 @@ class MemNN(nn.Module):
         # each occurrence in a support adds its context rows and the "in a support" row
         first = (flat_keys[:, :, None] == flat_keys[:, None, :]).to(torch.int8).argmax(2)  # first same-key position
         column = torch.where(flat_ids > UNK, flat_ids, n_words + n_phrases + first)
-        occurrence_rows = torch.cat(
-            [lay.words(flat_ids, lay.YS)[..., None],
-             lay.context(sup_ids, lay.YL, lay.YR, sup_ids > PAD).reshape(batch.size, -1, 2)], dim=2)
+        left, right = lay.context(sup_ids, lay.YL, lay.YR, sup_ids > PAD).split(sup_ids.shape[-1], dim=-1)
+        occurrence_rows = torch.stack([lay.words(sup_ids, lay.YS), left, right], dim=-1).reshape(batch.size, -1, 3)
         occurrence = torch.einsum("bn,bpn->bp", x, self.U_R(occurrence_rows).sum(2)) * (flat_ids > PAD)
         scores.scatter_add_(1, column, occurrence)
         if self.config.match:   # candidate words that occur in the question

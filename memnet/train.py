@@ -13,6 +13,9 @@ from memnet.dataset import ParsedStory, build_vocabulary, make_examples
 from memnet.model import MemNN, ModelConfig
 
 
+OPTIMIZERS = {"adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad, "sgd": torch.optim.SGD}
+
+
 @dataclass
 class TrainLog:
     epoch_losses: list[float]
@@ -27,7 +30,7 @@ def train(stories: list[ParsedStory], config: ModelConfig, progress: bool = True
     examples = make_examples(stories, model.vocab)
     if not examples:
         raise ValueError("no questions to train on")
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = OPTIMIZERS[config.optimizer](model.parameters(), lr=config.lr)
     generator = torch.Generator().manual_seed(config.seed)
     order = random.Random(config.seed)
     losses = []
