@@ -35,6 +35,7 @@ from memnet import checkpoint, store  # noqa: E402
 from memnet.buckets import ClusterHash, DenseIndex, WordHash  # noqa: E402
 from memnet.dataset import parse_stories  # noqa: E402
 from memnet.evaluate import evaluate  # noqa: E402
+from memnet.features import answer_form  # noqa: E402
 from memnet.memory import Memory  # noqa: E402
 from memnet.model import ModelConfig  # noqa: E402
 from memnet.recall import Recall  # noqa: E402
@@ -85,7 +86,7 @@ def run_strategy(recall: Recall, strategy, questions, reference=None) -> tuple[d
         "p50_ms": round(1000 * float(np.percentile(latencies, 50)), 2),
         "p95_ms": round(1000 * float(np.percentile(latencies, 95)), 2),
         "candidates_mean": round(float(np.mean([o[2] for o in outcomes])), 1),
-        "accuracy": float(np.mean([o[1] == q.answer for o, q in zip(outcomes, questions)])),
+        "accuracy": float(np.mean([o[1] == answer_form(q.answer) for o, q in zip(outcomes, questions)])),
         "support_accuracy": float(np.mean([set(p for p in o[0] if p >= 0) == set(q.supports[: recall.model.config.hops])
                                            for o, q in zip(outcomes, questions)])),
         "first_query_s": round(build, 2),

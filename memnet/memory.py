@@ -19,6 +19,7 @@ from memnet.features import token_key
 from memnet.sentence import Sentence
 
 FREE = -1  # write time of a position that holds no slot
+TRAILING = frozenset({"there", "here", "now", "then", "again"})   # end a clause without naming its object
 
 
 @dataclass(frozen=True)
@@ -122,9 +123,12 @@ class Memory:
         self.keys[positions] = key_rows((self.tokens[p] for p in positions), self.keys.shape[1])
 
     def _frame_id(self, tokens: tuple[str, ...]) -> int:
-        if self.word_class is None or len(tokens) < 2:
+        """Slots with one frame say the same kind of thing about one subject: (first word, class of
+        the last word that names something); a newer one supersedes the older."""
+        named = [t for t in tokens[1:] if t not in TRAILING]
+        if self.word_class is None or not named:
             return -1
-        return self._frames.setdefault((tokens[0], self.word_class(tokens[-1])), len(self._frames))
+        return self._frames.setdefault((tokens[0], self.word_class(named[-1])), len(self._frames))
 
     def set_word_class(self, word_class: Callable[[str], Hashable] | None) -> None:
         """Change the word classes that decide supersession (recomputes every slot's frame)."""

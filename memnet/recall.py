@@ -156,7 +156,8 @@ class Recall:
         return match
 
     def _hop(self, x: torch.Tensor, pool: np.ndarray, candidates: np.ndarray | None, picks: list[int]):
-        """s_O of the candidates (newest first), Algorithm 1's winner among them, and stop/time terms."""
+        """s_O of the candidates (newest first), Algorithm 1's winner among them, the stop memory's
+        score and its margin over the winner."""
         lay, weight = self.model.layout, self.model.U_O.weight
         xn = x.detach().numpy()
         if candidates is None:
@@ -172,17 +173,19 @@ class Recall:
                 scores = scores + self._match(xn, pool, rows)
         stop = float(x @ weight[lay.STOP])
         if not len(rows):
-            return rows, scores, STOP, stop
+            return rows, scores, STOP, stop, np.inf
         if self.model.config.time:
             c1, c2, c3 = (x @ weight[lay.T : lay.T + 3].T).tolist()
             reference = self.memory.time[picks[-1]] if picks else np.iinfo(np.int64).max
             after = (self.memory.time[rows] > reference).astype(np.float32)
             u = torch.from_numpy(scores + c1 * after + c3)[None]
-            v = torch.from_numpy(scores - c2 * after)[None]
-            winner = int(fast_winner(u, v, torch.ones_like(u, dtype=torch.bool))[0])
+            v = scores - c2 * after
+            winner = int(fast_winner(u, torch.from_numpy(v)[None], torch.ones_like(u, dtype=torch.bool))[0])
+            stop_margin = stop - v[winner]   # s_Ot(x, stop, m_t): only m_t's time features speak
         else:
             winner = int(np.argmax(scores))
-        return rows, scores, winner, stop
+            stop_margin = stop - scores[winner]
+        return rows, scores, winner, stop, stop_margin
 
     @torch.no_grad()
     def ask(self, tokens: Sequence[str], text: str = "", hops: int | None = None, touch: bool = True) -> Recollection:
@@ -198,8 +201,8 @@ class Recall:
             x = self._input_vector(q_ids, q_keys, picks)
             pool = np.concatenate([q_keys.numpy(), self.memory.keys[picks].ravel()])
             candidates = None if strategy is None else strategy.candidates(tokens, text or " ".join(tokens), picks)
-            rows, scores, winner, stop = self._hop(x, pool, candidates, picks)
-            if winner == STOP or (hop > 0 and stop > scores[winner]):
+            rows, scores, winner, stop, stop_margin = self._hop(x, pool, candidates, picks)
+            if winner == STOP or (hop > 0 and stop_margin > 0):
                 found.append(RecallHop(STOP, stop, rows, scores, stop if hop > 0 else None))
                 break
             picks.append(int(rows[winner]))
