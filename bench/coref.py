@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import re
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -42,6 +43,14 @@ RESULTS = REPO / "bench" / "results"
 _CAPITALISED = re.compile(r"\b[A-Z][a-z]+\b")
 _PRONOUN = re.compile(r"\b(he|she|they|him|her|them)\b", re.I)
 BABI_CONNECTIVES = {"After", "Afterwards", "Then", "Following"}
+
+
+def code_version() -> dict:
+    """The commit the answers were measured on, and which memnet files differed from it."""
+    git = ["git", "-C", str(REPO)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run([*git, "status", "--porcelain", "memnet"], capture_output=True, text=True).stdout.split("\n")
+    return {"commit": head, "uncommitted_memnet_files": [line[3:] for line in dirty if line.strip()]}
 
 
 def machine() -> dict:
@@ -122,6 +131,7 @@ def main() -> None:
     result = {
         "command": "python bench/coref.py" + (" --no-answers" if args.no_answers else ""),
         "machine": machine(),
+        "code": code_version(),
         "babi_resolution": {t.name: babi_resolution(spacy_input, t) for t in tasks},
         "hand_written": hand_written(spacy_input),
     }
@@ -136,7 +146,8 @@ def main() -> None:
 
 
 def report(r: dict) -> str:
-    lines = ["# Coreference of the spaCy I", "", f"Command: `{r['command']}`  ", f"Machine: {r['machine']}", "",
+    lines = ["# Coreference of the spaCy I", "", f"Command: `{r['command']}`  ", f"Machine: {r['machine']}  ",
+             f"Code: {r['code']}", "",
              "## Resolution accuracy", "", "| set | accuracy | n |", "|---|---|---|"]
     for name, s in r["babi_resolution"].items():
         lines.append(f"| bAbI {name} (test) | {s['accuracy']:.1%} | {s['n']} |")
