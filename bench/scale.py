@@ -48,14 +48,14 @@ HOUSES = 50
 
 
 def town_model(work: Path, configs):
-    """The model of the town, trained once on 400 stories of 5 houses (50 statements, 25 questions each) and cached."""
+    """The model of the town, trained once on 400 stories of 2 houses (100 statements, 25 questions each) and cached."""
     path = work / "model"
     if (path / "config.json").is_file():
         return checkpoint.load(path), json.loads((path / "config.json").read_text()).get("bench", {})
     start = time.perf_counter()
-    model, _ = train(parse_stories(training_stories(configs, 400, 50, 5, 25), SimpleInput()), ModelConfig(seed=0), progress=False)
+    model, _ = train(parse_stories(training_stories(configs, 400, 100, 2, 25), SimpleInput()), ModelConfig(seed=0), progress=False)
     seconds = time.perf_counter() - start
-    score = evaluate(model, parse_stories(training_stories(configs, 80, 50, 5, 25, seed=1), SimpleInput()))
+    score = evaluate(model, parse_stories(training_stories(configs, 80, 100, 2, 25, seed=1), SimpleInput()))
     info = {"train_s": round(seconds, 1), "test_accuracy": score.accuracy, "test_support_accuracy": score.support_accuracy}
     checkpoint.save(model, path, {"bench": info})
     return model, info

@@ -40,9 +40,12 @@ class _Synced:
     def __init__(self, memory: Memory):
         self.memory = memory
         self.seen = np.zeros(0, dtype=np.int64)   # write time of each row when last built
+        self.version = -1                         # the memory's version then
 
     def changed(self) -> np.ndarray:
         """Rows whose slot was written, overwritten or freed since the last build."""
+        if self.version == self.memory.version:
+            return np.zeros(0, dtype=np.int64)
         time = self.memory.time[: self.memory.size]
         seen = np.full(len(time), FREE - 1, dtype=np.int64)
         seen[: min(len(time), len(self.seen))] = self.seen[: len(time)]
@@ -50,6 +53,7 @@ class _Synced:
 
     def mark_seen(self) -> None:
         self.seen = self.memory.time[: self.memory.size].copy()
+        self.version = self.memory.version
 
 
 class InvertedIndex(_Synced):
@@ -76,13 +80,16 @@ class InvertedIndex(_Synced):
 
     def refresh(self) -> None:
         changed = self.changed()
-        if len(changed) > max(4096, self.memory.size // 8):
-            self._rebuild()
+        if not len(changed) and len(self.stale) == self.memory.size:
             return
         stale = np.zeros(self.memory.size, dtype=bool)
         stale[: min(len(self.stale), self.memory.size)] = self.stale[: self.memory.size]
         stale[changed] = True
-        self.stale, self.pending = stale, np.flatnonzero(stale)
+        if np.count_nonzero(stale) > max(4096, self.memory.size // 8):
+            self._rebuild()
+        else:
+            self.stale, self.pending = stale, np.flatnonzero(stale)
+            self.mark_seen()
 
     def postings(self, terms: np.ndarray) -> list[np.ndarray]:
         """For each term, the rows holding it (once per occurrence)."""

@@ -70,6 +70,7 @@ class Memory:
         self.capacity = capacity
         self.word_class = word_class
         self.clock, self.messages = clock, messages
+        self.version = 0   # bumped by every change of a slot, so readers can skip checking
         self.size = 0
         self.time = np.zeros(0, dtype=np.int64)
         self.message = np.zeros(0, dtype=np.int64)
@@ -112,6 +113,7 @@ class Memory:
 
     def _put(self, positions: list[int], sentences: list[Sentence]) -> None:
         """Write sentences at positions, stamping consecutive write times."""
+        self.version += 1
         self.time[positions] = np.arange(self.clock, self.clock + len(positions))
         self.clock += len(positions)
         self.message[positions] = self.messages
@@ -156,6 +158,7 @@ class Memory:
         memory.size = size
         for name in cls.COLUMNS:
             getattr(memory, name)[:size] = columns[name]
+        memory.version += 1
         memory.text[:size], memory.resolved[:size], memory.tokens[:size] = text, resolved, tokens
         if word_class is not None:
             memory.set_word_class(word_class)
@@ -230,6 +233,7 @@ class Memory:
         return [self.slot(int(p)) for p in self.live()]
 
     def _free(self, positions: np.ndarray) -> None:
+        self.version += 1
         self.time[positions] = FREE
         self.keys[positions] = 0
         self.frame[positions] = -1
