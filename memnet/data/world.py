@@ -42,7 +42,6 @@ GO = ("went to", "travelled to", "journeyed to", "moved to")
 GO_BACK = "went back to"  # only said of a room the actor has already been in
 GET = ("picked up", "got", "grabbed", "took")
 DROP = ("dropped", "left", "discarded", "put down")
-DROP_WHERE = ("", " there")  # "Frodo dropped the ring there" (Figure 3)
 GET_FROM = ("took {o} from {c}", "got {o} out of {c}")
 PUT = ("put {o} {p} {c}", "placed {o} {p} {c}")
 GIVE = ("gave {o} to {r}", "handed {o} to {r}", "passed {o} to {r}")
@@ -268,7 +267,9 @@ class Narrator:
         if event.verb == "get":
             return f"{a} {pick(GET)} {the(event.target)}"
         if event.verb == "drop":
-            return f"{a} {pick(DROP)} {the(event.target)}{pick(DROP_WHERE)}"
+            # Always "there", as in Figure 3: an optional one would leave "Joe dropped the milk"
+            # a statement and a prefix of one, which no left-to-right segmenter can resolve.
+            return f"{a} {pick(DROP)} {the(event.target)} there"
         if event.verb == "get_from":
             return f"{a} " + pick(GET_FROM).format(o=the(event.target), c=the(event.other))
         if event.verb == "put":
