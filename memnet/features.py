@@ -9,6 +9,7 @@ candidate side (y) Y   word of a memory or answer      YL, YR  context of an uns
                                                        for R, the answer's context where it occurs
                    YM  word of y that also occurs on the input side (§3.6 matching features)
                    YS  (R only) answer word occurring in a supporting memory
+                   HOP (R only) which hop found the memory an answer word occurs in
                    A   multi-word answers seen in training ("apple,football", "n,w")
                    T   the three write-time features of s_Ot (§3.4)
                    STOP  the "stop" memory that ends the hops early
@@ -86,6 +87,7 @@ class Vocabulary:
 
 
 NGRAM_ROLES = ("QN", "SN", "YN")
+MAX_HOPS = 8
 _HASH = (1_000_003, 998_244_353, 1_234_567_891)
 
 
@@ -103,7 +105,8 @@ class FeatureLayout:
             setattr(self, name, offset)
             offset += ngram_buckets
         self.A = offset
-        self.T = self.A + n_phrases
+        self.HOP = self.A + n_phrases
+        self.T = self.HOP + MAX_HOPS
         self.STOP = self.T + 3
         self.dim = self.STOP + 1   # D
         self.null = self.dim       # index of the zero padding row

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from memnet.batch import Batch
-from memnet.features import PAD, UNK, FeatureLayout, Vocabulary, occurs_in, token_key
+from memnet.features import MAX_HOPS, PAD, UNK, FeatureLayout, Vocabulary, occurs_in, token_key
 
 STOP = -1  # a hop that picked the stop memory
 
@@ -83,6 +83,8 @@ class MemNN(nn.Module):
 
     def __init__(self, config: ModelConfig, vocab: Vocabulary):
         super().__init__()
+        if not 1 <= config.hops <= MAX_HOPS:
+            raise ValueError(f"hops must be between 1 and {MAX_HOPS}, got {config.hops}")
         self.config = config
         self.vocab = vocab
         self.layout = FeatureLayout(len(vocab), len(vocab.phrases), config.ngram_buckets)
@@ -254,7 +256,9 @@ class MemNN(nn.Module):
         first = (flat_keys[:, :, None] == flat_keys[:, None, :]).to(torch.int8).argmax(2)  # first same-key position
         column = torch.where(flat_ids > UNK, flat_ids, n_words + n_phrases + first)
         left, right = lay.context(sup_ids, lay.YL, lay.YR, sup_ids > PAD).split(sup_ids.shape[-1], dim=-1)
-        occurrence_rows = torch.stack([lay.words(sup_ids, lay.YS), left, right], dim=-1).reshape(batch.size, -1, 3)
+        hop = torch.arange(sup_ids.shape[1])[None, :, None].expand_as(sup_ids)
+        hop_rows = lay.words(hop + 1, lay.HOP - 1, sup_ids > PAD)
+        occurrence_rows = torch.stack([lay.words(sup_ids, lay.YS), left, right, hop_rows], dim=-1).reshape(batch.size, -1, 4)
         occurrence = torch.einsum("bn,bpn->bp", x, self.U_R(occurrence_rows).sum(2)) * (flat_ids > PAD)
         scores.scatter_add_(1, column, occurrence)
         if self.config.match:   # candidate words that occur in the question
