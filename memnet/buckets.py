@@ -34,7 +34,7 @@ class Strategy(Protocol):
         """Positions O should score for this input (question tokens/text plus support positions)."""
 
 
-class _Synced:
+class Synced:
     """Something computed per memory row, kept in step with the memory by write time."""
 
     def __init__(self, memory: Memory):
@@ -56,7 +56,7 @@ class _Synced:
         self.version = self.memory.version
 
 
-class InvertedIndex(_Synced):
+class InvertedIndex(Synced):
     """term -> positions, over a term matrix derived from the memory's key matrix (0: no term)."""
 
     def __init__(self, memory: Memory, terms: Callable[[np.ndarray], np.ndarray] = lambda keys: keys):
@@ -198,7 +198,7 @@ def load_encoder(path: str | Path | None = None):
     return SentenceTransformer(str(path or default_encoder_path()), device="cpu")
 
 
-class DenseIndex(_Synced):
+class DenseIndex(Synced):
     """Dense retrieval: unit-length sentence embeddings per slot, exact top-N by inner product."""
 
     name = "dense"

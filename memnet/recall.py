@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from memnet.batch import Encoded, Example, collate
-from memnet.buckets import ClusterHash, InvertedIndex, Strategy, _Synced
+from memnet.buckets import ClusterHash, InvertedIndex, Strategy, Synced
 from memnet.features import PAD, UNK, token_key
 from memnet.memory import FREE, Memory
 from memnet.model import STOP, MemNN, fast_winner
@@ -54,7 +54,7 @@ class Recollection:
         return sum(len(hop.candidates) for hop in self.hops)
 
 
-class MemoryVectors(_Synced):
+class MemoryVectors(Synced):
     """Word ids and U_O·Φy rows of every slot, re-embedded only where a slot changed."""
 
     def __init__(self, model: MemNN, memory: Memory):
