@@ -103,7 +103,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000, 1_000_000])
     parser.add_argument("--questions", type=int, default=200, help="per size")
-    parser.add_argument("--clusters", type=int, default=1000, help="K of the cluster hash")
+    parser.add_argument("--clusters", type=int, default=300, help="K of the cluster hash (the town has ~930 words)")
     parser.add_argument("--dense-max", type=int, default=10_000, help="largest size given dense retrieval (encoding cost)")
     parser.add_argument("--dense-top", type=int, default=256)
     parser.add_argument("--threads", type=int, default=2)
