@@ -21,8 +21,9 @@ from memnet.train import train
 
 def _model_config(args: argparse.Namespace) -> ModelConfig:
     return ModelConfig(dim=args.dim, hops=args.hops, time=not args.no_time, unseen_context=not args.no_unseen,
-                       match=not args.no_match, word_dropout=args.word_dropout, lr=args.lr, epochs=args.epochs,
-                       memory_size=args.memory_size, seed=args.seed, input_map=args.input)
+                       match=not args.no_match, ngram_buckets=args.ngram_buckets, word_dropout=args.word_dropout,
+                       lr=args.lr, optimizer=args.optimizer, epochs=args.epochs, memory_size=args.memory_size,
+                       seed=args.seed, input_map=args.input)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -57,7 +58,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     model_path = Path(args.model) if args.model else checkpoint.DEFAULT_MODEL
     if not model_path.is_dir():
         raise checkpoint.CheckpointError(f"{model_path}: no such checkpoint folder")
-    tasks = [t for t in load_tasks(args.data, parse_task_range(args.tasks) if args.tasks else None) if t.test]
+    tasks = [t for t in load_tasks(args.data, parse_task_range(args.tasks)) if t.test]
     scores = {}
     for task in tasks:
         model = _model_for(model_path, task.name)
@@ -107,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("train", help="train on bAbI-format data", description="Train per task, or jointly on all tasks.")
     p.add_argument("--data", required=True, help="folder (or file) of bAbI-format *_train.txt files")
-    p.add_argument("--tasks", default="1-20", help="task numbers, e.g. 1-20 or 1,2,5 (default 1-20)")
+    p.add_argument("--tasks", default="all", help="task numbers, e.g. 1-20 or 1,2,5 (default: every task found)")
     p.add_argument("--joint", action="store_true", help="one model for all tasks (default: one per task)")
     p.add_argument("--out", required=True, help="checkpoint folder (per task: one subfolder per task)")
     p.add_argument("--input", default="simple", choices=["simple", "spacy"], help="the input map I (default simple)")
@@ -116,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dim", type=int, default=defaults.dim, help="embedding size n")
     p.add_argument("--epochs", type=int, default=defaults.epochs)
     p.add_argument("--lr", type=float, default=defaults.lr)
+    p.add_argument("--optimizer", default=defaults.optimizer, choices=["adam", "adagrad", "sgd"])
+    p.add_argument("--ngram-buckets", type=int, default=defaults.ngram_buckets,
+                   help="hashed bigram rows of question and candidate (default 0: the paper's bag of words)")
     p.add_argument("--word-dropout", type=float, default=defaults.word_dropout, help="d, share of words treated as unseen")
     p.add_argument("--memory-size", type=int, default=None, help="newest memories a question sees (default all)")
     p.add_argument("--seed", type=int, default=defaults.seed)
@@ -127,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("eval", help="per-task accuracy table", description="Evaluate on bAbI-format test files.")
     p.add_argument("--model", help="checkpoint folder, or a folder of per-task checkpoints (default: bundled model)")
     p.add_argument("--data", required=True, help="folder (or file) of bAbI-format test files")
-    p.add_argument("--tasks", help="task numbers to keep, e.g. 1-20")
+    p.add_argument("--tasks", default="all", help="task numbers to keep, e.g. 1-20 (default: every task found)")
     p.add_argument("--json", help="also write the results as JSON to this file")
     p.set_defaults(run=cmd_eval)
 

@@ -27,7 +27,7 @@ class ModelConfig:
     time: bool = True                # §3.4 write-time triple scoring and Algorithm 1
     unseen_context: bool = True      # §3.5 left/right context rows for unseen words
     match: bool = True               # §3.6 exact-match features
-    ngram_buckets: int = 0           # hashed 2/3-gram rows per role (0: the paper's bag of words)
+    ngram_buckets: int = 0           # hashed bigram rows per role (0: the paper's bag of words)
     word_dropout: float = 0.1        # d: share of word types treated as unseen in each training example
     margin: float = 0.1              # γ
     lr: float = 0.01

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
-from memnet.batch import collate
+from memnet.batch import Example, collate
 from memnet.dataset import ParsedStory, build_vocabulary, make_examples
 from memnet.model import MemNN, ModelConfig
 
@@ -21,6 +21,19 @@ class TrainLog:
     epoch_losses: list[float]
     seconds: float
     examples: int
+
+
+def shuffled_batches(examples: list[Example], size: int, rng: random.Random) -> list[list[Example]]:
+    """Random batches of questions with similar memory sizes, so that little time goes on padding
+    when short and long stories are trained together (a joint model)."""
+    rng.shuffle(examples)
+    window = size * 50
+    batches = []
+    for start in range(0, len(examples), window):
+        part = sorted(examples[start : start + window], key=lambda e: e.n_memories)
+        batches += [part[i : i + size] for i in range(0, len(part), size)]
+    rng.shuffle(batches)
+    return batches
 
 
 def train(stories: list[ParsedStory], config: ModelConfig, progress: bool = True) -> tuple[MemNN, TrainLog]:
@@ -37,10 +50,8 @@ def train(stories: list[ParsedStory], config: ModelConfig, progress: bool = True
     start = time.perf_counter()
     bar = tqdm(total=config.epochs * len(examples), desc="train", unit="q", disable=not progress, leave=False)
     for epoch in range(config.epochs):
-        order.shuffle(examples)
         epoch_loss = 0.0
-        for first in range(0, len(examples), config.batch_size):
-            chunk = examples[first : first + config.batch_size]
+        for chunk in shuffled_batches(examples, config.batch_size, order):
             batch = collate(chunk, config.memory_size)
             loss = model.loss(batch, generator)
             optimizer.zero_grad()

@@ -1,6 +1,6 @@
 import torch
 
-from memnet.features import UNK, FeatureLayout, Vocabulary, occurs_in
+from memnet.features import MAX_HOPS, UNK, FeatureLayout, Vocabulary, occurs_in
 
 
 def test_vocabulary_keeps_list_answers_as_phrases():
@@ -15,8 +15,8 @@ def test_vocabulary_keeps_list_answers_as_phrases():
 
 def test_layout_has_three_word_roles_plus_context_match_time_and_stop():
     layout = FeatureLayout(n_words=10, n_phrases=2)
-    # Q, S, Y (the paper's 3|W|) + 6 context blocks + SM, YM, YS, then phrases, 3 time rows, stop
-    assert layout.dim == 12 * 10 + 2 + 3 + 1
+    # Q, S, Y (the paper's 3|W|) + 6 context blocks + SM, YM, YS, then phrases, hop rows, 3 time rows, stop
+    assert layout.dim == 12 * 10 + 2 + MAX_HOPS + 3 + 1
     assert (layout.Q, layout.S, layout.Y) == (0, 30, 70)
     ids = torch.tensor([[4, UNK, 5, 0]])
     rows = layout.sentence(ids, "Y", unseen_context=True)
@@ -32,3 +32,15 @@ def test_occurs_in_matches_keys_but_never_padding():
     keys = torch.tensor([[[5, 6, 0]]])
     pool = torch.tensor([[6, 0]])
     assert occurs_in(keys, pool).tolist() == [[[False, True, False]]]
+
+
+def test_bigram_rows_follow_word_order_and_skip_unseen_words():
+    layout = FeatureLayout(n_words=10, n_phrases=0, ngram_buckets=64)
+    forward = layout.sentence(torch.tensor([[4, 5, 6]]), "Y", unseen_context=False)
+    backward = layout.sentence(torch.tensor([[6, 5, 4]]), "Y", unseen_context=False)
+    assert sorted(forward[0, :3].tolist()) == sorted(backward[0, :3].tolist())   # same words
+    assert set(forward[0, 3:].tolist()) != set(backward[0, 3:].tolist())         # other bigrams
+    assert all(layout.YN <= r < layout.YN + 64 for r in forward[0, 3:5].tolist())
+    with_unseen = layout.sentence(torch.tensor([[4, UNK, 6]]), "Y", unseen_context=False)
+    assert with_unseen[0, 3:].tolist() == [layout.null] * 3
+    assert layout.sentence(torch.tensor([[4, 5, 6]]), "S", unseen_context=False).shape == (1, 3)  # not on supports

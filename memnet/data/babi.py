@@ -117,8 +117,10 @@ def load_tasks(path: str | Path, tasks: set[int] | None = None) -> list[Task]:
     return sorted(by_name.values(), key=lambda t: (t.number or 10**6, t.name))
 
 
-def parse_task_range(spec: str) -> set[int]:
-    """'1-20', '1,2,5', '3' -> task numbers."""
+def parse_task_range(spec: str) -> set[int] | None:
+    """'1-20', '1,2,5', '3' -> task numbers; 'all' -> None (no filter)."""
+    if spec.strip().lower() == "all":
+        return None
     numbers: set[int] = set()
     for part in spec.split(","):
         part = part.strip()
