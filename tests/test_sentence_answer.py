@@ -34,7 +34,7 @@ def test_metric_wants_the_room_and_forbids_a_wrong_subject():
 def test_decoder_learns_sentence_answers_in_seconds():
     torch.set_num_threads(1)
     rng = random.Random(0)
-    train, test = examples(generate(CONFIG, 1000, 600, rng)), examples(generate(CONFIG, 300, 150, rng))
+    train, test = examples(generate(CONFIG, 2000, 1000, rng)), examples(generate(CONFIG, 300, 150, rng))
     model = train_decoder([e for e, _ in train], epochs=20, dim=48, lr=0.01)
     written = model.generate([e for e, _ in test])
     accuracy = sum(correct(s, q) for s, (_, q) in zip(written, test)) / len(test)
