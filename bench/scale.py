@@ -106,7 +106,7 @@ def main() -> int:
     parser.add_argument("--clusters", type=int, default=300, help="K of the cluster hash (the town has ~930 words)")
     parser.add_argument("--dense-max", type=int, default=10_000, help="largest size given dense retrieval (encoding cost)")
     parser.add_argument("--dense-top", type=int, default=256)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (numpy BLAS uses all cores)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/memnet-scale"))
     parser.add_argument("--out", type=Path, default=RESULTS / "scale")
     args = parser.parse_args()

@@ -9,8 +9,8 @@ Three candidate strategies, each returning memory positions (None: score them al
 
 The input of a hop is the question plus the supports found so far, so later hops look in
 the buckets of the supports' words too. Buckets holding more than `max_share` of the memory
-("the", or a cluster of all names) do not discriminate: they are skipped, unless every
-bucket of the input is that large, when the smallest is used.
+("the", or a cluster of all names) do not discriminate: they are skipped without being read,
+unless every bucket of the input is that large, when the smallest is used.
 
 Indexes follow the memory by write time (never reused): rows whose time changed since the
 last build are scanned directly, and the index is rebuilt once they become many.
@@ -91,6 +91,18 @@ class InvertedIndex(Synced):
             self.stale, self.pending = stale, np.flatnonzero(stale)
             self.mark_seen()
 
+    def sizes(self, terms: np.ndarray) -> np.ndarray:
+        """Postings per term, without reading them (rows overwritten since the build may count twice)."""
+        self.refresh()
+        counts = np.searchsorted(self.sorted_terms, terms, "right") - np.searchsorted(self.sorted_terms, terms, "left")
+        if len(self.pending):
+            pending = self.terms(self.memory.keys[self.pending]).ravel()
+            values, n = np.unique(pending[pending != 0], return_counts=True)
+            if len(values):
+                at = np.searchsorted(values, terms).clip(max=len(values) - 1)
+                counts = counts + np.where(values[at] == terms, n[at], 0)
+        return counts
+
     def postings(self, terms: np.ndarray) -> list[np.ndarray]:
         """For each term, the rows holding it (once per occurrence)."""
         self.refresh()
@@ -126,13 +138,14 @@ class _Hash:
         return np.unique(terms[terms != 0])
 
     def candidates(self, tokens: Sequence[str], text: str, supports: Sequence[int]) -> np.ndarray:
-        buckets = [np.unique(rows) for rows in self.index.postings(self.input_terms(tokens, supports))]
-        buckets = [b for b in buckets if len(b)]
-        if not buckets:
+        terms = self.input_terms(tokens, supports)
+        sizes = self.index.sizes(terms)
+        present = sizes > 0
+        if not present.any():
             return np.zeros(0, dtype=np.int64)
-        limit = max(self.max_share * len(self.memory), self.floor)
-        useful = [b for b in buckets if len(b) <= limit] or [min(buckets, key=len)]
-        return np.unique(np.concatenate(useful))
+        small = present & (sizes <= max(self.max_share * len(self.memory), self.floor))
+        chosen = terms[small] if small.any() else terms[present][np.argsort(sizes[present])[:1]]
+        return np.unique(np.concatenate(self.index.postings(chosen)))
 
 
 class WordHash(_Hash):

@@ -8,7 +8,9 @@ over the candidates, newest first, exactly as `MemNN.find_supports` walks a batc
 every slot as candidate the picks are the same. R only needs the supports.
 
 Which slots are candidates is a `memnet.buckets` strategy; `Recall` switches from
-exhaustive O to cluster hashing once the memory passes `AUTO_THRESHOLD` slots.
+exhaustive O to word hashing once the memory passes `AUTO_THRESHOLD` slots: on the town
+benchmark (bench/results/scale.md) exhaustive O costs ~50 ms at 10k slots, and word hashing
+agreed with it more often than cluster hashing did, at a similar cost.
 """
 from __future__ import annotations
 
@@ -19,13 +21,13 @@ import numpy as np
 import torch
 
 from memnet.batch import Encoded, Example, collate
-from memnet.buckets import ClusterHash, InvertedIndex, Strategy, Synced
+from memnet.buckets import InvertedIndex, Strategy, Synced, WordHash
 from memnet.features import PAD, UNK, token_key
 from memnet.memory import FREE, Memory
 from memnet.model import STOP, MemNN, fast_winner
 from memnet.sentence import Sentence
 
-AUTO_THRESHOLD = 50_000   # slots; below it exhaustive O is fast enough (bench/results/scale.md)
+AUTO_THRESHOLD = 10_000   # slots; below it exhaustive O answers within ~50 ms (bench/results/scale.md)
 CHUNK = 65_536            # rows embedded at a time
 
 
@@ -104,16 +106,16 @@ class MemoryVectors(Synced):
 class Recall:
     """Answers questions from a `Memory` with a trained `MemNN`, scoring only candidates.
 
-    `strategy`: None switches automatically (exhaustive below `threshold` slots, cluster
+    `strategy`: None switches automatically (exhaustive below `threshold` slots, word
     hashing above); "exhaustive" or a `memnet.buckets` strategy fixes it.
     """
 
     def __init__(self, model: MemNN, memory: Memory, strategy: Strategy | str | None = None,
-                 threshold: int = AUTO_THRESHOLD, clusters: int = 500):
+                 threshold: int = AUTO_THRESHOLD):
         self.model, self.memory = model, memory
         self.vectors = MemoryVectors(model, memory)
         self.keys = InvertedIndex(memory)
-        self.strategy, self.threshold, self.clusters = strategy, threshold, clusters
+        self.strategy, self.threshold = strategy, threshold
         self._large: Strategy | None = None
 
     def _strategy(self) -> Strategy | None:
@@ -124,7 +126,7 @@ class Recall:
         if len(self.memory) < self.threshold:
             return None
         if self._large is None:
-            self._large = ClusterHash(self.memory, self.model, self.clusters)
+            self._large = WordHash(self.memory)
         return self._large
 
     def _input_vector(self, q_ids: torch.Tensor, q_keys: torch.Tensor, picks: list[int]) -> torch.Tensor:

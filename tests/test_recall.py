@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from memnet.batch import Encoded, Example, collate
-from memnet.buckets import ClusterHash
+from memnet.buckets import WordHash
 from memnet.data.babi import load_tasks
 from memnet.dataset import parse_stories
 from memnet.memory import Memory
@@ -54,11 +54,11 @@ def test_slot_vectors_follow_writes_overwrites_and_undo(task1_model):
     assert np.allclose(recall.vectors.base[: memory.size], recall.vectors.embed(recall.vectors.ids[: memory.size]))
 
 
-def test_large_memories_switch_to_cluster_hashing(task1, task1_model):
+def test_large_memories_switch_to_word_hashing(task1, task1_model):
     memory = Memory()
     for story in parse_stories(task1.test[:40], SimpleInput()):
         memory.write(story.memory)
-    recall = Recall(task1_model, memory, threshold=100, clusters=20)
+    recall = Recall(task1_model, memory, threshold=100)
     result = recall.ask(("where", "is", "mary"))
-    assert isinstance(recall._strategy(), ClusterHash)
+    assert isinstance(recall._strategy(), WordHash)
     assert result.scored < 2 * len(memory) and result.answer
