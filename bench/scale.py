@@ -187,7 +187,8 @@ def _ram_gb() -> float:
 def report(results: dict, meta: dict) -> str:
     lines = ["# Large memories: exhaustive O versus hashed O (issue 6)", "",
              f"`{meta['command']}`, {meta['date']}. Machine: {meta['machine']}.", "",
-             f"World: {meta['model']}. Cluster hash K = {meta['clusters']}; dense top-N = {meta['dense_top']}; "
+             f"World: {meta['model']}. Cluster hash K = {meta['clusters']}; buckets over 1% (word) / 3% (cluster) of "
+             f"the memory are skipped; dense top-N = {meta['dense_top']}; "
              f"{meta['questions']} questions per size, asked after the memory is filled.", "",
              "| slots | strategy | p50 ms | p95 ms | scores per question | candidates ratio | agreement | accuracy | supports |",
              "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
