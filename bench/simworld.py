@@ -32,7 +32,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from memnet.data.babi import read_stories  # noqa: E402
-from memnet.data.world import Question, Statement, generate, join_word_sequence, setting_config, write_split  # noqa: E402
+from memnet.data.world import Statement, generate, join_word_sequence, setting_config, write_split  # noqa: E402
 from memnet.dataset import ParsedStory, parse_stories  # noqa: E402
 from memnet.evaluate import evaluate  # noqa: E402
 from memnet.model import ModelConfig  # noqa: E402
