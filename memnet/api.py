@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from memnet import checkpoint
-from memnet.batch import Encoded, Example, collate
 from memnet.memory import Memory, Slot
 from memnet.model import MemNN
+from memnet.recall import Recall
 from memnet.sentence import InputMap, Sentence, make_input_map
 
 
@@ -66,6 +66,7 @@ class MemoryNetwork:
         self.model = model
         self.input_map = input_map or make_input_map(model.config.input_map)
         self.memory_store = memory if memory is not None else Memory()
+        self.recall = Recall(model, self.memory_store)  # exhaustive O; word hashing past recall.AUTO_THRESHOLD slots
         self.discourse = self.input_map.new_discourse()
 
     @classmethod
@@ -119,18 +120,12 @@ class MemoryNetwork:
         self.discourse = self.input_map.new_discourse()
 
     def _answer(self, question: Sentence, hops: int | None) -> Answer:
-        slots = self.memory_store.slots
         if not question.tokens:
             return Answer(question.text, "", message="The question is empty.")
-        if not slots:
+        if not len(self.memory_store):
             return Answer(question.text, "", message="The memory is empty: tell me something first.")
-        memory = Encoded.of(self.model.vocab, [s.sentence for s in slots])
-        example = Example(memory, len(slots), Encoded.of(self.model.vocab, [question]))
-        newest_first = [s.tokens for s in reversed(slots)]
-        prediction = self.model.predict(collate([example]), [newest_first], hops=hops)[0]
-        by_position = list(reversed(slots))
-        results = []
-        for number, hop in enumerate(prediction.hops, start=1):
-            scores = {by_position[p].index: score for p, score in enumerate(hop.scores)}
-            results.append(HopResult(number, by_position[hop.pick] if hop.pick >= 0 else None, hop.score, scores))
-        return Answer(question.text, prediction.answer, results, prediction.candidates)
+        result = self.recall.ask(question.tokens, question.resolved, hops)
+        results = [HopResult(number, None if hop.pick < 0 else self.memory_store.slot(hop.pick), hop.score,
+                             dict(zip(hop.candidates.tolist(), hop.scores.tolist())))
+                   for number, hop in enumerate(result.hops, start=1)]
+        return Answer(question.text, result.answer, results, result.ranking)

@@ -26,11 +26,14 @@ def evaluate(model: MemNN, stories: list[ParsedStory], batch_size: int = 64, pro
     """An answer counts when it equals the dataset's answer string (in lower case); supports count when O's
     picks (stop excluded) are exactly the labelled facts it had room for (the first k)."""
     examples = make_examples(stories, model.vocab)
+    # newest-first memory tokens per question, so R can name answer words outside the dictionary
+    tokens = [[s.tokens for s in reversed(story.memory[:n_memories])]
+              for story in stories for _, n_memories, _, _ in story.questions]
     right = supported = 0
     for first in tqdm(range(0, len(examples), batch_size), disable=not progress, desc="eval", leave=False):
         chunk = examples[first : first + batch_size]
         batch = collate(chunk, model.config.memory_size)
-        for example, prediction in zip(chunk, model.predict(batch, top=1)):
+        for example, prediction in zip(chunk, model.predict(batch, tokens[first : first + batch_size], top=1)):
             right += prediction.answer == example.answer
             picked = [example.n_memories - 1 - hop.pick for hop in prediction.hops if hop.pick >= 0]
             supported += set(picked) == set(example.supports[: model.config.hops])

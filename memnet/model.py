@@ -44,6 +44,11 @@ class ModelConfig:
         return asdict(self)
 
 
+# The settings our bAbI runs use (bench/babi.py, the bundled model): the paper's model plus the
+# follow-up's options, with up to 6 hops ended by the stop memory. See README, "bAbI results".
+BABI_SETTINGS = {"hops": 6, "ngram_buckets": 4096, "optimizer": "adagrad", "lr": 0.05, "epochs": 20}
+
+
 @dataclass
 class Hop:
     """What O did at one hop, for one question."""

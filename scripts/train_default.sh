@@ -16,6 +16,6 @@ ln -s "$(realpath "$babi")"/en-10k/*.txt "$work/data/"
 .venv/bin/python -m memnet simulate --out "$work/data" --setting actor --difficulty 5 --seed 12
 
 .venv/bin/python -m memnet train --data "$work/data" --tasks all --joint --input spacy --hops 3 \
-  --ngram-buckets 4096 --epochs "${EPOCHS:-4}" --out assets/model
+  --ngram-buckets 4096 --optimizer adagrad --lr 0.05 --epochs "${EPOCHS:-3}" --out assets/model
 .venv/bin/python -m memnet eval --model assets/model --data "$work/data" --json assets/model/scores.json \
   | tee assets/model/scores.txt
