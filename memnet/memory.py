@@ -272,8 +272,11 @@ class Memory:
         """Rebuild a memory from `to_json` output, checking every field."""
         if not isinstance(data, dict) or data.get("format") != "memnet-memory/1":
             raise MemoryFormatError("not a memnet memory export (expected format 'memnet-memory/1')")
+        raw_slots = data.get("slots", [])
+        if not isinstance(raw_slots, list):
+            raise MemoryFormatError("'slots' must be a list")
         slots = []
-        for i, raw in enumerate(data.get("slots", [])):
+        for i, raw in enumerate(raw_slots):
             try:
                 slot = Slot(int(raw["index"]), int(raw["time"]), str(raw["text"]), str(raw["resolved"]),
                             tuple(str(t) for t in raw["tokens"]), int(raw.get("message", 0)))
@@ -289,6 +292,9 @@ class Memory:
         capacity = data.get("capacity")
         if capacity is not None and (not isinstance(capacity, int) or capacity < max(len(slots), 1)):
             raise MemoryFormatError("capacity must be an integer no smaller than the number of slots")
-        clock = max([int(data.get("clock", 0)), *(t + 1 for t in times)])
-        messages = max([int(data.get("messages", 0)), *(s.message for s in slots)])
+        try:
+            clock = max([int(data.get("clock", 0)), *(t + 1 for t in times)])
+            messages = max([int(data.get("messages", 0)), *(s.message for s in slots)])
+        except (TypeError, ValueError):
+            raise MemoryFormatError("'clock' and 'messages' must be integers") from None
         return cls(slots, clock, messages, capacity)
