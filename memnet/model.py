@@ -83,6 +83,18 @@ def fast_winner(u: torch.Tensor, v: torch.Tensor, valid: torch.Tensor) -> torch.
         winner = torch.where(moved, beats.to(torch.int8).argmax(1), winner)
 
 
+def time_winner(scores: torch.Tensor, after_ref: torch.Tensor, time: torch.Tensor, valid: torch.Tensor):
+    """Algorithm 1 with s_Ot over newest-first memories: the winner per row, and the incumbent side
+    v of s_Ot(x, y, m_t) = u_y - v_t, which the stop memory must also beat.
+
+    `time` (B, 3) holds x·T for the three time features; `after_ref` marks memories newer than the
+    reference (the previous hop's pick). Each challenger is older than the winner it meets.
+    """
+    u = scores + time[:, 0:1] * after_ref + time[:, 2:3]
+    v = scores - time[:, 1:2] * after_ref
+    return fast_winner(u, v, valid), v
+
+
 class MemNN(nn.Module):
     """The learned parts of a memory network: U_O for O (with time rows) and U_R for R."""
 
@@ -218,9 +230,7 @@ class MemNN(nn.Module):
             masked = scores.masked_fill(~batch.mem_valid, float("-inf"))
             if self.config.time:
                 after_ref = (self._reference_time(batch, picks)[:, None] < batch.mem_time) & batch.mem_valid
-                u = scores + time[:, 0:1] * after_ref + time[:, 2:3]  # challenger is older than the winner
-                v = scores - time[:, 1:2] * after_ref
-                winner = fast_winner(u, v, batch.mem_valid)
+                winner, v = time_winner(scores, after_ref, time, batch.mem_valid)
                 # s_Ot(x, stop, m_t): the stop memory has no write time, so only m_t's features speak
                 beats_winner = stop - v.gather(1, winner[:, None])[:, 0]
             else:

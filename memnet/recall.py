@@ -24,7 +24,7 @@ from memnet.batch import Encoded, Example, collate
 from memnet.buckets import InvertedIndex, Strategy, Synced, WordHash
 from memnet.features import PAD, UNK, token_key
 from memnet.memory import FREE, Memory
-from memnet.model import STOP, MemNN, fast_winner
+from memnet.model import STOP, MemNN, time_winner
 from memnet.sentence import Sentence
 
 AUTO_THRESHOLD = 10_000   # slots; below it exhaustive O answers within ~50 ms (bench/results/scale.md)
@@ -177,13 +177,12 @@ class Recall:
         if not len(rows):
             return rows, scores, STOP, stop, np.inf
         if self.model.config.time:
-            c1, c2, c3 = (x @ weight[lay.T : lay.T + 3].T).tolist()
             reference = self.memory.time[picks[-1]] if picks else np.iinfo(np.int64).max
-            after = (self.memory.time[rows] > reference).astype(np.float32)
-            u = torch.from_numpy(scores + c1 * after + c3)[None]
-            v = scores - c2 * after
-            winner = int(fast_winner(u, torch.from_numpy(v)[None], torch.ones_like(u, dtype=torch.bool))[0])
-            stop_margin = stop - v[winner]   # s_Ot(x, stop, m_t): only m_t's time features speak
+            after = torch.from_numpy(self.memory.time[rows] > reference)[None]
+            time = (x @ weight[lay.T : lay.T + 3].T)[None]
+            best, v = time_winner(torch.from_numpy(scores)[None], after, time, torch.ones_like(after))
+            winner = int(best[0])
+            stop_margin = stop - float(v[0, winner])   # s_Ot(x, stop, m_t): only m_t's time features speak
         else:
             winner = int(np.argmax(scores))
             stop_margin = stop - scores[winner]
