@@ -25,7 +25,7 @@ def save(model: MemNN, path: str | Path, extra: dict | None = None) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     config = {"format": FORMAT, "model": model.config.to_json(), "vocabulary": model.vocab.to_json(), **(extra or {})}
     (path / "config.json").write_text(json.dumps(config, indent=1))
-    save_file({"U_O": model.U_O.weight.detach().contiguous(), "U_R": model.U_R.weight.detach().contiguous()},
+    save_file({name: tensor.detach().contiguous() for name, tensor in model.weights().items()},
               str(path / "weights.safetensors"))
     return path
 
@@ -49,12 +49,11 @@ def load(path: str | Path | None = None) -> MemNN:
         raise CheckpointError(f"{config_file}: incomplete config ({error})") from None
     except (SafetensorError, OSError, ValueError) as error:
         raise CheckpointError(f"{weights_file}: damaged weights ({error})") from None
-    for name in ("U_O", "U_R"):
-        table = getattr(model, name)
-        if name not in tensors or tensors[name].shape != table.weight.shape:
+    for name, weight in model.weights().items():
+        if name not in tensors or tensors[name].shape != weight.shape:
             raise CheckpointError(f"{weights_file}: {name} missing or of the wrong shape for this config")
         with torch.no_grad():
-            table.weight.copy_(tensors[name])
+            weight.copy_(tensors[name])
     model.eval()
     model.requires_grad_(False)
     return model

@@ -23,7 +23,8 @@ def _model_config(args: argparse.Namespace) -> ModelConfig:
     return ModelConfig(dim=args.dim, hops=args.hops, time=not args.no_time, unseen_context=not args.no_unseen,
                        match=not args.no_match, ngram_buckets=args.ngram_buckets, word_dropout=args.word_dropout,
                        lr=args.lr, optimizer=args.optimizer, epochs=args.epochs, memory_size=args.memory_size,
-                       seed=args.seed, input_map=args.input)
+                       seed=args.seed, input_map=args.input, hop_maps=args.hop_maps,
+                       support_bigrams=args.support_bigrams, match_source=args.match_source, nonlinear=args.nonlinear)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -126,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-time", action="store_true", help="without the write-time features (§3.4)")
     p.add_argument("--no-unseen", action="store_true", help="without the unseen-word context features (§3.5)")
     p.add_argument("--no-match", action="store_true", help="without the exact-match features (§3.6)")
+    p.add_argument("--hop-maps", action="store_true", help="a learned map per hop, so the input keeps the supports' order")
+    p.add_argument("--support-bigrams", action="store_true", help="bigrams of the supports on R's input (with --ngram-buckets)")
+    p.add_argument("--match-source", action="store_true", help="O's match features tell question matches from support matches")
+    p.add_argument("--nonlinear", action="store_true", help="NL: input embedding tanh(W tanh(UΦx))")
     p.set_defaults(run=cmd_train)
 
     p = commands.add_parser("eval", help="per-task accuracy table", description="Evaluate on bAbI-format test files.")

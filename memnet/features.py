@@ -14,8 +14,10 @@ candidate side (y) Y   word of a memory or answer      YL, YR  context of an uns
                    T   the three write-time features of s_Ot (§3.4)
                    STOP  the "stop" memory that ends the hops early
 n-grams            QN, YN  hashed bigrams of known words in the question and the candidate (after
-                   the "NG" of the bAbI follow-up, arXiv 1502.05698), so word order can count. Not on
-                   supporting memories, and no trigrams: both cost accuracy on the time-ordered tasks (2, 3)
+                   the "NG" of the bAbI follow-up, arXiv 1502.05698), so word order can count.
+                   SN  bigrams of supporting memories, on R's input only: R needs word order to tell
+                   "A fits in B" from "B fits in A"; in O they cost accuracy on the time-ordered
+                   tasks (2, 3), as trigrams do
 
 Q, S and Y are the paper's D = 3|W| layout; the context and match blocks are §3.5/§3.6.
 Row 0 of every word block is padding, row 1 the unseen word ("<unk>").
@@ -95,7 +97,8 @@ _HASH = (1_000_003, 998_244_353)
 class FeatureLayout:
     """Offsets of the blocks inside D; `null` is an all-zero padding row."""
 
-    def __init__(self, n_words: int, n_phrases: int, ngram_buckets: int = 0):
+    def __init__(self, n_words: int, n_phrases: int, ngram_buckets: int = 0, support_bigrams: bool = False,
+                 match_source: bool = False):
         self.n_words = n_words
         self.ngram_buckets = ngram_buckets
         offset = 0
@@ -110,6 +113,12 @@ class FeatureLayout:
         self.T = self.HOP + MAX_HOPS
         self.STOP = self.T + 3
         self.dim = self.STOP + 1   # D
+        if support_bigrams:        # SN: bigrams of supporting memories, for R (appended: older layouts keep their offsets)
+            self.SN = self.dim
+            self.dim += ngram_buckets
+        if match_source:           # YMS: O's match rows for words found in a support but not in the question
+            self.YMS = self.dim
+            self.dim += n_words
         self.null = self.dim       # index of the zero padding row
 
     def words(self, ids: torch.Tensor, block: int, use: torch.Tensor | None = None) -> torch.Tensor:

@@ -16,6 +16,7 @@ from memnet.batch import Batch
 from memnet.features import MAX_HOPS, PAD, UNK, FeatureLayout, Vocabulary, occurs_in, token_key
 
 STOP = -1  # a hop that picked the stop memory
+SPARSE_OPTIMIZERS = ("adagrad", "sgd")  # torch optimizers that take sparse embedding gradients
 
 
 @dataclass
@@ -28,6 +29,10 @@ class ModelConfig:
     unseen_context: bool = True      # §3.5 left/right context rows for unseen words
     match: bool = True               # §3.6 exact-match features
     ngram_buckets: int = 0           # hashed bigram rows per role (0: the paper's bag of words)
+    support_bigrams: bool = False    # SN rows: bigrams of the supports on R's input (needs ngram_buckets)
+    match_source: bool = False       # O's §3.6 match rows say whether the word matched the question or a support
+    hop_maps: bool = False           # a learned n×n map per hop for each support's embedding (keeps order)
+    nonlinear: bool = False          # NL of arXiv 1502.05698: input embedding E(x) = tanh(W tanh(Uᵀ Φx(x)))
     word_dropout: float = 0.1        # d: share of word types treated as unseen in each training example
     margin: float = 0.1              # γ
     lr: float = 0.01
@@ -74,7 +79,7 @@ def fast_winner(u: torch.Tensor, v: torch.Tensor, valid: torch.Tensor) -> torch.
     """
     batch, n = u.shape
     positions = torch.arange(n)
-    winner = torch.zeros(batch, dtype=torch.long)
+    winner = valid.to(torch.int8).argmax(1)   # the first candidate (position 0 unless already picked)
     while True:
         beats = valid & (positions > winner[:, None]) & (u > v.gather(1, winner[:, None]))
         moved = beats.any(1)
@@ -102,30 +107,86 @@ class MemNN(nn.Module):
         super().__init__()
         if not 1 <= config.hops <= MAX_HOPS:
             raise ValueError(f"hops must be between 1 and {MAX_HOPS}, got {config.hops}")
+        if config.support_bigrams and not config.ngram_buckets:
+            raise ValueError("support_bigrams needs n-gram buckets (ngram_buckets > 0)")
         self.config = config
         self.vocab = vocab
-        self.layout = FeatureLayout(len(vocab), len(vocab.phrases), config.ngram_buckets)
+        self.layout = FeatureLayout(len(vocab), len(vocab.phrases), config.ngram_buckets, config.support_bigrams,
+                                    config.match_source)
         rows = self.layout.dim + 1
-        self.U_O = nn.Embedding(rows, config.dim, padding_idx=self.layout.null)
-        self.U_R = nn.Embedding(rows, config.dim, padding_idx=self.layout.null)
+        # sparse gradients touch only the rows a batch used: most of D is n-gram buckets no batch sees
+        sparse = config.optimizer in SPARSE_OPTIMIZERS
+        self.U_O = nn.Embedding(rows, config.dim, padding_idx=self.layout.null, sparse=sparse)
+        self.U_R = nn.Embedding(rows, config.dim, padding_idx=self.layout.null, sparse=sparse)
         for table in (self.U_O, self.U_R):
             nn.init.normal_(table.weight, std=config.init_scale)
             with torch.no_grad():
                 table.weight[self.layout.null].zero_()
+        if config.nonlinear:   # W starts as the identity, so E(x) starts close to the linear embedding
+            self.W_O = nn.Linear(config.dim, config.dim, bias=False)
+            self.W_R = nn.Linear(config.dim, config.dim, bias=False)
+            nn.init.eye_(self.W_O.weight)
+            nn.init.eye_(self.W_R.weight)
+        if config.hop_maps:
+            self.P_O = nn.Parameter(torch.eye(config.dim).repeat(MAX_HOPS, 1, 1))
+            self.P_R = nn.Parameter(torch.eye(config.dim).repeat(MAX_HOPS, 1, 1))
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        """Every learned tensor by its checkpoint name: U_O and U_R, then W_* (NL) and P_* (hop maps)."""
+        named = {"U_O": self.U_O.weight, "U_R": self.U_R.weight}
+        for side in ("O", "R"):
+            if self.config.nonlinear:
+                named["W_" + side] = getattr(self, "W_" + side).weight
+            if self.config.hop_maps:
+                named["P_" + side] = getattr(self, "P_" + side)
+        return named
+
+    def embed_input(self, x: torch.Tensor, side: str) -> torch.Tensor:
+        """The input embedding for O (side "O") or R ("R"): Uᵀ Φx(x), through NL when configured."""
+        if not self.config.nonlinear or (side == "O" and __import__("os").environ.get("NL_R_ONLY")):
+            return x
+        return torch.tanh(getattr(self, "W_" + side)(torch.tanh(x)))
 
     # ---- Φ on both sides -------------------------------------------------------------
-    def _input_rows(self, batch: Batch, q_ids: torch.Tensor, sup_ids: torch.Tensor, sup_keys: torch.Tensor) -> torch.Tensor:
-        """Input-side rows of [x, m_o1, ...]: question in Q, supports in S, matches in SM."""
-        lay, cfg = self.layout, self.config
-        parts = [lay.sentence(q_ids, "Q", cfg.unseen_context).flatten(1)]
-        if sup_ids.shape[1]:
-            parts.append(lay.sentence(sup_ids, "S", cfg.unseen_context).flatten(1))
-            if cfg.match:
-                parts.append(lay.words(sup_ids, lay.SM, occurs_in(sup_keys, batch.q_keys)).flatten(1))
-        return torch.cat(parts, dim=1)
+    def input_vector(self, side: str, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_ids: torch.Tensor,
+                     sup_keys: torch.Tensor) -> torch.Tensor:
+        """E([x, m_o1, ...]) for O or R: question words in Q, supports in S, their question words in SM.
 
-    def _match_rows(self, mem_ids: torch.Tensor, mem_keys: torch.Tensor, input_keys: torch.Tensor) -> torch.Tensor:
-        return self.layout.words(mem_ids, self.layout.YM, occurs_in(mem_keys, input_keys))
+        With `hop_maps`, support h's embedding passes through its own matrix P_h before the sum,
+        so the input still tells which hop found which fact (an order bag-of-words loses).
+        """
+        lay, cfg = self.layout, self.config
+        table = getattr(self, "U_" + side)
+        x = table(lay.sentence(q_ids, "Q", cfg.unseen_context)).sum(1)
+        if sup_ids.shape[1]:
+            rows = lay.sentence(sup_ids, "S", cfg.unseen_context)
+            if cfg.match:
+                rows = torch.cat([rows, lay.words(sup_ids, lay.SM, occurs_in(sup_keys, q_keys))], dim=-1)
+            if side == "R" and cfg.support_bigrams:
+                rows = torch.cat([rows, lay.bigrams(sup_ids, lay.SN)], dim=-1)
+            per_hop = table(rows).sum(2)                                                    # (B, K, n)
+            if cfg.hop_maps:
+                x = x + torch.einsum("bkn,kmn->bm", per_hop, getattr(self, "P_" + side)[: per_hop.shape[1]])
+            else:
+                x = x + per_hop.sum(1)
+        return self.embed_input(x, side)
+
+    def _match_rows(self, mem_ids: torch.Tensor, mem_keys: torch.Tensor, q_keys: torch.Tensor,
+                    sup_keys: torch.Tensor) -> torch.Tensor:
+        """YM rows of memory words that occur in the input [x, m_o1, ...]; with `match_source`,
+        words matching only a support use the YMS rows instead."""
+        lay = self.layout
+        in_question = occurs_in(mem_keys, q_keys)
+        in_support = occurs_in(mem_keys, sup_keys)
+        if not self.config.match_source:
+            return lay.words(mem_ids, lay.YM, in_question | in_support)
+        return torch.cat([lay.words(mem_ids, lay.YM, in_question),
+                          lay.words(mem_ids, lay.YMS, in_support & ~in_question)], dim=-1)
+
+    @staticmethod
+    def _block(table: nn.Embedding, start: int, count: int) -> torch.Tensor:
+        """Rows start..start+count of U, looked up (not sliced) so their gradient stays sparse."""
+        return table(torch.arange(start, start + count))
 
     def _gather_rows(self, tensor: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """tensor[b, positions[b, j]] for (B, N, ...) tensors; position -1 gives padding (zeros)."""
@@ -143,14 +204,14 @@ class MemNN(nn.Module):
         """
         sup_ids = self._gather_rows(mem_ids, picks)
         sup_keys = self._gather_rows(batch.mem_keys, picks)
-        x = self.U_O(self._input_rows(batch, q_ids, sup_ids, sup_keys)).sum(1)       # (B, n)
+        x = self.input_vector("O", q_ids, batch.q_keys, sup_ids, sup_keys)                  # (B, n)
         memories = mem_base
         if self.config.match:
-            pool = torch.cat([batch.q_keys, sup_keys.flatten(1)], dim=1)
-            memories = memories + self.U_O(self._match_rows(mem_ids, batch.mem_keys, pool)).sum(2)
+            match = self._match_rows(mem_ids, batch.mem_keys, batch.q_keys, sup_keys.flatten(1))
+            memories = memories + self.U_O(match).sum(2)
         scores = torch.einsum("bn,bmn->bm", x, memories)
-        stop = x @ self.U_O.weight[self.layout.STOP]
-        time = x @ self.U_O.weight[self.layout.T : self.layout.T + 3].T                 # (B, 3)
+        stop = x @ self._block(self.U_O, self.layout.STOP, 1)[0]
+        time = x @ self._block(self.U_O, self.layout.T, 3).T                             # (B, 3)
         return scores, stop, time
 
     def _reference_time(self, batch: Batch, picks: torch.Tensor) -> torch.Tensor:
@@ -184,7 +245,7 @@ class MemNN(nn.Module):
             # candidates: the memories plus the stop memory (from hop 2 on), at column N
             n = scores.shape[1]
             all_scores = torch.cat([scores, stop[:, None]], dim=1)
-            valid = torch.cat([batch.mem_valid, torch.full((batch.size, 1), hop > 0)], dim=1)
+            valid = torch.cat([self._unpicked(batch, picks), torch.full((batch.size, 1), hop > 0)], dim=1)
             target_col = torch.where(target >= 0, target, torch.full_like(target, n))
             neg = self._sample_negatives(valid, target_col, negatives_generator)      # (B, S), -1 = none
             pos_score = all_scores.gather(1, target_col[:, None])
@@ -217,9 +278,17 @@ class MemNN(nn.Module):
         value, index = noise.topk(count, dim=1)
         return torch.where(value >= 0, index, torch.full_like(index, -1))
 
+    @staticmethod
+    def _unpicked(batch: Batch, picks: torch.Tensor) -> torch.Tensor:
+        """The memories a hop may still pick: a fact found at an earlier hop adds nothing new."""
+        positions = torch.arange(batch.mem_valid.shape[1])
+        picked = (picks[:, :, None] == positions).any(1)   # -1 (no pick) matches no position
+        return batch.mem_valid & ~picked
+
     @torch.no_grad()
     def find_supports(self, batch: Batch, hops: int | None = None) -> list[list[Hop]]:
-        """O at inference: k hops, each an Algorithm 1 winner search (or argmax without time)."""
+        """O at inference: k hops, each an Algorithm 1 winner search (or argmax without time),
+        over the memories not picked yet."""
         hops = hops or self.config.hops
         mem_base = self._memory_base(batch.mem_ids)
         picks = torch.empty((batch.size, 0), dtype=torch.long)
@@ -227,10 +296,11 @@ class MemNN(nn.Module):
         result: list[list[Hop]] = [[] for _ in range(batch.size)]
         for hop in range(hops):
             scores, stop, time = self._hop_scores(batch, batch.mem_ids, batch.q_ids, picks, mem_base)
-            masked = scores.masked_fill(~batch.mem_valid, float("-inf"))
+            available = self._unpicked(batch, picks)
+            masked = scores.masked_fill(~available, float("-inf"))
             if self.config.time:
                 after_ref = (self._reference_time(batch, picks)[:, None] < batch.mem_time) & batch.mem_valid
-                winner, v = time_winner(scores, after_ref, time, batch.mem_valid)
+                winner, v = time_winner(scores, after_ref, time, available)
                 # s_Ot(x, stop, m_t): the stop memory has no write time, so only m_t's features speak
                 beats_winner = stop - v.gather(1, winner[:, None])[:, 0]
             else:
@@ -238,7 +308,7 @@ class MemNN(nn.Module):
                 beats_winner = stop - masked.gather(1, winner[:, None])[:, 0]
             best = scores.gather(1, winner[:, None])[:, 0]
             stops = (beats_winner > 0) & (hop > 0)
-            pick = torch.where(stops | done | ~batch.mem_valid.any(1), STOP, winner)
+            pick = torch.where(stops | done | ~available.any(1), STOP, winner)
             for b in range(batch.size):
                 if not done[b] and batch.mem_valid[b].any():
                     n_valid = int(batch.mem_valid[b].sum())
@@ -258,14 +328,14 @@ class MemNN(nn.Module):
         lay = self.layout
         sup_ids = self._gather_rows(mem_ids, picks)           # (B, K, L) effective ids
         sup_keys = self._gather_rows(batch.mem_keys, picks)
-        x = self.U_R(self._input_rows(batch, q_ids, sup_ids, sup_keys)).sum(1)       # (B, n)
+        x = self.input_vector("R", q_ids, batch.q_keys, sup_ids, sup_keys)                  # (B, n)
         n_words, n_phrases = len(self.vocab), len(self.vocab.phrases)
         flat_ids, flat_keys = sup_ids.flatten(1), sup_keys.flatten(1)              # (B, P)
         n_local = flat_ids.shape[1]
         # dictionary words and phrases
-        words = x @ self.U_R.weight[lay.Y : lay.Y + n_words].T
-        phrases = x @ self.U_R.weight[lay.A : lay.A + n_phrases].T
-        local_base = (x @ self.U_R.weight[lay.Y + UNK])[:, None].expand(-1, n_local)
+        words = x @ self._block(self.U_R, lay.Y, n_words).T
+        phrases = x @ self._block(self.U_R, lay.A, n_phrases).T
+        local_base = (x @ self._block(self.U_R, lay.Y + UNK, 1)[0])[:, None].expand(-1, n_local)
         scores = torch.cat([words, phrases, local_base], dim=1).clone()
         # each occurrence in a support adds its context rows and the "in a support" row
         first = (flat_keys[:, :, None] == flat_keys[:, None, :]).to(torch.int8).argmax(2)  # first same-key position
@@ -281,7 +351,7 @@ class MemNN(nn.Module):
             q_rows = lay.words(q_ids, lay.YM, q_known)
             scores.scatter_add_(1, q_ids, torch.einsum("bn,bln->bl", x, self.U_R(q_rows)) * q_known)
             local_in_q = occurs_in(flat_keys, batch.q_keys) & (flat_ids == UNK)
-            scores[:, n_words + n_phrases:] += local_in_q * (x @ self.U_R.weight[lay.YM + UNK])[:, None]
+            scores[:, n_words + n_phrases:] += local_in_q * (x @ self._block(self.U_R, lay.YM + UNK, 1)[0])[:, None]
         valid = torch.ones_like(scores, dtype=torch.bool)
         valid[:, :2] = False
         if word_dropped is not None:

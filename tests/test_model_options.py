@@ -1,0 +1,87 @@
+"""The follow-up options of the bAbI runs (hop maps, support bigrams, match source, NL) and sparse training."""
+import pytest
+import torch
+
+import memnet.model
+from memnet import checkpoint
+from memnet.batch import collate
+from memnet.dataset import build_vocabulary, make_examples, parse_stories
+from memnet.model import MemNN, ModelConfig
+from memnet.sentence import SimpleInput
+from memnet.train import train
+
+OPTIONS = {"hop_maps": True, "support_bigrams": True, "match_source": True, "nonlinear": True,
+           "ngram_buckets": 64, "optimizer": "adagrad", "lr": 0.05, "hops": 3}
+
+
+@pytest.fixture(scope="module")
+def stories(task1):
+    return parse_stories(task1.train[:30], SimpleInput())
+
+
+@pytest.fixture(scope="module")
+def options_model(stories):
+    model, _ = train(stories, ModelConfig(**OPTIONS, epochs=2, seed=0), progress=False)
+    return model
+
+
+def _ids(model, *sentences):
+    rows = [model.vocab.encode(s.split()) for s in sentences]
+    width = max(len(ids) for ids, _ in rows)
+    pad = lambda a: torch.nn.functional.pad(torch.from_numpy(a), (0, width - len(a)))  # noqa: E731
+    return torch.stack([pad(ids) for ids, _ in rows])[None], torch.stack([pad(keys) for _, keys in rows])[None]
+
+
+def test_hop_maps_tell_which_hop_found_which_support(options_model):
+    q_ids, q_keys = _ids(options_model, "where is mary")
+    sup, sup_keys = _ids(options_model, "mary went to the kitchen", "john went to the garden")
+    swapped, swapped_keys = sup.flip(1), sup_keys.flip(1)
+    x = options_model.input_vector("O", q_ids[:, 0], q_keys[:, 0], sup, sup_keys)
+    assert not torch.allclose(x, options_model.input_vector("O", q_ids[:, 0], q_keys[:, 0], swapped, swapped_keys))
+    plain = MemNN(ModelConfig(ngram_buckets=64), options_model.vocab)
+    x = plain.input_vector("O", q_ids[:, 0], q_keys[:, 0], sup, sup_keys)
+    assert torch.allclose(x, plain.input_vector("O", q_ids[:, 0], q_keys[:, 0], swapped, swapped_keys), atol=1e-6)
+
+
+def test_support_bigrams_give_r_word_order_but_not_o(options_model):
+    q_ids, q_keys = _ids(options_model, "is mary in the kitchen")
+    forward, forward_keys = _ids(options_model, "mary went to the kitchen")
+    backward, backward_keys = _ids(options_model, "kitchen the to went mary")
+    for side, differs in (("R", True), ("O", False)):
+        a = options_model.input_vector(side, q_ids[:, 0], q_keys[:, 0], forward, forward_keys)
+        b = options_model.input_vector(side, q_ids[:, 0], q_keys[:, 0], backward, backward_keys)
+        assert torch.allclose(a, b, atol=1e-6) != differs
+
+
+def test_match_source_separates_question_matches_from_support_matches(options_model):
+    model, lay = options_model, options_model.layout
+    mem, mem_keys = _ids(model, "mary went to the kitchen")
+    q_ids, q_keys = _ids(model, "where is mary")
+    _, sup_keys = _ids(model, "john went to the kitchen")
+    rows = model._match_rows(mem[0], mem_keys[0], q_keys[0], sup_keys[0])
+    mary, kitchen = model.vocab.index["mary"], model.vocab.index["kitchen"]
+    assert lay.YM + mary in rows and lay.YMS + kitchen in rows
+    assert lay.YMS + mary not in rows and lay.YM + kitchen not in rows
+
+
+def test_sparse_gradients_equal_the_dense_ones(stories, monkeypatch):
+    """Same loss, same gradient: sparse rows only skip the work on rows a batch never touched."""
+    config = ModelConfig(**OPTIONS, seed=2)
+    gradients = []
+    for sparse in (True, False):
+        if not sparse:
+            monkeypatch.setattr(memnet.model, "SPARSE_OPTIMIZERS", ())
+        torch.manual_seed(2)
+        model = MemNN(config, build_vocabulary(stories))
+        assert model.U_O.sparse == sparse
+        model.loss(collate(make_examples(stories, model.vocab)[:32]), torch.Generator().manual_seed(2)).backward()
+        gradients.append({name: w.grad.to_dense() for name, w in model.weights().items()})
+    for name, gradient in gradients[0].items():
+        assert torch.allclose(gradient, gradients[1][name], rtol=1e-4, atol=1e-5), name
+
+
+def test_checkpoint_keeps_the_option_weights(tmp_path, options_model, stories):
+    loaded = checkpoint.load(checkpoint.save(options_model, tmp_path / "m"))
+    assert set(loaded.weights()) == {"U_O", "U_R", "W_O", "W_R", "P_O", "P_R"}
+    batch = collate(make_examples(stories[:3], options_model.vocab))
+    assert [p.answer for p in loaded.predict(batch)] == [p.answer for p in options_model.predict(batch)]
