@@ -64,3 +64,77 @@ def test_buckets_stay_consistent_after_writes_forgetting_and_undo(task1_model):
                 members = [v for v in vocabulary if clusters.term_of_keys(np.array([[token_key(v)]]))[0, 0] == term[0]]
                 assert set(rows.tolist()) == set().union(*(expected[v] for v in members))
     assert len(memory) <= 40
+
+
+def test_cluster_hash_splits_a_cluster_too_common_to_read(task1_model):
+    """K-means with K=2 lumps the names together; that bucket holds every slot, so it would be
+    skipped and "where is mary" would find nothing of Mary's. Balancing splits it (by K-means
+    again) once the memory has grown, and Mary's slots become the candidates."""
+    rng = random.Random(0)
+    names, rooms = ["mary", "john", "sandra", "daniel"], ["kitchen", "office", "garden", "hallway", "bathroom"]
+    memory = Memory()
+    cluster = ClusterHash(memory, task1_model, clusters=2, max_share=0.3, split_share=0.3)
+    classes = {w: cluster.word_class(w) for w in names + rooms}
+    for _ in range(4):
+        statements = [(rng.choice(names), "went", "to", rng.choice(rooms)) for _ in range(1000)]
+        memory.write([Sentence(" ".join(w), " ".join(w), w) for w in statements])
+    mary = {p for p in range(memory.size) if "mary" in memory.tokens[p]}
+    unbalanced = int(cluster.index.sizes(cluster.term_of_keys(np.array([[token_key("mary")]]))[0])[0])
+    assert unbalanced > 2 * len(mary)   # mary shares her K-means bucket with other words
+
+    found = cluster.candidates(["where", "is", "mary"], "where is mary", [])
+
+    assert cluster.balanced_at == len(memory)
+    assert mary <= set(found.tolist()) and len(found) < len(memory) / 2
+    limit = max(cluster.split_share * len(memory), cluster.floor)
+    for term in np.unique(cluster.term_of_keys(memory.keys[: memory.size])):
+        members = [w for w in names + rooms + ["went", "to"]
+                   if cluster.term_of_keys(np.array([[token_key(w)]]))[0, 0] == term]
+        assert len(members) <= 1 or cluster.index.sizes(np.array([term]))[0] <= limit
+        (rows,) = cluster.index.postings(np.array([term]))
+        assert set(rows.tolist()) == set().union(*(brute_force_buckets(memory, members).values()))
+    assert classes == {w: cluster.word_class(w) for w in names + rooms}   # forgetting's classes never move
+
+
+class CountingEncoder:
+    """Stands in for all-MiniLM-L6-v2: a vector per text, and a record of what was encoded."""
+
+    def __init__(self):
+        self.seen: list[str] = []
+
+    def get_embedding_dimension(self) -> int:
+        return 8
+
+    def encode(self, texts, **_):
+        self.seen += texts
+        return np.array([np.random.default_rng(abs(hash(t)) % 2**32).normal(size=8) for t in texts])
+
+
+def test_dense_index_encodes_each_distinct_text_once():
+    memory = Memory()
+    texts = ["mary went to the kitchen", "john went to the garden"] * 50 + ["mary went to the office"]
+    memory.write([Sentence(t, t, tuple(t.split())) for t in texts])
+    encoder = CountingEncoder()
+    dense = DenseIndex(memory, encoder, top=4)
+
+    found = dense.candidates(["where", "is", "mary"], "mary went to the office", [])
+
+    assert sorted(encoder.seen[:-1]) == sorted(set(texts)) and dense.encoded == 3   # then the query
+    assert np.array_equal(dense.vectors[0], dense.vectors[98]) and len(memory) - 1 in found.tolist()
+
+
+def test_cluster_hash_reads_no_bucket_for_a_word_no_slot_holds(task1_model):
+    """"where" and "is" never occur in statements; their K-means cluster-mates' slots are not candidates."""
+    rng = random.Random(0)
+    names, rooms = ["mary", "john", "sandra", "daniel"], ["kitchen", "office", "garden", "hallway", "bathroom"]
+    memory = Memory()
+    memory.write([Sentence(f"{n} went to {r}", f"{n} went to {r}", (n, "went", "to", r))
+                  for n, r in ((rng.choice(names), rng.choice(rooms)) for _ in range(200))])
+    cluster = ClusterHash(memory, task1_model, clusters=4, max_share=1.0)
+    term = {w: int(cluster.term_of_keys(np.array([[token_key(w)]]))[0, 0]) for w in ["where", "is", "mary"]}
+    (mary,) = cluster.index.postings(np.array([term["mary"]]))
+    mates = cluster.index.postings(np.array([term["where"], term["is"]]))
+    assert any(len(set(rows.tolist()) - set(mary.tolist())) for rows in mates)   # their buckets hold other slots
+
+    assert set(cluster.candidates(["where", "is", "mary"], "where is mary", []).tolist()) == set(mary.tolist())
+    assert len(cluster.candidates(["where", "is"], "where is", [])) == 0
