@@ -171,17 +171,25 @@ class MemNN(nn.Module):
                 x = x + per_hop.sum(1)
         return self.embed_input(x, side)
 
-    def _match_rows(self, mem_ids: torch.Tensor, mem_keys: torch.Tensor, q_keys: torch.Tensor,
-                    sup_keys: torch.Tensor) -> torch.Tensor:
-        """YM rows of memory words that occur in the input [x, m_o1, ...]; with `match_source`,
-        words matching only a support use the YMS rows instead."""
-        lay = self.layout
+    def _match_scores(self, x: torch.Tensor, mem_ids: torch.Tensor, mem_keys: torch.Tensor, q_keys: torch.Tensor,
+                      sup_keys: torch.Tensor) -> torch.Tensor:
+        """s_O's §3.6 term of every memory: x · the YM rows of its words that occur in the input
+        [x, m_o1, ...] (with `match_source`, words matching only a support use the YMS rows).
+
+        Scored per dictionary word, then gathered, so no hop embeds the whole memory again.
+        """
+        lay, n_words = self.layout, len(self.vocab)
         in_question = occurs_in(mem_keys, q_keys)
         in_support = occurs_in(mem_keys, sup_keys)
+        flat = mem_ids.flatten(1)
+
+        def term(block: int, used: torch.Tensor) -> torch.Tensor:
+            per_word = x @ self._block(self.U_O, block, n_words).T                         # (B, |W|)
+            return (per_word.gather(1, flat).view_as(mem_ids) * used).sum(-1)
+
         if not self.config.match_source:
-            return lay.words(mem_ids, lay.YM, in_question | in_support)
-        return torch.cat([lay.words(mem_ids, lay.YM, in_question),
-                          lay.words(mem_ids, lay.YMS, in_support & ~in_question)], dim=-1)
+            return term(lay.YM, in_question | in_support)
+        return term(lay.YM, in_question) + term(lay.YMS, in_support & ~in_question)
 
     @staticmethod
     def _block(table: nn.Embedding, start: int, count: int) -> torch.Tensor:
@@ -205,11 +213,9 @@ class MemNN(nn.Module):
         sup_ids = self._gather_rows(mem_ids, picks)
         sup_keys = self._gather_rows(batch.mem_keys, picks)
         x = self.input_vector("O", q_ids, batch.q_keys, sup_ids, sup_keys)                  # (B, n)
-        memories = mem_base
+        scores = torch.einsum("bn,bmn->bm", x, mem_base)
         if self.config.match:
-            match = self._match_rows(mem_ids, batch.mem_keys, batch.q_keys, sup_keys.flatten(1))
-            memories = memories + self.U_O(match).sum(2)
-        scores = torch.einsum("bn,bmn->bm", x, memories)
+            scores = scores + self._match_scores(x, mem_ids, batch.mem_keys, batch.q_keys, sup_keys.flatten(1))
         stop = x @ self._block(self.U_O, self.layout.STOP, 1)[0]
         time = x @ self._block(self.U_O, self.layout.T, 3).T                             # (B, 3)
         return scores, stop, time

@@ -56,12 +56,14 @@ def test_support_bigrams_give_r_word_order_but_not_o(options_model):
 def test_match_source_separates_question_matches_from_support_matches(options_model):
     model, lay = options_model, options_model.layout
     mem, mem_keys = _ids(model, "mary went to the kitchen")
-    q_ids, q_keys = _ids(model, "where is mary")
+    _, q_keys = _ids(model, "where is mary")
     _, sup_keys = _ids(model, "john went to the kitchen")
-    rows = model._match_rows(mem[0], mem_keys[0], q_keys[0], sup_keys[0])
-    mary, kitchen = model.vocab.index["mary"], model.vocab.index["kitchen"]
-    assert lay.YM + mary in rows and lay.YMS + kitchen in rows
-    assert lay.YMS + mary not in rows and lay.YM + kitchen not in rows
+    x = torch.randn(1, model.config.dim)
+    index = model.vocab.index
+    # "mary" matches the question (YM row); "went to the kitchen" only the support (YMS rows)
+    rows = [lay.YM + index["mary"]] + [lay.YMS + index[w] for w in ("went", "to", "the", "kitchen")]
+    expected = x @ model.U_O.weight[rows].sum(0)
+    assert torch.allclose(model._match_scores(x, mem[0], mem_keys[0], q_keys[0], sup_keys[0]), expected, atol=1e-5)
 
 
 def test_sparse_gradients_equal_the_dense_ones(stories, monkeypatch):
