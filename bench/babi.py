@@ -53,58 +53,72 @@ def parsed_tasks(folder: Path, input_map_name: str) -> list[tuple[str, list, lis
             for t in load_tasks(folder) if t.train and t.test]
 
 
-_TASKS: list = []  # the parsed tasks, shared with forked workers
+_TASKS: dict[str, list] = {}  # corpus -> parsed tasks, shared with forked workers
 
 
-def _train_and_score(job: tuple[ModelConfig, int | None]) -> dict[str, tuple[float, float, float]]:
-    """Train on one task (index) or on all (None); score each task it covers: (acc, supports, seconds)."""
-    config, index = job
+def _train_and_score(job: tuple[str, str, ModelConfig, int | None]) -> tuple[str, int, float, dict]:
+    """Train on one task (index) or on all (None): the seconds it took, and each covered task's
+    (accuracy, supporting-fact accuracy)."""
+    setting, corpus, config, index = job
     start = time.perf_counter()
-    chosen = _TASKS if index is None else [_TASKS[index]]
+    chosen = _TASKS[corpus] if index is None else [_TASKS[corpus][index]]
     model, _ = train([s for _, train_set, _ in chosen for s in train_set], config, progress=False)
-    seconds = time.perf_counter() - start
     scores = {}
     for name, _, test_set in chosen:
         score = evaluate(model, test_set)
-        scores[name] = (score.accuracy, score.support_accuracy, seconds)
-        print(f"  seed {config.seed} {name}: {score.accuracy:.3f} (supports {score.support_accuracy:.3f})", flush=True)
-    return scores
+        scores[name] = (score.accuracy, score.support_accuracy)
+        print(f"  {setting} seed {config.seed} {name}: {score.accuracy:.3f} (supports {score.support_accuracy:.3f})",
+              flush=True)
+    return setting, config.seed, time.perf_counter() - start, scores
 
 
-def run(tasks, config: ModelConfig, joint: bool, seeds: list[int], jobs: int) -> dict:
-    """Scores per seed (per-task models train in `jobs` processes), then mean and spread per task."""
-    _TASKS[:] = tasks
-    work = [(ModelConfig(**{**config.to_json(), "seed": seed}), None if joint else i)
-            for seed in seeds for i in ([None] if joint else range(len(tasks)))]
+def run(settings: dict[str, list[int]], config: ModelConfig, jobs: int) -> dict:
+    """Every setting's trainings in one pool of `jobs` processes (joint models first, so the long
+    jobs start early and the per-task ones fill the gaps); then mean and spread per task."""
+    work = []
+    for setting, seeds in settings.items():
+        corpus, mode = setting.split("/")
+        indices = [None] if mode == "joint" else range(len(_TASKS[corpus]))
+        work += [(setting, corpus, ModelConfig(**{**config.to_json(), "seed": seed}), i) for seed in seeds for i in indices]
+    work.sort(key=lambda job: job[3] is not None)
     start = time.perf_counter()
     with multiprocessing.get_context("fork").Pool(jobs) as pool:
-        results = pool.map(_train_and_score, work, chunksize=1)
+        finished = pool.map(_train_and_score, work, chunksize=1)
     wall = time.perf_counter() - start
+    return {setting: summarize(setting, seeds, [r for r in finished if r[0] == setting], config, jobs, wall)
+            for setting, seeds in settings.items()}
+
+
+def summarize(setting: str, seeds: list[int], finished: list, config: ModelConfig, jobs: int, wall: float) -> dict:
     per_seed: list[dict] = [{} for _ in seeds]
-    for (job_config, _), scores in zip(work, results):
-        per_seed[seeds.index(job_config.seed)].update(scores)
-    names = [name for name, *_ in tasks]
+    for _, seed, _, scores in finished:
+        per_seed[seeds.index(seed)].update(scores)
+    names = [name for name, *_ in _TASKS[setting.split("/")[0]]]
     spread = lambda values: statistics.pstdev(values) if len(values) > 1 else 0.0  # noqa: E731
     per_task = {}
     for name in names:
         accuracies = [s[name][0] for s in per_seed]
         per_task[name] = {"accuracy": statistics.mean(accuracies), "spread": spread(accuracies),
-                          "support_accuracy": statistics.mean(s[name][1] for s in per_seed),
-                          "train_seconds": statistics.mean(s[name][2] for s in per_seed), "n": 1000}
+                          "support_accuracy": statistics.mean(s[name][1] for s in per_seed), "n": 1000}
     seed_means = [statistics.mean(s[n][0] for n in names) for s in per_seed]
+    cpu = sum(seconds for _, _, seconds, _ in finished)
     return {"per_task": per_task, "mean_accuracy": statistics.mean(seed_means), "spread": spread(seed_means),
             "passed": sum(t["accuracy"] >= PASS_MARK for t in per_task.values()), "seeds": seeds,
-            "wall_seconds": wall, "jobs": jobs, "config": config.to_json()}
+            "train_seconds": cpu, "wall_seconds": wall, "jobs": jobs, "config": config.to_json()}
 
 
-def markdown(results: dict, command: str, facts: dict) -> str:
+def markdown(results: dict) -> str:
     settings = list(results)
-    lines = ["# bAbI v1.2 benchmark", "", f"Command: `{command}`", "",
-             f"Machine: {facts['cpu']}, {facts['cores']} cores, torch {facts['torch']} "
-             f"({facts['torch_threads']} thread), Python {facts['python']}.", "",
-             "Accuracy (%) on each task's 1000 test questions; mean ± spread (standard deviation) over seeds, "
-             "supporting-fact accuracy in brackets. A task passes at ≥ 95%.", "",
-             "| task | " + " | ".join(settings) + " |", "|---|" + "---|" * len(settings)]
+    facts = results[settings[0]]["machine"]
+    lines = ["# bAbI v1.2 benchmark", ""]
+    lines += [f"- `{s}`: `{results[s]['command']}`, {results[s]['machine']['total_seconds']:.0f} s for the whole "
+              f"command ({results[s]['machine']['date']})" for s in settings]
+    lines += ["", f"Machine: {facts['cpu']}, {facts['cores']} cores, torch {facts['torch']} "
+              f"({facts['torch_threads']} thread per process, {results[settings[0]]['jobs']} processes), "
+              f"Python {facts['python']}.", "",
+              "Accuracy (%) on each task's 1000 test questions; mean ± spread (standard deviation) over seeds, "
+              "supporting-fact accuracy in brackets. A task passes at ≥ 95%.", "",
+              "| task | " + " | ".join(settings) + " |", "|---|" + "---|" * len(settings)]
     for name in results[settings[0]]["per_task"]:
         cells = []
         for setting in settings:
@@ -116,9 +130,10 @@ def markdown(results: dict, command: str, facts: dict) -> str:
         f"**{100 * results[s]['mean_accuracy']:.1f} ± {100 * results[s]['spread']:.1f}**" for s in settings) + " |")
     lines.append("| **passed** | " + " | ".join(f"**{results[s]['passed']}/{len(results[s]['per_task'])}**" for s in settings) + " |")
     lines.append("| seeds | " + " | ".join(str(results[s]["seeds"]) for s in settings) + " |")
-    lines.append("| wall time, s (all seeds, `jobs` processes) | " + " | ".join(
-        f"{results[s]['wall_seconds']:.0f} ({results[s]['jobs']})" for s in settings) + " |")
-    lines += ["", PUBLISHED, "", "Settings: " + json.dumps(results[settings[0]]["config"])]
+    lines.append("| training + scoring, process-seconds (all seeds) | " + " | ".join(
+        f"{results[s]['train_seconds']:.0f}" for s in settings) + " |")
+    lines += ["", PUBLISHED, ""]
+    lines += [f"Settings of `{s}`: " + json.dumps(results[s]["config"]) for s in settings]
     return "\n".join(lines) + "\n"
 
 
@@ -128,32 +143,39 @@ def main() -> None:
                         help="which runs: <en|en-10k>/<per-task|joint>")
     parser.add_argument("--seeds", type=int, default=5, help="seeds for the en per-task run")
     parser.add_argument("--joint-seeds", type=int, default=1, help="seeds for the joint and en-10k runs")
-    parser.add_argument("--jobs", type=int, default=2, help="training processes (per-task runs)")
+    parser.add_argument("--jobs", type=int, default=2, help="training processes")
     parser.add_argument("--input", default="spacy", choices=["simple", "spacy"])
     parser.add_argument("--data", type=Path, default=SHARED, help="folder holding en/ and en-10k/")
     parser.add_argument("--hops", type=int, default=BABI_SETTINGS["hops"])
     parser.add_argument("--ngram-buckets", type=int, default=BABI_SETTINGS["ngram_buckets"])
     parser.add_argument("--epochs", type=int, default=BABI_SETTINGS["epochs"])
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder for babi.json and babi.md")
     args = parser.parse_args()
     configure()
     config = ModelConfig(**{**BABI_SETTINGS, "hops": args.hops, "ngram_buckets": args.ngram_buckets,
                             "epochs": args.epochs, "input_map": args.input})
-    results = {}
-    loaded: dict[str, list] = {}
     start = time.perf_counter()
+    settings = {}
     for setting in args.settings:
-        corpus, mode = setting.split("/")
-        if corpus not in loaded:
-            loaded[corpus] = parsed_tasks(args.data / corpus, args.input)
-        seeds = list(range(args.seeds if setting == "en/per-task" else args.joint_seeds))
-        print(f"{setting}: {len(loaded[corpus])} tasks, seeds {seeds}", flush=True)
-        results[setting] = run(loaded[corpus], config, mode == "joint", seeds, args.jobs)
-    facts = {**machine(), "total_seconds": time.perf_counter() - start}
+        corpus = setting.split("/")[0]
+        if corpus not in _TASKS:
+            _TASKS[corpus] = parsed_tasks(args.data / corpus, args.input)
+        settings[setting] = list(range(args.seeds if setting == "en/per-task" else args.joint_seeds))
+        print(f"{setting}: {len(_TASKS[corpus])} tasks, seeds {settings[setting]}", flush=True)
+    results = run(settings, config, args.jobs)
+    facts = {**machine(), "total_seconds": time.perf_counter() - start,
+             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     command = "python bench/babi.py " + " ".join(sys.argv[1:])
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "babi.json").write_text(json.dumps({**results, "machine": facts, "command": command}, indent=1))
-    (RESULTS / "babi.md").write_text(markdown(results, command, facts) + f"\nTotal time: {facts['total_seconds']:.0f} s.\n")
-    print(markdown(results, command, facts))
+    for entry in results.values():
+        entry.update(machine=facts, command=command)
+    # settings not run this time keep their earlier results (en-10k runs apart from the en ones)
+    args.results.mkdir(parents=True, exist_ok=True)
+    json_file = args.results / "babi.json"
+    earlier = json.loads(json_file.read_text()) if json_file.exists() else {}
+    merged = {**{k: v for k, v in earlier.items() if isinstance(v, dict) and "command" in v}, **results}
+    json_file.write_text(json.dumps(merged, indent=1))
+    (args.results / "babi.md").write_text(markdown(merged))
+    print(markdown(results))
 
 
 if __name__ == "__main__":

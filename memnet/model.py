@@ -51,7 +51,8 @@ class ModelConfig:
 
 # The settings our bAbI runs use (bench/babi.py, the bundled model): the paper's model plus the
 # follow-up's options, with up to 6 hops ended by the stop memory. See README, "bAbI results".
-BABI_SETTINGS = {"hops": 6, "ngram_buckets": 4096, "optimizer": "adagrad", "lr": 0.05, "epochs": 20}
+BABI_SETTINGS = {"hops": 6, "ngram_buckets": 4096, "optimizer": "adagrad", "lr": 0.05, "epochs": 30,
+                 "hop_maps": True, "support_bigrams": True, "match_source": True}
 
 
 @dataclass
@@ -143,7 +144,7 @@ class MemNN(nn.Module):
 
     def embed_input(self, x: torch.Tensor, side: str) -> torch.Tensor:
         """The input embedding for O (side "O") or R ("R"): Uᵀ Φx(x), through NL when configured."""
-        if not self.config.nonlinear or (side == "O" and __import__("os").environ.get("NL_R_ONLY")):
+        if not self.config.nonlinear:
             return x
         return torch.tanh(getattr(self, "W_" + side)(torch.tanh(x)))
 
