@@ -4,8 +4,9 @@ Per slot, U_O·Φy(m_i) is computed once, when the slot is written, and kept as 
 float32 matrix. A hop then costs one matrix-vector product over the candidate rows, plus the
 §3.6 match terms, which only slots sharing a word with the input can have: those come from
 an inverted index over word keys. Algorithm 1 runs vectorised (`memnet.model.fast_winner`)
-over the candidates, newest first, exactly as `MemNN.find_supports` walks a batch, so with
-every slot as candidate the picks are the same. R only needs the supports.
+over the candidates, newest first and without the facts earlier hops found, exactly as
+`MemNN.find_supports` walks a batch, so with every slot as candidate the picks are the same.
+R only needs the supports.
 
 Which slots are candidates is a `memnet.buckets` strategy; `Recall` switches from
 exhaustive O to word hashing once the memory passes `AUTO_THRESHOLD` slots: on the town
@@ -174,17 +175,18 @@ class Recall:
             if self.model.config.match:
                 scores = scores + self._match(xn, pool, rows)
         stop = float(x @ weight[lay.STOP])
-        if not len(rows):
+        available = ~np.isin(rows, picks)   # as find_supports: a fact found at an earlier hop adds nothing new
+        if not available.any():
             return rows, scores, STOP, stop, np.inf
         if self.model.config.time:
             reference = self.memory.time[picks[-1]] if picks else np.iinfo(np.int64).max
             after = torch.from_numpy(self.memory.time[rows] > reference)[None]
             time = (x @ weight[lay.T : lay.T + 3].T)[None]
-            best, v = time_winner(torch.from_numpy(scores)[None], after, time, torch.ones_like(after))
+            best, v = time_winner(torch.from_numpy(scores)[None], after, time, torch.from_numpy(available)[None])
             winner = int(best[0])
             stop_margin = stop - float(v[0, winner])   # s_Ot(x, stop, m_t): only m_t's time features speak
         else:
-            winner = int(np.argmax(scores))
+            winner = int(np.argmax(np.where(available, scores, -np.inf)))
             stop_margin = stop - scores[winner]
         return rows, scores, winner, stop, stop_margin
 

@@ -1,6 +1,7 @@
 """O over stored slot vectors: the same picks and answers as `MemNN.predict` on the same memory."""
 import numpy as np
 import pytest
+import torch
 
 from memnet.batch import Encoded, Example, collate
 from memnet.buckets import WordHash
@@ -62,3 +63,20 @@ def test_large_memories_switch_to_word_hashing(task1, task1_model):
     result = recall.ask(("where", "is", "mary"))
     assert isinstance(recall._strategy(), WordHash)
     assert result.scored < 2 * len(memory) and result.answer
+
+
+def test_a_hop_never_repicks_an_earlier_support(task1, task1_model):
+    """As `MemNN.find_supports`: a fact found at an earlier hop is no candidate for Algorithm 1, so
+    over a one-statement memory the second hop has nothing left, whatever the stop memory scores."""
+    for story in parse_stories(task1.test[:5], SimpleInput()):
+        for question, n, _, _ in story.questions:
+            memory = Memory()
+            memory.write(story.memory[n - 1 : n])
+            recall = Recall(task1_model, memory, "exhaustive")
+            recalled = recall.ask(question.tokens, touch=False)
+            example = Example(Encoded.of(task1_model.vocab, story.memory[n - 1 : n]), 1, Encoded.of(task1_model.vocab, [question]))
+            assert [h.pick for h in recalled.hops] == [h.pick for h in task1_model.predict(collate([example]))[0].hops] == [0, -1]
+            q_ids, q_keys = (torch.from_numpy(a) for a in task1_model.vocab.encode(question.tokens))
+            with torch.no_grad():
+                x = recall._input_vector(q_ids, q_keys, [0])
+                assert recall._hop(x, q_keys.numpy(), None, [0])[2] == -1   # STOP, not slot 0 again
