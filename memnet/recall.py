@@ -131,49 +131,49 @@ class Recall:
         return self._large
 
     def _input_vector(self, q_ids: torch.Tensor, q_keys: torch.Tensor, picks: list[int]) -> torch.Tensor:
-        """U_O·Φx([x, m_o1, ...]): question words in Q, supports in S, supports' question words in SM."""
-        lay, cfg = self.model.layout, self.model.config
-        rows = [lay.sentence(q_ids[None], "Q", cfg.unseen_context).flatten()]
-        if picks:
-            sup_ids = torch.from_numpy(self.vectors.ids[picks])
-            rows.append(lay.sentence(sup_ids, "S", cfg.unseen_context).flatten())
-            if cfg.match:
-                sup_keys = torch.from_numpy(self.memory.keys[picks])
-                in_question = torch.isin(sup_keys, q_keys) & (sup_keys != 0)
-                rows.append(lay.words(sup_ids, lay.SM, in_question).flatten())
-        return self.model.U_O.weight[torch.cat(rows)].sum(0)
+        """E([x, m_o1, ...]) for O, built by `MemNN.input_vector` as for a batch of one question."""
+        sup_ids = torch.from_numpy(self.vectors.ids[picks])[None]
+        sup_keys = torch.from_numpy(self.memory.keys[picks])[None]
+        return self.model.input_vector("O", q_ids[None], q_keys[None], sup_ids, sup_keys)[0]
 
-    def _match(self, x: np.ndarray, pool: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    def _match(self, x: np.ndarray, q_keys: np.ndarray, sup_keys: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
         """s_O's §3.6 term of each row (all rows when None): the YM rows of its words that occur
-        in the input. Over all rows it comes from the postings of the input's words, so only
-        slots sharing a word with the input are touched."""
+        in the input (with `match_source`: YM for question words, YMS for words only in a support).
+        Over all rows it comes from the postings of the input's words, so only slots sharing a
+        word with the input are touched."""
         lay, size = self.model.layout, self.memory.size
-        per_word = self.model.U_O.weight[lay.YM : lay.YM + len(self.model.vocab)].detach().numpy() @ x
-        pool = np.unique(pool[pool != 0])
-        if rows is not None:
-            keys = self.memory.keys[rows]
-            return (per_word[self.vectors.ids[rows]] * np.isin(keys, pool)).sum(1)
-        match = np.zeros(size, dtype=np.float32)
-        for key, postings in zip(pool, self.keys.postings(pool)):
-            match += np.bincount(postings, minlength=size).astype(np.float32) * per_word[self.vectors.word_ids(key)]
+        if self.model.config.match_source:
+            pools = [(lay.YM, q_keys), (lay.YMS, np.setdiff1d(sup_keys, q_keys))]
+        else:
+            pools = [(lay.YM, np.concatenate([q_keys, sup_keys]))]
+        match = np.zeros(size if rows is None else len(rows), dtype=np.float32)
+        for block, pool in pools:
+            per_word = self.model.U_O.weight[block : block + len(self.model.vocab)].detach().numpy() @ x
+            pool = np.unique(pool[pool != 0])
+            if rows is not None:
+                match += (per_word[self.vectors.ids[rows]] * np.isin(self.memory.keys[rows], pool)).sum(1)
+                continue
+            for key, postings in zip(pool, self.keys.postings(pool)):
+                match += np.bincount(postings, minlength=size).astype(np.float32) * per_word[self.vectors.word_ids(key)]
         return match
 
-    def _hop(self, x: torch.Tensor, pool: np.ndarray, candidates: np.ndarray | None, picks: list[int]):
+    def _hop(self, x: torch.Tensor, q_keys: np.ndarray, candidates: np.ndarray | None, picks: list[int]):
         """s_O of the candidates (newest first), Algorithm 1's winner among them, the stop memory's
         score and its margin over the winner."""
         lay, weight = self.model.layout, self.model.U_O.weight
         xn = x.detach().numpy()
+        sup_keys = self.memory.keys[picks].ravel()
         if candidates is None:
             rows = self.vectors.newest_first
             scores = self.vectors.base[: self.memory.size] @ xn
             if self.model.config.match:
-                scores = scores + self._match(xn, pool, None)
+                scores = scores + self._match(xn, q_keys, sup_keys, None)
             scores = scores[rows]
         else:
             rows = candidates[np.argsort(-self.memory.time[candidates], kind="stable")]
             scores = self.vectors.base[rows] @ xn
             if self.model.config.match:
-                scores = scores + self._match(xn, pool, rows)
+                scores = scores + self._match(xn, q_keys, sup_keys, rows)
         stop = float(x @ weight[lay.STOP])
         available = ~np.isin(rows, picks)   # as find_supports: a fact found at an earlier hop adds nothing new
         if not available.any():
@@ -202,9 +202,8 @@ class Recall:
             if not len(self.memory):
                 break
             x = self._input_vector(q_ids, q_keys, picks)
-            pool = np.concatenate([q_keys.numpy(), self.memory.keys[picks].ravel()])
             candidates = None if strategy is None else strategy.candidates(tokens, text or " ".join(tokens), picks)
-            rows, scores, winner, stop, stop_margin = self._hop(x, pool, candidates, picks)
+            rows, scores, winner, stop, stop_margin = self._hop(x, q_keys.numpy(), candidates, picks)
             if winner == STOP or (hop > 0 and stop_margin > 0):
                 found.append(RecallHop(STOP, stop, rows, scores, stop if hop > 0 else None))
                 break
