@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 import torch
+from spacy.lang.en.stop_words import STOP_WORDS
 from torch import nn
 
 from memnet.batch import Batch
@@ -31,6 +32,7 @@ class ModelConfig:
     ngram_buckets: int = 0           # hashed bigram rows per role (0: the paper's bag of words)
     support_bigrams: bool = False    # SN rows: bigrams of the supports on R's input (needs ngram_buckets)
     match_source: bool = False       # O's §3.6 match rows say whether the word matched the question or a support
+    align_maps: bool = False         # R: a learned map per (hop, where the question's word stands in the support)
     hop_maps: bool = False           # a learned n×n map per hop for each support's embedding (keeps order)
     nonlinear: bool = False          # NL of arXiv 1502.05698: input embedding E(x) = tanh(W tanh(Uᵀ Φx(x)))
     word_dropout: float = 0.1        # d: share of word types treated as unseen in each training example
@@ -52,7 +54,18 @@ class ModelConfig:
 # The settings our bAbI runs use (bench/babi.py, the bundled model): the paper's model plus the
 # follow-up's options, with up to 6 hops ended by the stop memory. See README, "bAbI results".
 BABI_SETTINGS = {"hops": 6, "ngram_buckets": 4096, "optimizer": "adagrad", "lr": 0.05, "epochs": 30,
-                 "hop_maps": True, "support_bigrams": True, "match_source": True}
+                 "hop_maps": True, "support_bigrams": True, "match_source": True, "align_maps": True}
+
+
+ALIGNMENTS = 3  # where a support's first question word stands: nowhere, first half, second half
+
+
+def alignment(sup_ids: torch.Tensor, in_question: torch.Tensor) -> torch.Tensor:
+    """(B, K) class of each support (B, K, L): 0 if no word is marked in `in_question`, else 1 or 2
+    as the first marked word stands in the first or second half of the support's words."""
+    length = (sup_ids > PAD).sum(-1)
+    first = in_question.to(torch.int8).argmax(-1)
+    return torch.where(in_question.any(-1), 1 + (2 * first >= length).long(), 0)
 
 
 @dataclass
@@ -128,6 +141,11 @@ class MemNN(nn.Module):
             self.W_R = nn.Linear(config.dim, config.dim, bias=False)
             nn.init.eye_(self.W_O.weight)
             nn.init.eye_(self.W_R.weight)
+        if config.align_maps:   # zero at first: R starts as without them
+            # spaCy's English stop words ("the", "of", "to") say nothing about where a question's
+            # entity stands in a support, so the alignment looks only at the other words
+            self.content_word = torch.tensor([i > PAD and w not in STOP_WORDS for i, w in enumerate(vocab.words)])
+            self.A_R = nn.Parameter(torch.zeros(MAX_HOPS, ALIGNMENTS, config.dim, config.dim))
         if config.hop_maps:
             self.P_O = nn.Parameter(torch.eye(config.dim).repeat(MAX_HOPS, 1, 1))
             self.P_R = nn.Parameter(torch.eye(config.dim).repeat(MAX_HOPS, 1, 1))
@@ -140,6 +158,8 @@ class MemNN(nn.Module):
                 named["W_" + side] = getattr(self, "W_" + side).weight
             if self.config.hop_maps:
                 named["P_" + side] = getattr(self, "P_" + side)
+        if self.config.align_maps:
+            named["A_R"] = self.A_R
         return named
 
     def embed_input(self, x: torch.Tensor, side: str) -> torch.Tensor:
@@ -154,7 +174,10 @@ class MemNN(nn.Module):
         """E([x, m_o1, ...]) for O or R: question words in Q, supports in S, their question words in SM.
 
         With `hop_maps`, support h's embedding passes through its own matrix P_h before the sum,
-        so the input still tells which hop found which fact (an order bag-of-words loses).
+        so the input still tells which hop found which fact (an order bag-of-words loses). With
+        `align_maps` (R only), support h also passes through A_{h,c}, c saying where in the support
+        its first question word (stop words aside) stands: none, first half, second half. "A is
+        north of B" asked from A means the opposite of the same fact asked from B.
         """
         lay, cfg = self.layout, self.config
         table = getattr(self, "U_" + side)
@@ -170,6 +193,10 @@ class MemNN(nn.Module):
                 x = x + torch.einsum("bkn,kmn->bm", per_hop, getattr(self, "P_" + side)[: per_hop.shape[1]])
             else:
                 x = x + per_hop.sum(1)
+            if side == "R" and cfg.align_maps:
+                where = alignment(sup_ids, occurs_in(sup_keys, q_keys) & self.content_word[sup_ids])  # (B, K)
+                for c in range(ALIGNMENTS):
+                    x = x + torch.einsum("bkn,kmn->bm", per_hop * (where == c)[..., None], self.A_R[: per_hop.shape[1], c])
         return self.embed_input(x, side)
 
     def _match_scores(self, x: torch.Tensor, mem_ids: torch.Tensor, mem_keys: torch.Tensor, q_keys: torch.Tensor,

@@ -6,11 +6,12 @@ import memnet.model
 from memnet import checkpoint
 from memnet.batch import collate
 from memnet.dataset import build_vocabulary, make_examples, parse_stories
-from memnet.model import MemNN, ModelConfig
+from memnet.features import occurs_in
+from memnet.model import MemNN, ModelConfig, alignment
 from memnet.sentence import SimpleInput
 from memnet.train import train
 
-OPTIONS = {"hop_maps": True, "support_bigrams": True, "match_source": True, "nonlinear": True,
+OPTIONS = {"hop_maps": True, "support_bigrams": True, "match_source": True, "nonlinear": True, "align_maps": True,
            "ngram_buckets": 64, "optimizer": "adagrad", "lr": 0.05, "hops": 3}
 
 
@@ -53,6 +54,29 @@ def test_support_bigrams_give_r_word_order_but_not_o(options_model):
         assert torch.allclose(a, b, atol=1e-6) != differs
 
 
+def test_alignment_says_where_the_questions_entity_stands_in_each_support(options_model):
+    model = options_model
+    _, q_keys = _ids(model, "is mary in the kitchen")
+    sup, sup_keys = _ids(model, "mary went to the garden", "john went to the kitchen", "john went to the garden")
+    marked = occurs_in(sup_keys, q_keys[:, 0]) & model.content_word[sup]
+    # "the" occurs in the question too, but stop words do not place the entity
+    assert alignment(sup, marked).tolist() == [[1, 2, 0]]
+    q_ids, q_keys = _ids(model, "where is mary")
+
+    def r_input(text):
+        ids, keys = _ids(model, text)
+        return model.input_vector("R", q_ids[:, 0], q_keys[:, 0], ids, keys)
+
+    before = {text: r_input(text) for text in ("mary went to the garden", "the garden went to mary")}
+    with torch.no_grad():
+        model.A_R[0, 1] += 0.5   # the map of "first hop, entity in the first half" moves...
+    after = {text: r_input(text) for text in before}
+    with torch.no_grad():
+        model.A_R[0, 1] -= 0.5
+    assert not torch.allclose(before["mary went to the garden"], after["mary went to the garden"], atol=1e-4)
+    assert torch.allclose(before["the garden went to mary"], after["the garden went to mary"], atol=1e-6)
+
+
 def test_match_source_separates_question_matches_from_support_matches(options_model):
     model, lay = options_model, options_model.layout
     mem, mem_keys = _ids(model, "mary went to the kitchen")
@@ -84,6 +108,6 @@ def test_sparse_gradients_equal_the_dense_ones(stories, monkeypatch):
 
 def test_checkpoint_keeps_the_option_weights(tmp_path, options_model, stories):
     loaded = checkpoint.load(checkpoint.save(options_model, tmp_path / "m"))
-    assert set(loaded.weights()) == {"U_O", "U_R", "W_O", "W_R", "P_O", "P_R"}
+    assert set(loaded.weights()) == {"U_O", "U_R", "W_O", "W_R", "P_O", "P_R", "A_R"}
     batch = collate(make_examples(stories[:3], options_model.vocab))
     assert [p.answer for p in loaded.predict(batch)] == [p.answer for p in options_model.predict(batch)]

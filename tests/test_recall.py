@@ -19,7 +19,7 @@ from tests.helpers import BABI_EN
 def task2_ngram_model():
     """Three hops, n-gram rows and every option of the bAbI runs (plus NL): all that O reads."""
     (task2,) = load_tasks(BABI_EN, {2})
-    options = {"hop_maps": True, "support_bigrams": True, "match_source": True, "nonlinear": True}
+    options = {"hop_maps": True, "support_bigrams": True, "match_source": True, "nonlinear": True, "align_maps": True}
     model, _ = train(parse_stories(task2.train[:40], SimpleInput()),
                      ModelConfig(epochs=3, seed=1, hops=3, ngram_buckets=256, **options), progress=False)
     return task2, model
