@@ -24,7 +24,8 @@ def _model_config(args: argparse.Namespace) -> ModelConfig:
                        match=not args.no_match, ngram_buckets=args.ngram_buckets, word_dropout=args.word_dropout,
                        lr=args.lr, optimizer=args.optimizer, epochs=args.epochs, memory_size=args.memory_size,
                        seed=args.seed, input_map=args.input, hop_maps=args.hop_maps,
-                       support_bigrams=args.support_bigrams, match_source=args.match_source, nonlinear=args.nonlinear)
+                       support_bigrams=args.support_bigrams, match_source=args.match_source,
+                       align_maps=args.align_maps, nonlinear=args.nonlinear)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -130,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hop-maps", action="store_true", help="a learned map per hop, so the input keeps the supports' order")
     p.add_argument("--support-bigrams", action="store_true", help="bigrams of the supports on R's input (with --ngram-buckets)")
     p.add_argument("--match-source", action="store_true", help="O's match features tell question matches from support matches")
+    p.add_argument("--align-maps", action="store_true",
+                   help="R maps each support by where the question's word stands in it (A north of B, asked from A or B)")
     p.add_argument("--nonlinear", action="store_true", help="NL: input embedding tanh(W tanh(UΦx))")
     p.set_defaults(run=cmd_train)
 
