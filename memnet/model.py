@@ -279,7 +279,9 @@ class MemNN(nn.Module):
             # candidates: the memories plus the stop memory (from hop 2 on), at column N
             n = scores.shape[1]
             all_scores = torch.cat([scores, stop[:, None]], dim=1)
-            valid = torch.cat([self._unpicked(batch, picks), torch.full((batch.size, 1), hop > 0)], dim=1)
+            # an earlier hop's fact stays a negative: training still teaches the stop memory (or the
+            # next fact) to beat it, which O at inference then never re-picks anyway
+            valid = torch.cat([batch.mem_valid, torch.full((batch.size, 1), hop > 0)], dim=1)
             target_col = torch.where(target >= 0, target, torch.full_like(target, n))
             neg = self._sample_negatives(valid, target_col, negatives_generator)      # (B, S), -1 = none
             pos_score = all_scores.gather(1, target_col[:, None])
