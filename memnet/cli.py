@@ -25,7 +25,8 @@ def _model_config(args: argparse.Namespace) -> ModelConfig:
                        lr=args.lr, optimizer=args.optimizer, epochs=args.epochs, memory_size=args.memory_size,
                        seed=args.seed, input_map=args.input, hop_maps=args.hop_maps,
                        support_bigrams=args.support_bigrams, match_source=args.match_source,
-                       align_maps=args.align_maps, nonlinear=args.nonlinear)
+                       align_maps=args.align_maps, nonlinear=args.nonlinear,
+                       skip_found_negatives=args.skip_found_negatives)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -133,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--match-source", action="store_true", help="O's match features tell question matches from support matches")
     p.add_argument("--align-maps", action="store_true",
                    help="R maps each support by where the question's word stands in it (A north of B, asked from A or B)")
+    p.add_argument("--skip-found-negatives", action="store_true",
+                   help="hop h's negatives leave out the facts found at earlier hops")
     p.add_argument("--nonlinear", action="store_true", help="NL: input embedding tanh(W tanh(UΦx))")
     p.set_defaults(run=cmd_train)
 

@@ -32,6 +32,7 @@ class ModelConfig:
     ngram_buckets: int = 0           # hashed bigram rows per role (0: the paper's bag of words)
     support_bigrams: bool = False    # SN rows: bigrams of the supports on R's input (needs ngram_buckets)
     match_source: bool = False       # O's §3.6 match rows say whether the word matched the question or a support
+    skip_found_negatives: bool = False  # hop h's negatives leave out the facts of earlier hops (lists, counts)
     align_maps: bool = False         # R: a learned map per (hop, where the question's word stands in the support)
     hop_maps: bool = False           # a learned n×n map per hop for each support's embedding (keeps order)
     nonlinear: bool = False          # NL of arXiv 1502.05698: input embedding E(x) = tanh(W tanh(Uᵀ Φx(x)))
@@ -54,7 +55,8 @@ class ModelConfig:
 # The settings our bAbI runs use (bench/babi.py, the bundled model): the paper's model plus the
 # follow-up's options, with up to 6 hops ended by the stop memory. See README, "bAbI results".
 BABI_SETTINGS = {"hops": 6, "ngram_buckets": 4096, "optimizer": "adagrad", "lr": 0.05, "epochs": 30,
-                 "hop_maps": True, "support_bigrams": True, "match_source": True, "align_maps": True}
+                 "hop_maps": True, "support_bigrams": True, "match_source": True, "align_maps": True,
+                 "skip_found_negatives": True}
 
 
 ALIGNMENTS = 3  # where a support's first question word stands: nowhere, first half, second half
@@ -279,9 +281,10 @@ class MemNN(nn.Module):
             # candidates: the memories plus the stop memory (from hop 2 on), at column N
             n = scores.shape[1]
             all_scores = torch.cat([scores, stop[:, None]], dim=1)
-            # an earlier hop's fact stays a negative: training still teaches the stop memory (or the
-            # next fact) to beat it, which O at inference then never re-picks anyway
-            valid = torch.cat([batch.mem_valid, torch.full((batch.size, 1), hop > 0)], dim=1)
+            # O never re-picks a fact at inference; by default an earlier hop's fact still serves as a
+            # negative, which teaches the stop memory to win (the simulation's "where is X now")
+            pool = self._unpicked(batch, picks) if cfg.skip_found_negatives else batch.mem_valid
+            valid = torch.cat([pool, torch.full((batch.size, 1), hop > 0)], dim=1)
             target_col = torch.where(target >= 0, target, torch.full_like(target, n))
             neg = self._sample_negatives(valid, target_col, negatives_generator)      # (B, S), -1 = none
             pos_score = all_scores.gather(1, target_col[:, None])

@@ -111,3 +111,17 @@ def test_checkpoint_keeps_the_option_weights(tmp_path, options_model, stories):
     assert set(loaded.weights()) == {"U_O", "U_R", "W_O", "W_R", "P_O", "P_R", "A_R"}
     batch = collate(make_examples(stories[:3], options_model.vocab))
     assert [p.answer for p in loaded.predict(batch)] == [p.answer for p in options_model.predict(batch)]
+
+
+@pytest.mark.parametrize("skip", [True, False])
+def test_skip_found_negatives_leaves_earlier_facts_out_of_later_hops(stories, skip, monkeypatch):
+    model = MemNN(ModelConfig(hops=2, skip_found_negatives=skip), build_vocabulary(stories))
+    batch = collate(make_examples(stories, model.vocab)[:16])
+    pools = []
+    original = model._sample_negatives
+    monkeypatch.setattr(model, "_sample_negatives", lambda valid, *rest: pools.append(valid) or original(valid, *rest))
+    model.hop_loss(batch, batch.mem_ids, batch.q_ids, torch.Generator().manual_seed(0))
+    first = batch.supports[:, 0]
+    found = first >= 0
+    as_negative = pools[1].gather(1, first.clamp(min=0)[:, None])[:, 0]   # hop 2's pool, at hop 1's fact
+    assert (as_negative[found] == (not skip)).all()
