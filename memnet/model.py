@@ -10,7 +10,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 import torch
-from spacy.lang.en.stop_words import STOP_WORDS
 from torch import nn
 
 from memnet.batch import Batch
@@ -52,8 +51,8 @@ class ModelConfig:
         return asdict(self)
 
 
-# The settings our bAbI runs use (bench/babi.py, the bundled model): the paper's model plus the
-# follow-up's options, with up to 6 hops ended by the stop memory. See README, "bAbI results".
+# The settings of bench/babi.py: the paper's model plus the follow-up's options and ours, with up
+# to 6 hops ended by the stop memory. See README, "bAbI: what each task needs".
 BABI_SETTINGS = {"hops": 6, "ngram_buckets": 4096, "optimizer": "adagrad", "lr": 0.05, "epochs": 30,
                  "hop_maps": True, "support_bigrams": True, "match_source": True, "align_maps": True,
                  "skip_found_negatives": True}
@@ -145,7 +144,10 @@ class MemNN(nn.Module):
             nn.init.eye_(self.W_R.weight)
         if config.align_maps:   # zero at first: R starts as without them
             # spaCy's English stop words ("the", "of", "to") say nothing about where a question's
-            # entity stands in a support, so the alignment looks only at the other words
+            # entity stands in a support, so the alignment looks only at the other words. Imported
+            # here: loading spaCy costs every other `import memnet` half a second.
+            from spacy.lang.en.stop_words import STOP_WORDS
+
             self.content_word = torch.tensor([i > PAD and w not in STOP_WORDS for i, w in enumerate(vocab.words)])
             self.A_R = nn.Parameter(torch.zeros(MAX_HOPS, ALIGNMENTS, config.dim, config.dim))
         if config.hop_maps:
@@ -153,7 +155,8 @@ class MemNN(nn.Module):
             self.P_R = nn.Parameter(torch.eye(config.dim).repeat(MAX_HOPS, 1, 1))
 
     def weights(self) -> dict[str, torch.Tensor]:
-        """Every learned tensor by its checkpoint name: U_O and U_R, then W_* (NL) and P_* (hop maps)."""
+        """Every learned tensor by its checkpoint name: U_O and U_R, then W_* (NL), P_* (hop maps)
+        and A_R (align maps)."""
         named = {"U_O": self.U_O.weight, "U_R": self.U_R.weight}
         for side in ("O", "R"):
             if self.config.nonlinear:

@@ -147,11 +147,13 @@ class Recall:
         else:
             pools = [(lay.YM, np.concatenate([q_keys, sup_keys]))]
         match = np.zeros(size if rows is None else len(rows), dtype=np.float32)
+        if rows is not None:
+            row_ids, row_keys = self.vectors.ids[rows], self.memory.keys[rows]
         for block, pool in pools:
             per_word = self.model.U_O.weight[block : block + len(self.model.vocab)].detach().numpy() @ x
             pool = np.unique(pool[pool != 0])
             if rows is not None:
-                match += (per_word[self.vectors.ids[rows]] * np.isin(self.memory.keys[rows], pool)).sum(1)
+                match += (per_word[row_ids] * np.isin(row_keys, pool)).sum(1)
                 continue
             for key, postings in zip(pool, self.keys.postings(pool)):
                 match += np.bincount(postings, minlength=size).astype(np.float32) * per_word[self.vectors.word_ids(key)]

@@ -44,7 +44,7 @@ def train(stories: list[ParsedStory], config: ModelConfig, progress: bool = True
     if not examples:
         raise ValueError("no questions to train on")
     optimizer = OPTIMIZERS[config.optimizer](model.parameters(), lr=config.lr)
-    torch.sparse.check_sparse_tensor_invariants.disable()  # said out loud: torch warns when it is left implicit
+    torch.sparse.check_sparse_tensor_invariants.disable()  # Adagrad's sparse steps warn unless this is set explicitly
     generator = torch.Generator().manual_seed(config.seed)
     order = random.Random(config.seed)
     losses = []
