@@ -26,7 +26,7 @@ def _model_config(args: argparse.Namespace) -> ModelConfig:
                        seed=args.seed, input_map=args.input, hop_maps=args.hop_maps,
                        support_bigrams=args.support_bigrams, match_source=args.match_source,
                        align_maps=args.align_maps, nonlinear=args.nonlinear,
-                       skip_found_negatives=args.skip_found_negatives)
+                       skip_found_negatives=args.skip_found_negatives, scan_hinges=args.scan_hinges)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -136,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="R maps each support by where the question's word stands in it (A north of B, asked from A or B)")
     p.add_argument("--skip-found-negatives", action="store_true",
                    help="hop h's negatives leave out the facts found at earlier hops")
+    p.add_argument("--scan-hinges", action="store_true",
+                   help="train appendix C's time hinges only in the order Algorithm 1 compares (older challenges newer)")
     p.add_argument("--nonlinear", action="store_true", help="NL: input embedding tanh(W tanh(UΦx))")
     p.set_defaults(run=cmd_train)
 

@@ -32,6 +32,7 @@ class ModelConfig:
     support_bigrams: bool = False    # SN rows: bigrams of the supports on R's input (needs ngram_buckets)
     match_source: bool = False       # O's §3.6 match rows say whether the word matched the question or a support
     skip_found_negatives: bool = False  # hop h's negatives leave out the facts of earlier hops (lists, counts)
+    scan_hinges: bool = False        # appendix C's pair hinges only in the order Algorithm 1 compares (older challenges)
     align_maps: bool = False         # R: a learned map per (hop, where the question's word stands in the support)
     hop_maps: bool = False           # a learned n×n map per hop for each support's embedding (keeps order)
     nonlinear: bool = False          # NL of arXiv 1502.05698: input embedding E(x) = tanh(W tanh(Uᵀ Φx(x)))
@@ -304,7 +305,10 @@ class MemNN(nn.Module):
                 c1, c2, c3 = time[:, 0:1], time[:, 1:2], time[:, 2:3]
                 s_pos_first = pos_score - neg_score + c1 * p_pos + c2 * p_neg + c3 * pos_older
                 s_neg_first = neg_score - pos_score + c1 * p_neg + c2 * p_pos + c3 * neg_older
-                hinge = torch.relu(cfg.margin - s_pos_first) + torch.relu(cfg.margin + s_neg_first)
+                hinge_pos, hinge_neg = torch.relu(cfg.margin - s_pos_first), torch.relu(cfg.margin + s_neg_first)
+                if cfg.scan_hinges:   # Algorithm 1 (newest first) only ever asks s_Ot(x, older, newer)
+                    hinge_pos, hinge_neg = hinge_pos * ~neg_older, hinge_neg * ~pos_older
+                hinge = hinge_pos + hinge_neg
             else:
                 hinge = torch.relu(cfg.margin - pos_score + neg_score)
             hinge = hinge * ((neg >= 0) & active[:, None])

@@ -4,11 +4,11 @@ import torch
 
 import memnet.model
 from memnet import checkpoint
-from memnet.batch import collate
+from memnet.batch import Encoded, Example, collate
 from memnet.dataset import build_vocabulary, make_examples, parse_stories
 from memnet.features import occurs_in
 from memnet.model import MemNN, ModelConfig, alignment
-from memnet.sentence import SimpleInput
+from memnet.sentence import Sentence, SimpleInput
 from memnet.train import train
 
 OPTIONS = {"hop_maps": True, "support_bigrams": True, "match_source": True, "nonlinear": True, "align_maps": True,
@@ -125,3 +125,23 @@ def test_skip_found_negatives_leaves_earlier_facts_out_of_later_hops(stories, sk
     found = first >= 0
     as_negative = pools[1].gather(1, first.clamp(min=0)[:, None])[:, 0]   # hop 2's pool, at hop 1's fact
     assert (as_negative[found] == (not skip)).all()
+
+
+@pytest.mark.parametrize("scan", [True, False])
+def test_scan_hinges_train_only_the_comparisons_algorithm_1_makes(stories, scan):
+    """Two facts that differ only in the room score the same; a strong "older" time penalty makes
+    Algorithm 1 (newest first) pick the newer, true one. Only appendix C's other hinge, which asks the
+    newer fact to beat the older on plain score, still has a loss, and scan_hinges leaves it out."""
+    model = MemNN(ModelConfig(hops=1, negatives=1, scan_hinges=scan, word_dropout=0.0), build_vocabulary(stories))
+    with torch.no_grad():
+        model.U_O.weight.zero_()
+        model.U_O.weight[:, 0] = 1.0                          # every row counts 1 along one axis
+        model.U_O.weight[model.layout.T : model.layout.T + 3] = 0.0
+        model.U_O.weight[model.layout.T + 2, 0] = -10.0       # "y older than y'": a strong penalty
+        model.U_O.weight[model.layout.null] = 0.0
+    memory = Encoded.of(model.vocab, [Sentence(s, s, tuple(s.split())) for s in
+                                      ("john went to the kitchen", "john went to the garden")])
+    question = Encoded.of(model.vocab, [Sentence("where is john", "where is john", ("where", "is", "john"), True)])
+    batch = collate([Example(memory, 2, question, supports=(1,), answer="garden")])
+    loss = model.hop_loss(batch, batch.mem_ids, batch.q_ids, torch.Generator().manual_seed(0))
+    assert float(loss) == (0.0 if scan else pytest.approx(model.config.margin))
