@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -68,6 +69,28 @@ def alignment(sup_ids: torch.Tensor, in_question: torch.Tensor) -> torch.Tensor:
     length = (sup_ids > PAD).sum(-1)
     first = in_question.to(torch.int8).argmax(-1)
     return torch.where(in_question.any(-1), 1 + (2 * first >= length).long(), 0)
+
+
+def distinct_rows(ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The distinct rows of a 2-D id matrix, and each row's index among them (numpy's unique over
+    whole rows viewed as bytes: ten times faster than torch.unique(dim=0))."""
+    rows = np.ascontiguousarray(ids.numpy())
+    as_bytes = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1])))[:, 0]
+    _, first, where = np.unique(as_bytes, return_index=True, return_inverse=True)
+    return torch.from_numpy(rows[first]), torch.from_numpy(where.reshape(-1))
+
+
+@dataclass
+class Memories:
+    """One batch's memories as every hop of O uses them (see `MemNN._memories`)."""
+
+    ids: torch.Tensor                  # (B, N, L) word ids (after word dropout in training)
+    base: torch.Tensor                 # (B, N, n) U_O Φy(m)
+    in_question: torch.Tensor          # (B, N, L) memory words that occur in the question
+    match: torch.Tensor                # (|W|, n) YM rows
+    stop: torch.Tensor                 # (n,) the stop memory's row
+    time: torch.Tensor                 # (3, n) the time features' rows
+    match_support: torch.Tensor | None # (|W|, n) YMS rows (match_source)
 
 
 @dataclass
@@ -177,7 +200,28 @@ class MemNN(nn.Module):
     # ---- Φ on both sides -------------------------------------------------------------
     def input_vector(self, side: str, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_ids: torch.Tensor,
                      sup_keys: torch.Tensor) -> torch.Tensor:
-        """E([x, m_o1, ...]) for O or R: question words in Q, supports in S, their question words in SM.
+        """E([x, m_o1, ...]) for O or R: question words in Q, supports in S, their question words in SM."""
+        parts = self._support_parts(side, q_keys, sup_ids, sup_keys)
+        return self._combine(side, self._question_part(side, q_ids), parts, sup_ids, sup_keys, q_keys)
+
+    def _question_part(self, side: str, q_ids: torch.Tensor) -> torch.Tensor:
+        """Uᵀ Φ of the question's words (Q rows), (B, n)."""
+        return getattr(self, "U_" + side)(self.layout.sentence(q_ids, "Q", self.config.unseen_context)).sum(1)
+
+    def _support_parts(self, side: str, q_keys: torch.Tensor, sup_ids: torch.Tensor, sup_keys: torch.Tensor):
+        """Uᵀ Φ of each support (B, K, n): its words in S, those found in the question in SM, and
+        (R with `support_bigrams`) its bigrams in SN."""
+        lay, cfg = self.layout, self.config
+        rows = lay.sentence(sup_ids, "S", cfg.unseen_context)
+        if cfg.match:
+            rows = torch.cat([rows, lay.words(sup_ids, lay.SM, occurs_in(sup_keys, q_keys))], dim=-1)
+        if side == "R" and cfg.support_bigrams:
+            rows = torch.cat([rows, lay.bigrams(sup_ids, lay.SN)], dim=-1)
+        return getattr(self, "U_" + side)(rows).sum(2)
+
+    def _combine(self, side: str, question: torch.Tensor, per_hop: torch.Tensor, sup_ids: torch.Tensor,
+                 sup_keys: torch.Tensor, q_keys: torch.Tensor) -> torch.Tensor:
+        """The question's and the supports' parts summed into E([x, m_o1, ...]).
 
         With `hop_maps`, support h's embedding passes through its own matrix P_h before the sum,
         so the input still tells which hop found which fact (an order bag-of-words loses). With
@@ -185,45 +229,34 @@ class MemNN(nn.Module):
         its first question word (stop words aside) stands: none, first half, second half. "A is
         north of B" asked from A means the opposite of the same fact asked from B.
         """
-        lay, cfg = self.layout, self.config
-        table = getattr(self, "U_" + side)
-        x = table(lay.sentence(q_ids, "Q", cfg.unseen_context)).sum(1)
-        if sup_ids.shape[1]:
-            rows = lay.sentence(sup_ids, "S", cfg.unseen_context)
-            if cfg.match:
-                rows = torch.cat([rows, lay.words(sup_ids, lay.SM, occurs_in(sup_keys, q_keys))], dim=-1)
-            if side == "R" and cfg.support_bigrams:
-                rows = torch.cat([rows, lay.bigrams(sup_ids, lay.SN)], dim=-1)
-            per_hop = table(rows).sum(2)                                                    # (B, K, n)
-            if cfg.hop_maps:
-                x = x + torch.einsum("bkn,kmn->bm", per_hop, getattr(self, "P_" + side)[: per_hop.shape[1]])
-            else:
-                x = x + per_hop.sum(1)
-            if side == "R" and cfg.align_maps:
-                where = alignment(sup_ids, occurs_in(sup_keys, q_keys) & self.content_word[sup_ids])  # (B, K)
-                for c in range(ALIGNMENTS):
-                    x = x + torch.einsum("bkn,kmn->bm", per_hop * (where == c)[..., None], self.A_R[: per_hop.shape[1], c])
+        x, cfg, hops = question, self.config, per_hop.shape[1]
+        if hops and cfg.hop_maps:
+            x = x + torch.einsum("bkn,kmn->bm", per_hop, getattr(self, "P_" + side)[:hops])
+        elif hops:
+            x = x + per_hop.sum(1)
+        if hops and side == "R" and cfg.align_maps:
+            where = alignment(sup_ids, occurs_in(sup_keys, q_keys) & self.content_word[sup_ids])  # (B, K)
+            for c in range(ALIGNMENTS):
+                x = x + torch.einsum("bkn,kmn->bm", per_hop * (where == c)[..., None], self.A_R[:hops, c])
         return self.embed_input(x, side)
 
-    def _match_scores(self, x: torch.Tensor, mem_ids: torch.Tensor, mem_keys: torch.Tensor, q_keys: torch.Tensor,
+    def _match_scores(self, x: torch.Tensor, memories: "Memories", mem_keys: torch.Tensor,
                       sup_keys: torch.Tensor) -> torch.Tensor:
         """s_O's §3.6 term of every memory: x · the YM rows of its words that occur in the input
         [x, m_o1, ...] (with `match_source`, words matching only a support use the YMS rows).
 
         Scored per dictionary word, then gathered, so no hop embeds the whole memory again.
         """
-        lay, n_words = self.layout, len(self.vocab)
-        in_question = occurs_in(mem_keys, q_keys)
-        in_support = occurs_in(mem_keys, sup_keys)
-        flat = mem_ids.flatten(1)
+        in_question, in_support = memories.in_question, occurs_in(mem_keys, sup_keys)
+        flat = memories.ids.flatten(1)
 
-        def term(block: int, used: torch.Tensor) -> torch.Tensor:
-            per_word = x @ self._block(self.U_O, block, n_words).T                         # (B, |W|)
-            return (per_word.gather(1, flat).view_as(mem_ids) * used).sum(-1)
+        def term(rows: torch.Tensor, used: torch.Tensor) -> torch.Tensor:
+            per_word = x @ rows.T                                                           # (B, |W|)
+            return (per_word.gather(1, flat).view_as(memories.ids) * used).sum(-1)
 
         if not self.config.match_source:
-            return term(lay.YM, in_question | in_support)
-        return term(lay.YM, in_question) + term(lay.YMS, in_support & ~in_question)
+            return term(memories.match, in_question | in_support)
+        return term(memories.match, in_question) + term(memories.match_support, in_support & ~in_question)
 
     @staticmethod
     def _block(table: nn.Embedding, start: int, count: int) -> torch.Tensor:
@@ -239,20 +272,13 @@ class MemNN(nn.Module):
         return picked * mask
 
     # ---- O -------------------------------------------------------------------------
-    def _hop_scores(self, batch: Batch, mem_ids, q_ids, picks: torch.Tensor, mem_base: torch.Tensor):
-        """s_O of every memory and of the stop memory, and the time coefficients, at one hop.
-
-        `picks` (B, h) are the newest-first positions found so far (-1 where none).
-        """
-        sup_ids = self._gather_rows(mem_ids, picks)
-        sup_keys = self._gather_rows(batch.mem_keys, picks)
-        x = self.input_vector("O", q_ids, batch.q_keys, sup_ids, sup_keys)                  # (B, n)
-        scores = torch.einsum("bn,bmn->bm", x, mem_base)
+    def _hop_scores(self, batch: Batch, memories: "Memories", x: torch.Tensor, sup_keys: torch.Tensor):
+        """s_O of every memory and of the stop memory, and the time coefficients, at one hop with
+        input embedding `x` (B, n); `sup_keys` (B, h, L) are the keys of the supports found so far."""
+        scores = torch.einsum("bn,bmn->bm", x, memories.base)
         if self.config.match:
-            scores = scores + self._match_scores(x, mem_ids, batch.mem_keys, batch.q_keys, sup_keys.flatten(1))
-        stop = x @ self._block(self.U_O, self.layout.STOP, 1)[0]
-        time = x @ self._block(self.U_O, self.layout.T, 3).T                             # (B, 3)
-        return scores, stop, time
+            scores = scores + self._match_scores(x, memories, batch.mem_keys, sup_keys.flatten(1))
+        return scores, x @ memories.stop, x @ memories.time.T                          # (B, N), (B,), (B, 3)
 
     def _reference_time(self, batch: Batch, picks: torch.Tensor) -> torch.Tensor:
         """Write time the time features compare against: the question (newer than all) at hop 1,
@@ -263,17 +289,41 @@ class MemNN(nn.Module):
         return torch.where(last >= 0, batch.mem_time.gather(1, last.clamp(min=0)[:, None])[:, 0],
                            torch.iinfo(torch.long).max)
 
-    def _memory_base(self, mem_ids: torch.Tensor) -> torch.Tensor:
-        return self.U_O(self.layout.sentence(mem_ids, "Y", self.config.unseen_context)).sum(2)
+    def _memories(self, batch: Batch, mem_ids: torch.Tensor) -> "Memories":
+        """What every hop of O reuses, computed once per batch: U_O Φy(m) of each memory (each
+        distinct sentence of the batch embedded once: the questions of a batch share most of their
+        memories), which memory words occur in the question, and the YM, YMS, stop and time rows
+        (looked up together, so backward builds one sparse gradient for them, not one per hop)."""
+        lay, n_words = self.layout, len(self.vocab)
+        distinct, where = distinct_rows(mem_ids.flatten(0, 1))
+        rows = lay.sentence(distinct, "Y", self.config.unseen_context)
+        base = nn.functional.embedding_bag(rows, self.U_O.weight, mode="sum", sparse=self.U_O.sparse,
+                                           padding_idx=lay.null)
+        blocks = [torch.arange(lay.YM, lay.YM + n_words), torch.tensor([lay.STOP]), torch.arange(lay.T, lay.T + 3)]
+        if self.config.match_source:
+            blocks.append(torch.arange(lay.YMS, lay.YMS + n_words))
+        looked_up = self.U_O(torch.cat(blocks)).split([len(b) for b in blocks])
+        return Memories(ids=mem_ids, base=base[where].view(*mem_ids.shape[:2], -1),
+                        in_question=occurs_in(batch.mem_keys, batch.q_keys), match=looked_up[0],
+                        stop=looked_up[1][0], time=looked_up[2],
+                        match_support=looked_up[3] if self.config.match_source else None)
 
     def hop_loss(self, batch: Batch, mem_ids, q_ids, negatives_generator: torch.Generator) -> torch.Tensor:
         """Eq. 6-7 (or appendix C's pairwise time hinges) for every hop, teacher-forced on the labels."""
         cfg = self.config
-        mem_base = self._memory_base(mem_ids)
+        memories = self._memories(batch, mem_ids)
+        # teacher forcing: every hop's input holds the same question and labelled facts, embedded once
+        question = self._question_part("O", q_ids)
+        labelled_ids = self._gather_rows(mem_ids, batch.supports)
+        labelled_keys = self._gather_rows(batch.mem_keys, batch.supports)
+        labelled = self._support_parts("O", batch.q_keys, labelled_ids, labelled_keys)
         total = torch.zeros(())
-        for hop in range(cfg.hops):
+        # the labelled facts, then one hop that teaches the stop memory (later hops would repeat it)
+        for hop in range(min(cfg.hops, batch.supports.shape[1] + 1)):
             picks = batch.supports[:, :hop]
-            scores, stop, time = self._hop_scores(batch, mem_ids, q_ids, picks, mem_base)
+            x = self._combine("O", question, labelled[:, :hop], labelled_ids[:, :hop], labelled_keys[:, :hop],
+                              batch.q_keys)
+            scores, stop, time = self._hop_scores(batch, memories, x, labelled_keys[:, :hop])
             target = batch.supports[:, hop] if hop < batch.supports.shape[1] else torch.full((batch.size,), -1)
             still = (picks >= 0).all(1)                       # earlier hops had real facts
             if hop == 0:
@@ -336,12 +386,15 @@ class MemNN(nn.Module):
         """O at inference: k hops, each an Algorithm 1 winner search (or argmax without time),
         over the memories not picked yet."""
         hops = hops or self.config.hops
-        mem_base = self._memory_base(batch.mem_ids)
+        memories = self._memories(batch, batch.mem_ids)
         picks = torch.empty((batch.size, 0), dtype=torch.long)
         done = torch.zeros(batch.size, dtype=torch.bool)
         result: list[list[Hop]] = [[] for _ in range(batch.size)]
         for hop in range(hops):
-            scores, stop, time = self._hop_scores(batch, batch.mem_ids, batch.q_ids, picks, mem_base)
+            sup_ids = self._gather_rows(batch.mem_ids, picks)
+            sup_keys = self._gather_rows(batch.mem_keys, picks)
+            x = self.input_vector("O", batch.q_ids, batch.q_keys, sup_ids, sup_keys)
+            scores, stop, time = self._hop_scores(batch, memories, x, sup_keys)
             available = self._unpicked(batch, picks)
             masked = scores.masked_fill(~available, float("-inf"))
             if self.config.time:

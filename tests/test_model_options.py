@@ -33,6 +33,10 @@ def _ids(model, *sentences):
     return torch.stack([pad(ids) for ids, _ in rows])[None], torch.stack([pad(keys) for _, keys in rows])[None]
 
 
+def _encoded(model, *sentences):
+    return Encoded.of(model.vocab, [Sentence(s, s, tuple(s.split()), s.startswith("where")) for s in sentences])
+
+
 def test_hop_maps_tell_which_hop_found_which_support(options_model):
     q_ids, q_keys = _ids(options_model, "where is mary")
     sup, sup_keys = _ids(options_model, "mary went to the kitchen", "john went to the garden")
@@ -79,15 +83,15 @@ def test_alignment_says_where_the_questions_entity_stands_in_each_support(option
 
 def test_match_source_separates_question_matches_from_support_matches(options_model):
     model, lay = options_model, options_model.layout
-    mem, mem_keys = _ids(model, "mary went to the kitchen")
-    _, q_keys = _ids(model, "where is mary")
+    batch = collate([Example(_encoded(model, "mary went to the kitchen"), 1, _encoded(model, "where is mary"))])
     _, sup_keys = _ids(model, "john went to the kitchen")
     x = torch.randn(1, model.config.dim)
     index = model.vocab.index
     # "mary" matches the question (YM row); "went to the kitchen" only the support (YMS rows)
     rows = [lay.YM + index["mary"]] + [lay.YMS + index[w] for w in ("went", "to", "the", "kitchen")]
     expected = x @ model.U_O.weight[rows].sum(0)
-    assert torch.allclose(model._match_scores(x, mem[0], mem_keys[0], q_keys[0], sup_keys[0]), expected, atol=1e-5)
+    scores = model._match_scores(x, model._memories(batch, batch.mem_ids), batch.mem_keys, sup_keys[0])
+    assert torch.allclose(scores, expected, atol=1e-5)
 
 
 def test_sparse_gradients_equal_the_dense_ones(stories, monkeypatch):
@@ -139,9 +143,20 @@ def test_scan_hinges_train_only_the_comparisons_algorithm_1_makes(stories, scan)
         model.U_O.weight[model.layout.T : model.layout.T + 3] = 0.0
         model.U_O.weight[model.layout.T + 2, 0] = -10.0       # "y older than y'": a strong penalty
         model.U_O.weight[model.layout.null] = 0.0
-    memory = Encoded.of(model.vocab, [Sentence(s, s, tuple(s.split())) for s in
-                                      ("john went to the kitchen", "john went to the garden")])
-    question = Encoded.of(model.vocab, [Sentence("where is john", "where is john", ("where", "is", "john"), True)])
-    batch = collate([Example(memory, 2, question, supports=(1,), answer="garden")])
+    memory = _encoded(model, "john went to the kitchen", "john went to the garden")
+    batch = collate([Example(memory, 2, _encoded(model, "where is john"), supports=(1,), answer="garden")])
     loss = model.hop_loss(batch, batch.mem_ids, batch.q_ids, torch.Generator().manual_seed(0))
-    assert float(loss) == (0.0 if scan else pytest.approx(model.config.margin))
+    assert loss.item() == (0.0 if scan else pytest.approx(model.config.margin))
+
+
+def test_training_scores_the_labelled_hops_then_one_stop_hop(stories, monkeypatch):
+    """Task 1 has one supporting fact: with up to 6 hops, training scores hop 1 and the stop hop,
+    not four more copies of the stop hop."""
+    model = MemNN(ModelConfig(hops=6), build_vocabulary(stories))
+    batch = collate(make_examples(stories, model.vocab)[:16])
+    assert batch.supports.shape[1] == 1
+    calls = []
+    original = model._hop_scores
+    monkeypatch.setattr(model, "_hop_scores", lambda *args: calls.append(1) or original(*args))
+    model.hop_loss(batch, batch.mem_ids, batch.q_ids, torch.Generator().manual_seed(0))
+    assert len(calls) == 2
