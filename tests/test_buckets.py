@@ -4,7 +4,7 @@ import random
 import numpy as np
 import pytest
 
-from memnet.buckets import ClusterHash, DenseIndex, WordHash
+from memnet.buckets import ClusterHash, DenseIndex, Recent, WordHash
 from memnet.dataset import parse_stories
 from memnet.features import token_key
 from memnet.memory import Memory
@@ -138,3 +138,17 @@ def test_cluster_hash_reads_no_bucket_for_a_word_no_slot_holds(task1_model):
 
     assert set(cluster.candidates(["where", "is", "mary"], "where is mary", []).tolist()) == set(mary.tolist())
     assert len(cluster.candidates(["where", "is"], "where is", [])) == 0
+
+
+def test_recent_adds_the_newest_slots_and_follows_the_memory():
+    memory = Memory()
+    for n, r in [("mary", "kitchen"), ("john", "garden"), ("sandra", "office"), ("daniel", "hallway"), ("john", "office")]:
+        memory.write([Sentence(f"{n} went to {r}", f"{n} went to {r}", (n, "went", "to", r))])
+    word = WordHash(memory, max_share=1.0)
+    recent = Recent(word, memory, window=2)
+
+    assert recent.candidates(["where", "is", "mary"], "where is mary", []).tolist() == [0, 3, 4]
+    memory.undo()   # John's newest move goes: Sandra's and Daniel's slots are the newest two
+    assert recent.candidates(["where", "is", "mary"], "where is mary", []).tolist() == [0, 2, 3]
+    memory.write([Sentence("mary went to garden", "mary went to garden", ("mary", "went", "to", "garden"))])
+    assert recent.candidates(["where", "is", "john"], "where is john", []).tolist() == [1, 3, 4]
