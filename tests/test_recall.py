@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from memnet.batch import Encoded, Example, collate
-from memnet.buckets import WordHash
+from memnet.buckets import Recent, WordHash
 from memnet.data.babi import load_tasks
 from memnet.dataset import parse_stories
 from memnet.memory import Memory
@@ -56,13 +56,14 @@ def test_slot_vectors_follow_writes_overwrites_and_undo(task1_model):
     assert np.allclose(recall.vectors.base[: memory.size], recall.vectors.embed(recall.vectors.ids[: memory.size]))
 
 
-def test_large_memories_switch_to_word_hashing(task1, task1_model):
+def test_large_memories_switch_to_word_hashing_plus_the_newest_slots(task1, task1_model):
     memory = Memory()
     for story in parse_stories(task1.test[:40], SimpleInput()):
         memory.write(story.memory)
-    recall = Recall(task1_model, memory, threshold=100)
+    recall = Recall(task1_model, memory, threshold=100, window=50)
     result = recall.ask(("where", "is", "mary"))
-    assert isinstance(recall._strategy(), WordHash)
+    strategy = recall._strategy()
+    assert isinstance(strategy, Recent) and isinstance(strategy.inner, WordHash)
     assert result.scored < 2 * len(memory) and result.answer
 
 
