@@ -240,7 +240,7 @@ class MemNN(nn.Module):
                 x = x + torch.einsum("bkn,kmn->bm", per_hop * (where == c)[..., None], self.A_R[:hops, c])
         return self.embed_input(x, side)
 
-    def _match_scores(self, x: torch.Tensor, memories: "Memories", mem_keys: torch.Tensor,
+    def _match_scores(self, x: torch.Tensor, memories: Memories, mem_keys: torch.Tensor,
                       sup_keys: torch.Tensor) -> torch.Tensor:
         """s_O's §3.6 term of every memory: x · the YM rows of its words that occur in the input
         [x, m_o1, ...] (with `match_source`, words matching only a support use the YMS rows).
@@ -272,7 +272,7 @@ class MemNN(nn.Module):
         return picked * mask
 
     # ---- O -------------------------------------------------------------------------
-    def _hop_scores(self, batch: Batch, memories: "Memories", x: torch.Tensor, sup_keys: torch.Tensor):
+    def _hop_scores(self, batch: Batch, memories: Memories, x: torch.Tensor, sup_keys: torch.Tensor):
         """s_O of every memory and of the stop memory, and the time coefficients, at one hop with
         input embedding `x` (B, n); `sup_keys` (B, h, L) are the keys of the supports found so far."""
         scores = torch.einsum("bn,bmn->bm", x, memories.base)
@@ -289,7 +289,7 @@ class MemNN(nn.Module):
         return torch.where(last >= 0, batch.mem_time.gather(1, last.clamp(min=0)[:, None])[:, 0],
                            torch.iinfo(torch.long).max)
 
-    def _memories(self, batch: Batch, mem_ids: torch.Tensor) -> "Memories":
+    def _memories(self, batch: Batch, mem_ids: torch.Tensor) -> Memories:
         """What every hop of O reuses, computed once per batch: U_O Φy(m) of each memory (each
         distinct sentence of the batch embedded once: the questions of a batch share most of their
         memories), which memory words occur in the question, and the YM, YMS, stop and time rows
