@@ -66,7 +66,7 @@ class MemoryNetwork:
         self.model = model
         self.input_map = input_map or make_input_map(model.config.input_map)
         self.memory_store = memory if memory is not None else Memory()
-        self.recall = Recall(model, self.memory_store)  # exhaustive O; word hashing past recall.AUTO_THRESHOLD slots
+        self.recall = Recall(model, self.memory_store)  # exhaustive O; hashing past recall.AUTO_THRESHOLD slots
         self.discourse = self.input_map.new_discourse()
 
     @classmethod

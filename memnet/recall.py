@@ -10,9 +10,10 @@ R only needs the supports.
 
 Which slots are candidates is a `memnet.buckets` strategy; `Recall` switches from
 exhaustive O to word hashing plus the newest 4,096 slots (`Recent`) once the memory passes
-`AUTO_THRESHOLD` slots. On the town benchmark (bench/results/scale.md, one thread) that costs
-3.0 ms against exhaustive O's 2.3 ms at 10k slots, 3.7 against 10.2 ms at 100k and 9.4 against
-67 ms at 1M, and picks what exhaustive O picks on 100%, 99.5% and 100% of the questions.
+`AUTO_THRESHOLD` slots, where the two cost the same. On the town benchmark (one thread;
+bench/results/scale-crossover.md and scale.md) hashing costs 2.8 ms against exhaustive O's 2.7
+at 20k slots, 2.8 against 4.5 ms at 40k, 3.7 against 10.2 at 100k and 9.4 against 67 at 1M, and
+picks what exhaustive O picks on 100%, 100%, 99.5% and 100% of 200 questions.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from memnet.memory import FREE, Memory
 from memnet.model import STOP, MemNN, time_winner
 from memnet.sentence import Sentence
 
-AUTO_THRESHOLD = 10_000   # slots; past it hashing costs less than exhaustive O (bench/results/scale.md)
+AUTO_THRESHOLD = 20_000   # slots; past it hashing costs less than exhaustive O (bench/results/scale-crossover.md)
 CHUNK = 65_536            # rows embedded at a time
 
 
