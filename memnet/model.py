@@ -387,13 +387,15 @@ class MemNN(nn.Module):
         over the memories not picked yet."""
         hops = hops or self.config.hops
         memories = self._memories(batch, batch.mem_ids)
+        question = self._question_part("O", batch.q_ids)
         picks = torch.empty((batch.size, 0), dtype=torch.long)
         done = torch.zeros(batch.size, dtype=torch.bool)
         result: list[list[Hop]] = [[] for _ in range(batch.size)]
         for hop in range(hops):
             sup_ids = self._gather_rows(batch.mem_ids, picks)
             sup_keys = self._gather_rows(batch.mem_keys, picks)
-            x = self.input_vector("O", batch.q_ids, batch.q_keys, sup_ids, sup_keys)
+            parts = self._support_parts("O", batch.q_keys, sup_ids, sup_keys)
+            x = self._combine("O", question, parts, sup_ids, sup_keys, batch.q_keys)
             scores, stop, time = self._hop_scores(batch, memories, x, sup_keys)
             available = self._unpicked(batch, picks)
             masked = scores.masked_fill(~available, float("-inf"))
@@ -434,7 +436,7 @@ class MemNN(nn.Module):
         # dictionary words and phrases
         words = x @ self._block(self.U_R, lay.Y, n_words).T
         phrases = x @ self._block(self.U_R, lay.A, n_phrases).T
-        local_base = (x @ self._block(self.U_R, lay.Y + UNK, 1)[0])[:, None].expand(-1, n_local)
+        local_base = words[:, UNK : UNK + 1].expand(-1, n_local)   # a local word starts as <unk>
         scores = torch.cat([words, phrases, local_base], dim=1).clone()
         # each occurrence in a support adds its context rows and the "in a support" row
         first = (flat_keys[:, :, None] == flat_keys[:, None, :]).to(torch.int8).argmax(2)  # first same-key position
