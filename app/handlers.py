@@ -19,7 +19,7 @@ import gradio as gr
 from app import render
 from app.sessions import Catalogue, Session, Store
 from memnet import Answer, Memory, MemoryNetwork
-from memnet.memory import MemoryFormatError
+from memnet.memory.slots import MemoryFormatError
 
 MAX_CHARS = 1_000_000       # a longer paste is refused whole, with a message
 MAX_IMPORT_BYTES = 50_000_000

@@ -28,7 +28,7 @@ from memnet.dataset import parse_stories  # noqa: E402
 from memnet.evaluate import PASS_MARK, evaluate  # noqa: E402
 from memnet.model import BABI_SETTINGS, ModelConfig  # noqa: E402
 from memnet.runtime import configure  # noqa: E402
-from memnet.sentence import make_input_map  # noqa: E402
+from memnet.input.sentence import make_input_map  # noqa: E402
 from memnet.train import train  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"

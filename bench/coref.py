@@ -33,8 +33,8 @@ from memnet.data.babi import load_tasks  # noqa: E402
 from memnet.dataset import parse_stories  # noqa: E402
 from memnet.evaluate import evaluate  # noqa: E402
 from memnet.model import ModelConfig  # noqa: E402
-from memnet.sentence import SimpleInput  # noqa: E402
-from memnet.text import SpacyInput, load_nlp  # noqa: E402
+from memnet.input.sentence import SimpleInput  # noqa: E402
+from memnet.input.spacy_input import SpacyInput, load_nlp  # noqa: E402
 from memnet.train import train  # noqa: E402
 
 BABI = REPO.parent / "shared" / "babi" / "en"

@@ -29,15 +29,15 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from memnet.buckets import cluster_words  # noqa: E402
+from memnet.memory.index import cluster_words  # noqa: E402
 from memnet.data.babi import load_tasks  # noqa: E402
 from memnet.data.world import setting_config  # noqa: E402
 from memnet.dataset import ParsedStory, parse_stories  # noqa: E402
 from memnet.features import token_key  # noqa: E402
-from memnet.memory import Memory  # noqa: E402
+from memnet.memory.slots import Memory  # noqa: E402
 from memnet.model import MemNN, ModelConfig  # noqa: E402
 from memnet.recall import Recall  # noqa: E402
-from memnet.sentence import SimpleInput  # noqa: E402
+from memnet.input.sentence import SimpleInput  # noqa: E402
 from memnet.train import train  # noqa: E402
 from scale import _cpu_name, _ram_gb  # noqa: E402
 from town import world_stories  # noqa: E402

@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from memnet.data.babi import load_tasks  # noqa: E402
 from memnet.dataset import parse_stories  # noqa: E402
-from memnet.text import SpacyInput, load_nlp  # noqa: E402
+from memnet.input.spacy_input import SpacyInput, load_nlp  # noqa: E402
 
 BABI = REPO.parent / "shared" / "babi" / "en"
 NAMES = "Mary Sandra Daniel John Fred Bill Julie Jeff Emily Winona Greg Brian Lily Jason Yann Antoine Sumit Gertrude Jessica Bernhard".split()

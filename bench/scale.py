@@ -35,15 +35,16 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from memnet import checkpoint, store  # noqa: E402
-from memnet.buckets import ClusterHash, DenseIndex, Recent, WordHash  # noqa: E402
+from memnet import checkpoint  # noqa: E402
+from memnet.memory import store  # noqa: E402
+from memnet.memory.index import ClusterHash, DenseIndex, Recent, WordHash  # noqa: E402
 from memnet.dataset import parse_stories  # noqa: E402
 from memnet.evaluate import evaluate  # noqa: E402
 from memnet.features import answer_form  # noqa: E402
-from memnet.memory import Memory  # noqa: E402
+from memnet.memory.slots import Memory  # noqa: E402
 from memnet.model import ModelConfig  # noqa: E402
 from memnet.recall import Recall  # noqa: E402
-from memnet.sentence import Sentence, SimpleInput, simple_tokens  # noqa: E402
+from memnet.input.sentence import Sentence, SimpleInput, simple_tokens  # noqa: E402
 from memnet.train import train  # noqa: E402
 from town import Town, houses, training_stories  # noqa: E402
 

@@ -1,5 +1,5 @@
 """Segmentation of joined statements: the parse-based splitter of the spaCy I against the
-learned segmenter of appendix B (memnet/segmenter.py).
+learned segmenter of appendix B (memnet/input/segmenter.py).
 
 Data: the simulated world (memnet/data/world.py, "actor+object", word-sequence setting: the
 statements between two questions joined with the paper's connectives), trained on one split
@@ -27,8 +27,8 @@ sys.path.insert(0, str(REPO))
 
 from memnet.data.babi import load_tasks  # noqa: E402
 from memnet.data.world import JOINERS, Statement, generate, setting_config  # noqa: E402
-from memnet.segmenter import SegmenterConfig, known_statements, stream_words, train_segmenter  # noqa: E402
-from memnet.text import SpacyInput, load_nlp  # noqa: E402
+from memnet.input.segmenter import SegmenterConfig, known_statements, stream_words, train_segmenter  # noqa: E402
+from memnet.input.spacy_input import SpacyInput, load_nlp  # noqa: E402
 
 BABI = REPO.parent / "shared" / "babi" / "en"
 CONNECTIVE_WORDS = {"and", "then", "later", "after", "that", "next", ".", ",", ";", "!", "?"}

@@ -1,7 +1,7 @@
 """Table 6 (appendix F): answers in sentences, from a GRU decoder fed [x, m_o1, m_o2].
 
 A MemNN (k=2 +time) is trained on the simulated world as in Table 5 and finds the two
-supporting memories for every test question; `memnet.sentence_answer`'s decoder, trained
+supporting memories for every test question; `memnet.sentence_decoder`'s decoder, trained
 on the gold supporting facts of the training split, writes the answer sentence from the
 question and the memories O picked. Table 6's metric: the sentence must contain the right
 location, and a subject or pronoun only if it is the right one.
@@ -28,8 +28,8 @@ from memnet.batch import collate  # noqa: E402
 from memnet.data.world import Question, generate, setting_config  # noqa: E402
 from memnet.dataset import make_examples  # noqa: E402
 from memnet.model import ModelConfig  # noqa: E402
-from memnet.sentence import SimpleInput  # noqa: E402
-from memnet.sentence_answer import SentenceExample, sentence_correct, train_decoder  # noqa: E402
+from memnet.input.sentence import SimpleInput  # noqa: E402
+from memnet.sentence_decoder import SentenceExample, sentence_correct, train_decoder  # noqa: E402
 from memnet.train import train  # noqa: E402
 from simworld import QUESTIONS, RESULTS, STATEMENTS, machine, sentence_level  # noqa: E402
 
@@ -91,7 +91,7 @@ def main() -> int:
     lines = ["# Table 6: sentence answers (appendix F of Memory Networks, arXiv 1410.3916)", "",
              f"Simulated world, {SETTING}, difficulty {DIFFICULTY}; {STATEMENTS} statements and {QUESTIONS}"
              " questions per split. The MemNN (k=2 +time, §3.6 match on) picks m_o1, m_o2; a GRU"
-             " encoder-decoder with attention (`memnet.sentence_answer`, dim 48) writes the answer from"
+             " encoder-decoder with attention (`memnet.sentence_decoder`, dim 48) writes the answer from"
              " [x, m_o1, m_o2]. Correct: the sentence names the right location and no wrong subject.", "",
              "| R | accuracy (%) |", "|---|---|",
              f"| MemNN + GRU decoder (ours) | {100 * results['MemNN + GRU decoder']:.2f} |",

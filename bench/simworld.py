@@ -4,7 +4,7 @@ Rows are MemNN k=1, k=1 +time and k=2 +time; columns the settings at difficulty 
 Each column's data is generated once (7k statements and 3k questions per split, as in the
 paper) and shared by the three rows. Table 5 feeds the statements one per line through the
 plain I; Table 3 joins them into word sequences ("..., then ...; ...") that the learned
-segmenter of §3.2 (`memnet.segmenter`, trained on the training lines) must cut back into
+segmenter of §3.2 (`memnet.input.segmenter`, trained on the training lines) must cut back into
 statements, dropping the connectives it learned lie between them; the supporting-fact labels
 follow the clauses, matched to the segments in order. Table 4 is
 the learning curve of k=2 +time at 100, 500, 1000 and 3000 training questions.
@@ -37,8 +37,8 @@ from memnet.data.world import Statement, generate, join_word_sequence, setting_c
 from memnet.dataset import ParsedStory, parse_stories  # noqa: E402
 from memnet.evaluate import evaluate  # noqa: E402
 from memnet.model import ModelConfig  # noqa: E402
-from memnet.segmenter import Segmenter, SegmenterConfig, known_statements, stream_words, train_segmenter  # noqa: E402
-from memnet.sentence import InputMap, Sentence, SimpleInput, simple_tokens  # noqa: E402
+from memnet.input.segmenter import Segmenter, SegmenterConfig, known_statements, stream_words, train_segmenter  # noqa: E402
+from memnet.input.sentence import InputMap, Sentence, SimpleInput, simple_tokens  # noqa: E402
 from memnet.train import train  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"

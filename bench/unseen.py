@@ -25,12 +25,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from memnet.api import MemoryNetwork  # noqa: E402
+from memnet.network import MemoryNetwork  # noqa: E402
 from memnet.batch import collate  # noqa: E402
 from memnet.dataset import make_examples  # noqa: E402
 from memnet.data.world import generate, setting_config  # noqa: E402
 from memnet.model import ModelConfig  # noqa: E402
-from memnet.sentence import SimpleInput  # noqa: E402
+from memnet.input.sentence import SimpleInput  # noqa: E402
 from memnet.train import train  # noqa: E402
 from simworld import QUESTIONS, RESULTS, STATEMENTS, machine, sentence_level  # noqa: E402
 

@@ -1,6 +1,6 @@
 """memnet: Memory Networks (Weston, Chopra & Bordes, ICLR 2015) with inspectable I, G, O, R."""
 
-from memnet.api import Answer, HopResult, MemoryNetwork
-from memnet.memory import Memory, Slot
+from memnet.network import Answer, HopResult, MemoryNetwork
+from memnet.memory.slots import Memory, Slot
 
 __all__ = ["Answer", "HopResult", "Memory", "MemoryNetwork", "Slot"]

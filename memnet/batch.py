@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from memnet.features import Vocabulary
-from memnet.sentence import Sentence
+from memnet.input.sentence import Sentence
 
 
 @dataclass

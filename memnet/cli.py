@@ -15,7 +15,7 @@ from memnet.features import answer_form
 from memnet.evaluate import evaluate, format_table, summarize
 from memnet.model import ModelConfig
 from memnet.runtime import configure
-from memnet.sentence import make_input_map
+from memnet.input.sentence import make_input_map
 from memnet.train import train
 
 
@@ -82,7 +82,7 @@ _BABI_LINE = re.compile(r"^\s*\d+\s+")
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from memnet.api import MemoryNetwork
+    from memnet.network import MemoryNetwork
 
     net = MemoryNetwork.load(args.model)
     for raw in sys.stdin:

@@ -9,7 +9,7 @@ from tqdm.auto import tqdm
 from memnet.batch import Encoded, Example
 from memnet.data.babi import Story
 from memnet.features import Vocabulary, answer_form
-from memnet.sentence import InputMap, Sentence
+from memnet.input.sentence import InputMap, Sentence
 
 
 @dataclass

@@ -8,7 +8,7 @@ over the candidates, newest first and without the facts earlier hops found, exac
 `MemNN.find_supports` walks a batch, so with every slot as candidate the picks are the same.
 R only needs the supports.
 
-Which slots are candidates is a `memnet.buckets` strategy; `Recall` switches from
+Which slots are candidates is a `memnet.memory.index` strategy; `Recall` switches from
 exhaustive O to word hashing plus the newest 4,096 slots (`Recent`) once the memory passes
 `AUTO_THRESHOLD` slots, where the two cost the same. On the town benchmark (one thread;
 bench/results/scale-crossover.md and scale.md) hashing costs 2.8 ms against exhaustive O's 2.7
@@ -24,11 +24,11 @@ import numpy as np
 import torch
 
 from memnet.batch import Encoded, Example, collate
-from memnet.buckets import InvertedIndex, Recent, Strategy, Synced, WordHash
+from memnet.memory.index import InvertedIndex, Recent, Strategy, Synced, WordHash
 from memnet.features import PAD, UNK, token_key
-from memnet.memory import FREE, Memory
+from memnet.memory.slots import FREE, Memory
 from memnet.model import STOP, MemNN, time_winner
-from memnet.sentence import Sentence
+from memnet.input.sentence import Sentence
 
 AUTO_THRESHOLD = 20_000   # slots; past it hashing costs less than exhaustive O (bench/results/scale-crossover.md)
 CHUNK = 65_536            # rows embedded at a time
@@ -110,7 +110,7 @@ class Recall:
     """Answers questions from a `Memory` with a trained `MemNN`, scoring only candidates.
 
     `strategy`: None switches automatically (exhaustive below `threshold` slots, word
-    hashing plus the `window` newest slots above); "exhaustive" or a `memnet.buckets` strategy
+    hashing plus the `window` newest slots above); "exhaustive" or a `memnet.memory.index` strategy
     fixes it.
     """
 

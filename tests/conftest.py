@@ -7,7 +7,7 @@ import torch
 from memnet.data.babi import load_tasks
 from memnet.dataset import parse_stories
 from memnet.model import ModelConfig
-from memnet.sentence import SimpleInput
+from memnet.input.sentence import SimpleInput
 from memnet.train import train
 from tests.helpers import BABI_EN
 
@@ -30,13 +30,13 @@ def task1_model(task1):
 @pytest.fixture(scope="session")
 def nlp():
     """The shared spaCy pipeline of the spaCy I, loaded once per test session."""
-    from memnet.text import load_nlp
+    from memnet.input.spacy_input import load_nlp
 
     return load_nlp()
 
 
 @pytest.fixture(scope="session")
 def spacy_input(nlp):
-    from memnet.text import SpacyInput
+    from memnet.input.spacy_input import SpacyInput
 
     return SpacyInput(nlp)

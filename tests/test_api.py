@@ -4,7 +4,7 @@ import pytest
 
 from memnet import MemoryNetwork
 from memnet import checkpoint
-from memnet.memory import Memory, MemoryFormatError
+from memnet.memory.slots import Memory, MemoryFormatError
 
 
 @pytest.fixture()

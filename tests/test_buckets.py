@@ -4,12 +4,12 @@ import random
 import numpy as np
 import pytest
 
-from memnet.buckets import ClusterHash, DenseIndex, Recent, WordHash
+from memnet.memory.index import ClusterHash, DenseIndex, Recent, WordHash
 from memnet.dataset import parse_stories
 from memnet.features import token_key
-from memnet.memory import Memory
+from memnet.memory.slots import Memory
 from memnet.recall import Recall
-from memnet.sentence import Sentence, SimpleInput
+from memnet.input.sentence import Sentence, SimpleInput
 
 
 @pytest.fixture(scope="module")

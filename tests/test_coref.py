@@ -6,7 +6,7 @@ import pytest
 
 from memnet.data.babi import read_stories
 from memnet.dataset import parse_stories
-from memnet.text import SpacyInput
+from memnet.input.spacy_input import SpacyInput
 from tests.helpers import BABI_EN
 
 CASES = [json.loads(line) for line in (Path(__file__).parent / "data" / "coref_cases.jsonl").open()]
@@ -88,7 +88,7 @@ def test_without_coref_the_pronoun_stays(nlp):
 def test_registered_component_resolves_within_a_doc(nlp):
     from spacy.language import Language
 
-    from memnet.coref import resolve_doc
+    from memnet.input.coref import resolve_doc
 
     assert Language.has_factory("memnet_coref")
     doc = resolve_doc(nlp("Mary and John went home. Then they slept; she woke up."))

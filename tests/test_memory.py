@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from memnet.memory import Memory, MemoryFormatError
-from memnet.sentence import SimpleInput
+from memnet.memory.slots import Memory, MemoryFormatError
+from memnet.input.sentence import SimpleInput
 
 READ = SimpleInput()
 ROOMS = {"kitchen", "office", "garden", "hallway", "bathroom"}

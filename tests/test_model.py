@@ -6,7 +6,7 @@ from memnet.batch import collate
 from memnet.dataset import make_examples, parse_stories
 from memnet.evaluate import evaluate
 from memnet.model import fast_winner
-from memnet.sentence import SimpleInput
+from memnet.input.sentence import SimpleInput
 
 
 def algorithm1(u, v, valid):

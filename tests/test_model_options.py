@@ -8,7 +8,7 @@ from memnet.batch import Encoded, Example, collate
 from memnet.dataset import build_vocabulary, make_examples, parse_stories
 from memnet.features import occurs_in
 from memnet.model import MemNN, ModelConfig, alignment
-from memnet.sentence import Sentence, SimpleInput
+from memnet.input.sentence import Sentence, SimpleInput
 from memnet.train import train
 
 OPTIONS = {"hop_maps": True, "support_bigrams": True, "match_source": True, "nonlinear": True, "align_maps": True,

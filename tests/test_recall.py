@@ -4,13 +4,13 @@ import pytest
 import torch
 
 from memnet.batch import Encoded, Example, collate
-from memnet.buckets import Recent, WordHash
+from memnet.memory.index import Recent, WordHash
 from memnet.data.babi import load_tasks
 from memnet.dataset import parse_stories
-from memnet.memory import Memory
+from memnet.memory.slots import Memory
 from memnet.model import ModelConfig
 from memnet.recall import Recall
-from memnet.sentence import SimpleInput
+from memnet.input.sentence import SimpleInput
 from memnet.train import train
 from tests.helpers import BABI_EN
 

@@ -4,7 +4,7 @@ import random
 import torch
 
 from memnet.data.world import Question, Statement, generate, join_word_sequence, setting_config
-from memnet.segmenter import (
+from memnet.input.segmenter import (
     Segmenter, SegmenterConfig, candidates, known_statements, starts, stream_words, train_segmenter,
 )
 

@@ -4,7 +4,7 @@ import random
 import torch
 
 from memnet.data.world import Question, generate, setting_config
-from memnet.sentence_answer import SentenceExample, sentence_correct, train_decoder
+from memnet.sentence_decoder import SentenceExample, sentence_correct, train_decoder
 
 CONFIG = setting_config("actor+object")
 

@@ -1,9 +1,9 @@
 """Persistence of large memories: SQLite slots and safetensors columns."""
 import pytest
 
-from memnet import store
-from memnet.memory import Memory, MemoryFormatError
-from memnet.sentence import Sentence
+from memnet.memory import store
+from memnet.memory.slots import Memory, MemoryFormatError
+from memnet.input.sentence import Sentence
 
 
 def test_round_trip_at_a_few_thousand_slots(tmp_path):

@@ -1,8 +1,8 @@
 """The spaCy I: segmentation, questions, lemmas, messy input, and the InputMap contract."""
 import pytest
 
-from memnet.sentence import make_input_map
-from memnet.text import diagnose, normalise
+from memnet.input.sentence import make_input_map
+from memnet.input.spacy_input import diagnose, normalise
 
 
 def statements(spacy_input, text):

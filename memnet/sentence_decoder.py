@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 import torch
 from torch import nn
 
-from memnet.sentence import simple_tokens
+from memnet.input.sentence import simple_tokens
 
 PAD, UNK, BOS, EOS, SEP = "<pad>", "<unk>", "<bos>", "<eos>", "<sep>"
 

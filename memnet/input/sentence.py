@@ -2,7 +2,7 @@
 
 I turns raw text into `Sentence`s: split into statements, pronouns resolved, words
 normalised. Everything downstream (features, memory, training) sees only `Sentence`s,
-so the spaCy I (`memnet.text`) can replace `SimpleInput` without touching G, O or R.
+so the spaCy I (`memnet.input.spacy_input`) can replace `SimpleInput` without touching G, O or R.
 """
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def make_input_map(name: str) -> InputMap:
     if name == "simple":
         return SimpleInput()
     if name == "spacy":
-        from memnet.text import SpacyInput  # heavy import, only when asked for
+        from memnet.input.spacy_input import SpacyInput  # heavy import, only when asked for
 
         return SpacyInput()
     raise ValueError(f"unknown input map {name!r}: expected 'simple' or 'spacy'")

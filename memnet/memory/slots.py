@@ -16,7 +16,7 @@ from typing import Callable, Hashable, Iterable
 import numpy as np
 
 from memnet.features import token_key
-from memnet.sentence import Sentence
+from memnet.input.sentence import Sentence
 
 FREE = -1  # write time of a position that holds no slot
 TRAILING = frozenset({"there", "here", "now", "then", "again"})   # end a clause without naming its object
@@ -138,7 +138,7 @@ class Memory:
         for position in self.live():
             self.frame[position] = self._frame_id(self.tokens[position])
 
-    # ---- columns, for `memnet.store` -------------------------------------------------------
+    # ---- columns, for `memnet.memory.store` -------------------------------------------------------
     COLUMNS = ("time", "message", "hits", "last_pick", "keys")
 
     def columns(self) -> dict[str, np.ndarray]:
