@@ -7,9 +7,7 @@ is committed to the store, and only then is acknowledged.
 from __future__ import annotations
 
 import json
-import re
 import tempfile
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +16,13 @@ import gradio as gr
 
 from app import render
 from app.sessions import Catalogue, Session, Store
-from memnet import Answer, Memory, MemoryNetwork
+from memnet import Answer, Memory, MemoryNetwork, Skipped
+from memnet.input.clean import prepare, strip_controls
 from memnet.memory.slots import MemoryFormatError
 
 MAX_CHARS = 1_000_000       # a longer paste is refused whole, with a message
 MAX_IMPORT_BYTES = 50_000_000
 CHUNK = 200                 # sentences read per step of a long paste, between progress updates
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 @dataclass(frozen=True)
@@ -34,19 +32,6 @@ class Context:
     store: Store
     catalogue: Catalogue
     examples: Path
-
-
-def clean(text: str | None) -> tuple[str, int]:
-    """The text without control characters (newlines and tabs kept) or lone surrogates, and how many went."""
-    text = text or ""
-    kept = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cs"))
-    return kept.strip(), len(text) - len(kept)
-
-
-def _chunks(text: str) -> list[str]:
-    """A long paste in pieces of CHUNK sentences, cut where I would cut anyway."""
-    sentences = _SENTENCE_END.split(text)
-    return [" ".join(sentences[i:i + CHUNK]) for i in range(0, len(sentences), CHUNK)]
 
 
 def _writes(results: list) -> int:
@@ -101,52 +86,55 @@ def _refusal(text: str, removed: int) -> str | None:
 def chat_turn(ctx: Context, session: Session, message: str, hops: int | None) -> Iterator[str]:
     """One chat message: statements stored, questions answered. Yields the reply as it grows
     (progress first for a long paste); the turn is committed before any acknowledgement."""
-    text, removed = clean(message)
+    text, removed = strip_controls(message)
     refusal = _refusal(text, removed)
     if refusal:
         _commit(ctx, session, text, refusal, 0)
         yield refusal
         return
-    chunks = _chunks(text)
+    prepared = prepare(text)
+    chunks = prepared.chunks(CHUNK)
     results: list = []
     try:
         for done, chunk in enumerate(chunks):
             if len(chunks) > 1:
-                yield f"Reading your message… {done * CHUNK:,} of about {len(chunks) * CHUNK:,} sentences"
+                yield f"Reading your message… {done * CHUNK:,} of {len(prepared.units):,} sentences"
             results += session.net.respond(chunk, hops)
     except BaseException:  # failed, or abandoned part-way (the browser left): keep no half-told message
         for _ in range(_writes(results)):
             session.net.undo()
         raise
     writes = _writes(results)
-    results = _merge_writes(results)
+    skipped = [r for r in results if isinstance(r, Skipped)]
+    results = _merge_writes([r for r in results if not isinstance(r, Skipped)])
     answers = [r for r in results if isinstance(r, Answer)]
     if answers:
         session.last_answer = answers[-1]
-    replies = list(render.turn_reply(results, removed))
+    replies = list(render.turn_reply(results, removed, skipped))
     _commit(ctx, session, text, replies[-1], writes)
     yield from replies
 
 
 # ---- API endpoints: JSON-friendly in and out ----------------------------------------------
-def tell(ctx: Context, text: str, session: Session | None) -> tuple[list[dict], Session]:
-    """Store the statements in `text`; returns the slots written."""
+def tell(ctx: Context, text: str, session: Session | None) -> tuple[dict, Session]:
+    """Store the statements in `text`; returns {"slots": the slots written, "skipped": [{"text", "reason"}]
+    for each part of the text that was not stored}."""
     session = _session(ctx, session)
     with session.lock:
-        text, removed = clean(text)
+        text, removed = strip_controls(text)
         refusal = _refusal(text, removed)
         if refusal:
             raise gr.Error(refusal)
-        slots = session.net.tell(text)
-        _commit(ctx, session, text, render.stored_reply(slots) if slots else "Nothing to store.", 1 if slots else 0)
-    return [slot.to_json() for slot in slots], session
+        told = session.net.tell(text)
+        _commit(ctx, session, text, render.told_reply(told, told.skipped), 1 if told else 0)
+    return told.to_json(), session
 
 
 def ask(ctx: Context, question: str, session: Session | None) -> tuple[dict, Session]:
     """Answer from memory: the answer, its supporting slots in hop order with scores, R's runner-ups."""
     session = _session(ctx, session)
     with session.lock:
-        question, _ = clean(question)
+        question, _ = strip_controls(question)
         answer = session.net.ask(question, session.hops)
         session.last_answer = answer
         _commit(ctx, session, question, list(render.answer_reply(answer))[-1], 0)
@@ -194,7 +182,7 @@ def on_message(ctx: Context, message: str, session: Session | None, hops: int, w
     with session.lock:
         session.hops = int(hops)
         earlier = list(session.chat)
-        pending = [{"role": "user", "content": render.user_message(clean(message)[0])}]
+        pending = [{"role": "user", "content": render.user_message(strip_controls(message)[0])}]
         for reply in chat_turn(ctx, session, message, session.hops):
             yield earlier + pending + [{"role": "assistant", "content": reply}], "", gr.skip(), gr.skip(), gr.skip(), session
         yield session.chat, "", *panel(session, word), session

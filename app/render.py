@@ -16,11 +16,12 @@ matplotlib.use("Agg")  # a server without a display
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from memnet import Answer, Slot  # noqa: E402
+from memnet import Answer, Skipped, Slot  # noqa: E402
 
 SHOWN_IN_REPLY = 10     # slots listed in a "Stored ..." reply; a long paste is summarised
 SHOWN_IN_TABLE = 500    # rows in the memory table; the filter reaches the others
 SHOWN_OF_MESSAGE = 2000  # characters of a user's message echoed in the chat
+SHOWN_OF_SKIPPED = 80   # characters of each text named as not stored
 
 TABLE_CSS = """
 table.memory { width: 100%; border-collapse: collapse; font-size: 0.9em; }
@@ -57,6 +58,26 @@ def stored_reply(slots: list[Slot]) -> str:
     return "\n".join(lines)
 
 
+def skipped_reply(skipped: list[Skipped]) -> str:
+    """"Not stored: “…” (why)", one line per piece of text that was not stored."""
+    def line(item: Skipped) -> str:
+        text = item.text if len(item.text) <= SHOWN_OF_SKIPPED else item.text[:SHOWN_OF_SKIPPED] + "…"
+        return f"“{escape(text)}” ({escape(item.reason)})"
+
+    if len(skipped) == 1:
+        return f"Not stored: {line(skipped[0])}"
+    lines = [f"Not stored ({len(skipped)}):"] + [f"- {line(item)}" for item in skipped[:SHOWN_IN_REPLY]]
+    if len(skipped) > SHOWN_IN_REPLY:
+        lines.append(f"- … and {len(skipped) - SHOWN_IN_REPLY} more")
+    return "\n".join(lines)
+
+
+def told_reply(slots: list[Slot], skipped: list[Skipped]) -> str:
+    """The reply to the API's tell: what was stored, and what was not."""
+    parts = ([stored_reply(slots)] if slots else []) + ([skipped_reply(skipped)] if skipped else [])
+    return "\n\n".join(parts) or "Nothing to store."
+
+
 def answer_reply(answer: Answer) -> Iterator[str]:
     """The reply to a question, growing: the answer first, then "because:" and each fact in hop order."""
     if not answer.answer:
@@ -72,10 +93,11 @@ def answer_reply(answer: Answer) -> Iterator[str]:
             yield text
 
 
-def turn_reply(results: list[list[Slot] | Answer], removed: int = 0) -> Iterator[str]:
-    """The reply to one chat message, growing: what was stored, then each answer as it streams."""
+def turn_reply(results: list[list[Slot] | Answer], removed: int = 0, skipped: list[Skipped] = ()) -> Iterator[str]:
+    """The reply to one chat message, growing: what was stored, then each answer as it streams,
+    then what was not stored and why."""
     done = [f"(I removed {removed} control characters.)"] if removed else []
-    if not results:
+    if not results and not skipped:
         yield "\n\n".join(done + ["I found no words in that message: nothing was stored."])
         return
     for result in results:
@@ -86,6 +108,9 @@ def turn_reply(results: list[list[Slot] | Answer], removed: int = 0) -> Iterator
         elif result:
             done.append(stored_reply(result))
             yield "\n\n".join(done)
+    if skipped:
+        done.append(skipped_reply(skipped))
+        yield "\n\n".join(done)
 
 
 def memory_table(slots: list[Slot], answer: Answer | None, word: str = "") -> str:

@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from memnet import checkpoint
+from memnet.input.clean import NO_WORDS, Skipped, prepare
 from memnet.memory.slots import Memory, Slot
 from memnet.model import MemNN
 from memnet.recall import Recall
 from memnet.input.sentence import InputMap, Sentence, make_input_map
+
+QUESTION_IN_TELL = "a question: tell() stores statements; ask() answers questions"
 
 
 @dataclass
@@ -54,6 +57,22 @@ class Answer:
                 "candidates": [{"answer": a, "score": s} for a, s in self.candidates]}
 
 
+class Told(list):
+    """What `tell` stored: the list of slots written (as `tell` always returned), and `skipped`,
+    each piece of the text that was not stored with the reason, as `Skipped(text, reason)`."""
+
+    def __init__(self, slots: list[Slot], skipped: list[Skipped]):
+        super().__init__(slots)
+        self.skipped = skipped
+
+    @property
+    def slots(self) -> list[Slot]:
+        return list(self)
+
+    def to_json(self) -> dict:
+        return {"slots": [slot.to_json() for slot in self], "skipped": [s.to_json() for s in self.skipped]}
+
+
 @functools.lru_cache(maxsize=8)
 def _cached_model(path: str) -> MemNN:
     return checkpoint.load(path)
@@ -85,22 +104,38 @@ class MemoryNetwork:
 
     def read(self, text: str) -> list[Sentence]:
         """I: the sentences of one message (statements resolved, questions flagged)."""
-        return self.input_map(text, self.discourse)
+        return self._read(text)[0]
 
-    def tell(self, text: str) -> list[Slot]:
-        """Store the statements in `text` (questions in it are ignored); returns the slots written."""
-        return self.memory_store.write([s for s in self.read(text) if not s.is_question])
+    def _read(self, text: str) -> tuple[list[Sentence], list[Skipped]]:
+        """I's sentences of one message, and every part of it I did not read, with the reason."""
+        prepared = prepare(text)
+        pieces = prepared.pieces()
+        sentences, skipped = [], prepared.skipped
+        for piece, read in zip(pieces, self.input_map.pipe(pieces, self.discourse)):
+            sentences += read
+            if not read:
+                skipped.append(Skipped(piece, NO_WORDS))
+        return sentences, skipped
+
+    def tell(self, text: str) -> Told:
+        """Store the statements in `text`; returns the slots written (a list), with `.skipped`:
+        what was not stored and why (questions, no words, not English, a "word" too long)."""
+        sentences, skipped = self._read(text)
+        skipped += [Skipped(s.text, QUESTION_IN_TELL) for s in sentences if s.is_question]
+        return Told(self.memory_store.write([s for s in sentences if not s.is_question]), skipped)
 
     def ask(self, question: str, hops: int | None = None) -> Answer:
         """Answer a question from memory: O's supporting slots per hop, then R's ranking."""
         sentences = self.read(question)
         return self._answer(sentences[0] if sentences else Sentence(question, question, ()), hops)
 
-    def respond(self, text: str, hops: int | None = None) -> list[list[Slot] | Answer]:
-        """A chat turn: runs of statements are stored, each question answered, in order."""
-        replies: list[list[Slot] | Answer] = []
+    def respond(self, text: str, hops: int | None = None) -> list[list[Slot] | Answer | Skipped]:
+        """A chat turn: runs of statements are stored, each question answered, in order; then
+        a `Skipped` for each part of the text that was not read."""
+        replies: list[list[Slot] | Answer | Skipped] = []
         pending: list[Sentence] = []
-        for sentence in self.read(text):
+        sentences, skipped = self._read(text)
+        for sentence in sentences:
             if sentence.is_question:
                 if pending:
                     replies.append(self.memory_store.write(pending))
@@ -110,7 +145,7 @@ class MemoryNetwork:
                 pending.append(sentence)
         if pending:
             replies.append(self.memory_store.write(pending))
-        return replies
+        return replies + skipped
 
     def undo(self) -> list[Slot]:
         return self.memory_store.undo()

@@ -20,8 +20,9 @@ def test_named_endpoints(client):
 
 
 def test_tell_ask_memory_clear(client):
-    slots = client.predict(STORY, api_name="/tell")
-    assert [(s["index"], s["text"]) for s in slots] == [(0, "Mary moved to the bathroom."), (1, "John went to the hallway."),
+    told = client.predict(STORY, api_name="/tell")
+    assert told["skipped"] == []
+    assert [(s["index"], s["text"]) for s in told["slots"]] == [(0, "Mary moved to the bathroom."), (1, "John went to the hallway."),
                                                        (2, "Mary travelled to the office.")]
     answer = client.predict("Where is Mary?", api_name="/ask")
     assert answer["answer"] == "office"

@@ -160,7 +160,7 @@ def test_bad_input_gets_a_clear_reply_and_loses_no_memory(context):
     assert turn(context, session, "") == ["That message was empty: nothing was stored."]
     assert turn(context, session, "   \n\t ") == ["That message was empty: nothing was stored."]
     assert turn(context, session, "\x00\x01\x02\x1b") == ["That message was empty once 4 control characters were removed: nothing was stored."]
-    assert turn(context, session, "\x00\xff\xfe\u0080\ud800") == ["(I removed 3 control characters.)\n\nI found no words in that message: nothing was stored."]
+    assert turn(context, session, "\x00\xff\xfe\u0080\ud800") == ["(I removed 3 control characters.)\n\nNot stored: “ÿþ” (no words I can read)"]
     too_long = turn(context, session, "a" * (handlers.MAX_CHARS + 1))
     assert too_long[-1].startswith("That message is 1,000,001 characters long")
     assert len(session.net.memory) == 3
@@ -190,7 +190,7 @@ def test_5000_statements_show_progress_and_undo_as_one(context):
     turn(context, session, STORY)
     replies = turn(context, session, " ".join(f"Person{i} went to the office." for i in range(5000)) + " Where is Person42?")
     progress = [r for r in replies if r.startswith("Reading your message…")]
-    assert len(progress) == 26 and progress[1] == "Reading your message… 200 of about 5,200 sentences"
+    assert len(progress) == 26 and progress[1] == "Reading your message… 200 of 5,001 sentences"
     assert replies[len(progress)].startswith("Stored 5000 memories, in slots 3–5002")
     assert "<strong>office</strong>" in replies[-1]
     assert len(session.net.memory) == 5003
@@ -199,8 +199,10 @@ def test_5000_statements_show_progress_and_undo_as_one(context):
 
 
 def test_api_handlers_give_each_client_its_own_memory(context):
-    slots, alice = handlers.tell(context, STORY, None)
+    told, alice = handlers.tell(context, STORY, None)
+    slots = told["slots"]
     assert [s["index"] for s in slots] == [0, 1, 2] and slots[2]["text"] == "Mary travelled to the office."
+    assert told["skipped"] == []
     answer, alice = handlers.ask(context, "Where is Mary?", alice)
     assert answer["answer"] == "office" and answer["supports"][0] == 2
     assert answer["hops"][0]["scores"]["2"] == answer["hops"][0]["score"]

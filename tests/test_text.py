@@ -2,7 +2,7 @@
 import pytest
 
 from memnet.input.sentence import make_input_map
-from memnet.input.spacy_input import diagnose, normalise
+from memnet.input.clean import MAX_CHARS, prepare
 
 
 def statements(spacy_input, text):
@@ -89,8 +89,9 @@ def test_statement_then_question_in_one_message(spacy_input):
 def test_messy_input_never_raises(spacy_input, text):
     out = spacy_input(text)
     assert all(s.tokens and all(t.strip() for t in s.tokens) for s in out)
-    if not out:
-        assert diagnose(text)  # nothing written: there is a message saying why
+    prepared = prepare(text)
+    if not out and prepared.units:
+        assert prepared.skipped  # nothing written: there is a reason saying why
 
 
 def test_messy_input_gives_a_clean_memory(spacy_input):
@@ -101,15 +102,29 @@ def test_messy_input_gives_a_clean_memory(spacy_input):
 
 def test_non_english_is_refused_with_a_message(spacy_input):
     assert spacy_input("Der Hund ist in der Küche.") == []
-    assert "English" in diagnose("Der Hund ist in der Küche.")
-    assert diagnose("John couldn't find Bill.") is None
+    assert "English" in prepare("Der Hund ist in der Küche.").skipped[0].reason
+    assert prepare("John couldn't find Bill.").skipped == []
 
 
-def test_long_input_is_truncated_with_a_message(spacy_input):
-    text = "John went to the kitchen. " * 1_000
-    assert 300 < len(spacy_input(text)) < 1_000
-    assert "long" in diagnose(text)
-    assert len(normalise(text)) <= 10_000
+def test_foreign_looking_names_are_english(spacy_input):
+    """"Les" and "La" are French articles, but here they are names."""
+    out = spacy_input("Les went to La Paz.")
+    assert [s.text for s in out] == ["Les went to La Paz."]
+    assert prepare("Les went to La Paz.").skipped == []
+
+
+def test_a_long_paste_is_read_whole_in_parser_sized_pieces(spacy_input):
+    text = " ".join(f"Person{i} went to the room{i % 97}." for i in range(1_500))
+    assert len(text) > 4 * MAX_CHARS
+    out = spacy_input(text)
+    assert len(out) == 1_500
+    assert out[-1].text == "Person1499 went to the room44."
+
+
+def test_one_statement_per_line_without_full_stops(spacy_input):
+    out = spacy_input("John went to the kitchen\nMary went to the garden\r\nJohn went to the office")
+    assert [s.text for s in out] == ["John went to the kitchen", "Mary went to the garden", "John went to the office"]
+    assert [s.text for s in spacy_input("John went to\nthe kitchen.")] == ["John went to the kitchen."]  # a wrapped line
 
 
 def test_pipe_keeps_order_and_one_discourse(spacy_input):

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Protocol, Sequence
 
+from memnet.input.clean import prepare
+
 QUESTION_WORDS = frozenset("what where who whom whose which when why how is are was were do does did can could will would should".split())
 
 
@@ -36,7 +38,6 @@ class InputMap(Protocol):
 
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
-_SPLIT = re.compile(r"(?<=[.!?])\s+")
 
 
 def simple_tokens(text: str) -> tuple[str, ...]:
@@ -46,7 +47,7 @@ def simple_tokens(text: str) -> tuple[str, ...]:
 
 @dataclass
 class SimpleInput:
-    """I without a parser: split on sentence punctuation, lower-case, no coreference."""
+    """I without a parser: the sentences of `memnet.input.clean.prepare`, lower-cased words, no coreference."""
 
     name: str = field(default="simple", init=False)
 
@@ -55,7 +56,7 @@ class SimpleInput:
 
     def __call__(self, text: str, discourse: object | None = None) -> list[Sentence]:
         sentences = []
-        for part in _SPLIT.split(" ".join(text.split())):
+        for part in (unit.text for unit in prepare(text).units if not unit.reason):
             tokens = simple_tokens(part)
             if not tokens:
                 continue

