@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from memnet import MemoryNetwork
+from memnet import MemoryNetwork, Skipped
 from memnet import checkpoint
 from memnet.memory.slots import Memory, MemoryFormatError
 
@@ -95,3 +95,40 @@ def test_wrong_or_corrupt_checkpoints_are_clear_errors(tmp_path, task1_model):
     (path / "config.json").write_text("{not json")
     with pytest.raises(checkpoint.CheckpointError, match="not valid JSON"):
         checkpoint.load(path)
+
+
+def test_a_long_paste_is_stored_whole(net):
+    """The issue's paste: 5,000 statements (153,000 characters) used to stop at 339 slots."""
+    told = net.tell(" ".join(f"Person{i} went to the room{i % 97}." for i in range(5_000)))
+    assert len(told) == len(told.slots) == len(net.memory) == 5_000 and told.skipped == []
+    assert net.memory[-1].text == "Person4999 went to the room52."
+
+
+def test_one_statement_per_line_is_one_memory_each(net):
+    assert len(net.tell("John went to the kitchen\nMary went to the garden\nJohn went to the office")) == 3
+    answer = net.ask("Where is Mary?")
+    assert answer.answer == "garden" and answer.supports[0].text == "Mary went to the garden"
+
+
+def test_what_tell_does_not_store_is_named_with_the_reason(net):
+    told = net.tell("Les went to La Paz. Mary went to the garden. " + "x" * 20_000 + ". Der Hund ist in der Küche. Where is Mary?")
+    assert [s.text for s in told] == ["Les went to La Paz.", "Mary went to the garden."]
+    assert [(s.text[:3], s.reason.split(" (")[0]) for s in told.skipped] == [
+        ("xxx", "a word of 20,001 characters"), ("Der", "not English"), ("Whe", "a question: tell() stores statements; ask() answers questions")]
+    assert told.to_json()["skipped"][1] == {"text": "Der Hund ist in der Küche.", "reason": "not English (memnet only reads English)"}
+    assert net.ask("Where is Mary?").answer == "garden"  # no 20,000-character answer
+
+
+def test_respond_names_what_it_did_not_read(net):
+    *replies, skipped = net.respond("Mary went to the garden. Der Hund ist in der Küche. Where is Mary?")
+    assert [s.text for s in replies[0]] == ["Mary went to the garden."] and replies[1].answer == "garden"
+    assert skipped == Skipped("Der Hund ist in der Küche.", "not English (memnet only reads English)")
+
+
+def test_a_long_paste_through_the_spacy_input_map(task1_model, spacy_input):
+    net = MemoryNetwork(task1_model, input_map=spacy_input)
+    lines = "\n".join(f"Guest{i} moved to the hall{i % 13}" for i in range(300))  # no full stops
+    text = " ".join(f"Person{i} went to the room{i % 97}." for i in range(1_200)) + "\n" + lines + "\nLes went to La Paz."
+    told = net.tell(text + " " + "y" * 300 + ".")
+    assert len(told) == 1_200 + 300 + 1
+    assert [s.reason.split(" (")[0] for s in told.skipped] == ["a word of 301 characters"]

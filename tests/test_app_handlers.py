@@ -5,6 +5,8 @@ import importlib.util
 import json
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from app import handlers, render
 from app.sessions import Store
@@ -196,6 +198,56 @@ def test_5000_statements_show_progress_and_undo_as_one(context):
     assert len(session.net.memory) == 5003
     handlers.on_undo(context, session, "")
     assert len(session.net.memory) == 3
+
+
+def test_a_statement_per_line_is_stored_and_answered(context):
+    session = handlers.open_session(context, None)
+    stored = turn(context, session, "John went to the kitchen\nMary went to the garden\nJohn went to the office")
+    assert stored[-1].startswith("Stored 3 memories, in slots 0–2")
+    assert turn(context, session, "Where is Mary?")[0] == "<strong>garden</strong>"
+
+
+def test_what_a_chat_message_does_not_store_is_named(context):
+    session = handlers.open_session(context, None)
+    replies = turn(context, session, "Les went to La Paz. Mary went to the garden. " + "x" * 20_000 + ". Der Hund ist in der Küche.")
+    assert replies[-1] == ("Stored 2 memories, in slots 0–1:\n- slot 0: “Les went to La Paz.”\n- slot 1: “Mary went to the garden.”\n\n"
+                           "Not stored (2):\n- “" + "x" * render.SHOWN_OF_SKIPPED + "…” (a word of 20,001 characters (the longest I read is 200))\n"
+                           "- “Der Hund ist in der Küche.” (not English (memnet only reads English))")
+    assert turn(context, session, "Der Hund ist in der Küche.") == ["Not stored: “Der Hund ist in der Küche.” (not English (memnet only reads English))"]
+    assert turn(context, session, "Where is Mary?")[0] == "<strong>garden</strong>"
+    assert len(session.net.memory) == 2
+
+
+def test_the_tell_endpoint_names_what_it_did_not_store(context):
+    told, session = handlers.tell(context, "Mary went to the garden. Where is Mary? 约翰去了厨房。", None)
+    assert [s["text"] for s in told["slots"]] == ["Mary went to the garden."]
+    assert [s["text"] for s in told["skipped"]] == ["约翰去了厨房。", "Where is Mary?"]
+    assert session.chat[-1]["content"].startswith("Stored in slot 0: “Mary went to the garden.”\n\nNot stored (2):")
+
+
+PASTE_ITEMS = {  # kind -> (text, memories it makes, refusals it makes)
+    "statement": ("Person{i} went to the room{r}.", 1, 0),
+    "line": ("Guest{i} moved to the hall{r}\n", 1, 0),   # no full stop: the line break ends it
+    "foreign": ("Der Hund ist in der Küche.", 0, 1),
+    "garbled": ("x" * 300 + ".", 0, 1),
+}
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(sorted(PASTE_ITEMS)), min_size=1, max_size=30), st.integers(1, 40),
+       st.sampled_from([" ", "\n", " \n\n"]))
+@example(["statement"] * 12 + ["line", "foreign", "garbled"], 1_340, " ")  # 0.99 of the app's limit, 17,420 memories
+def test_every_statement_of_a_paste_is_stored_or_named(context, kinds, repeat, separator):
+    """Pastes up to the app's limit: memories written + refusals named = items sent."""
+    items = [PASTE_ITEMS[kind] for kind in kinds] * repeat
+    paste = separator.join(text.format(i=i, r=i % 97) for i, (text, *_) in enumerate(items))
+    assert len(paste) <= handlers.MAX_CHARS
+    session = handlers.open_session(context, None)
+    reply = turn(context, session, paste)[-1]
+    memories, refused = sum(item[1] for item in items), sum(item[2] for item in items)
+    assert len(session.net.memory) == memories
+    assert (f"Stored {memories} memories" in reply) == (memories > 1)
+    assert (f"Not stored ({refused}):" in reply) == (refused > 1)
 
 
 def test_api_handlers_give_each_client_its_own_memory(context):

@@ -33,6 +33,9 @@ NO_WORDS = "no words I can read"
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "“": '"', "”": '"', "„": '"',
                          "‟": '"', "″": '"', "«": '"', "»": '"', "–": " - ", "—": " - ", "…": "..."})
 _SPACES = re.compile(r"[^\S\n]+")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+# control characters (Cc) that are not whitespace, and lone surrogates (Cs): deleted by strip_controls
+_CONTROLS = {c: None for c in [*range(0x20), *range(0x7f, 0xa0), *range(0xd800, 0xe000)] if not chr(c).isspace()}
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _STATEMENT_END = ".!?;:"
 
@@ -53,7 +56,7 @@ def strip_controls(text: str | None) -> tuple[str, int]:
     """`text` without control characters or lone surrogates (line breaks and tabs kept) nor spaces
     at either end, and how many characters went: a message as typed, safe to store and show."""
     text = text or ""
-    kept = "".join(c for c in text if c.isspace() or unicodedata.category(c) not in ("Cc", "Cs"))
+    kept = text.translate(_CONTROLS)
     return kept.strip(), len(text) - len(kept)
 
 
@@ -64,7 +67,7 @@ def normalise(text: object) -> str:
         text = text.decode("utf-8", errors="replace")
     text, _ = strip_controls("" if text is None else str(text))
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
-    text = "".join(" " if _is_noise(c) else c for c in text)
+    text = _NON_ASCII.sub(lambda m: " " if _is_noise(m.group()) else m.group(), text).replace("^", " ").replace("`", " ")
     lines: list[str] = []
     for line in text.splitlines():
         line = _SPACES.sub(" ", line).strip()
@@ -75,14 +78,14 @@ def normalise(text: object) -> str:
         else:
             lines.append(line)
     text = "\n".join(lines)
-    letters = [c for c in text if c.isalpha()]
-    if len(letters) > 3 and all(c.isupper() for c in letters):  # shouting parses badly
+    if text.isupper() and sum(c.isalpha() for c in text) > 3:  # shouting parses badly
         text = re.sub(r"(^|[.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text.lower(), flags=re.M)
     return text
 
 
 @functools.lru_cache(maxsize=4096)
 def _is_noise(c: str) -> bool:
+    """Emoji, symbols and invisible format characters (ASCII's are "^" and "`")."""
     if c.isspace():
         return False
     category = unicodedata.category(c)
@@ -93,9 +96,10 @@ def is_english(text: str) -> bool:
     """Cheap script and function-word test: refuses French, German, Chinese or Russian, and errs
     towards English, since refusing an English statement would lose a memory. A capitalised word
     after the first is a name ("Les went to La Paz."), not a word of another language."""
-    letters = [c for c in text if c.isalpha()]
-    if letters and sum(c > "\u024f" for c in letters) > len(letters) / 2:
-        return False
+    if not text.isascii():
+        letters = [c for c in text if c.isalpha()]
+        if letters and sum(c > "\u024f" for c in letters) > len(letters) / 2:
+            return False
     words = re.findall(r"[^\W\d_]+", text)
     words = [w.lower() for i, w in enumerate(words) if i == 0 or not w[0].isupper()]
     english = sum(w in _english_words() for w in words)
