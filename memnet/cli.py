@@ -11,8 +11,7 @@ from memnet import checkpoint
 from memnet.data.babi import BabiFormatError, load_tasks, parse_task_range
 from memnet.data.world import add_simulate_arguments, run_simulate
 from memnet.dataset import parse_stories
-from memnet.features import answer_form
-from memnet.evaluate import evaluate, format_table, summarize
+from memnet.evaluate import evaluate, format_table, same_answer, summarize
 from memnet.model import ModelConfig
 from memnet.runtime import configure
 from memnet.input.sentence import make_input_map
@@ -62,6 +61,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not model_path.is_dir():
         raise checkpoint.CheckpointError(f"{model_path}: no such checkpoint folder")
     tasks = [t for t in load_tasks(args.data, parse_task_range(args.tasks)) if t.test]
+    if not tasks:  # e.g. only _train and _valid files: those are no test sets
+        raise BabiFormatError(f"{args.data}: no test files for tasks {args.tasks} (*_test.txt, or any other .txt)")
     scores = {}
     for task in tasks:
         model = _model_for(model_path, task.name)
@@ -69,7 +70,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(f"{task.name}: skipped, no checkpoint for it in {model_path}", file=sys.stderr)
             continue
         stories = parse_stories(task.test, make_input_map(model.config.input_map))
-        scores[task.name] = evaluate(model, stories, progress=True)
+        scores[task.name] = evaluate(model, stories, progress=True, sets=task.answers_are_sets)
     if not scores:
         raise checkpoint.CheckpointError(f"{model_path}: no checkpoint for any of the tasks in {args.data}")
     print(format_table(scores))
@@ -82,10 +83,11 @@ _BABI_LINE = re.compile(r"^\s*\d+\s+")
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from memnet.network import MemoryNetwork
+    from memnet.network import MemoryNetwork, Skipped
 
     net = MemoryNetwork.load(args.model)
-    for raw in sys.stdin:
+    for number, raw in enumerate(sys.stdin):
+        raw = raw.removeprefix("\ufeff") if number == 0 else raw  # a byte-order mark is no part of line 1
         line = _BABI_LINE.sub("", raw.rstrip("\n"))
         if _BABI_LINE.match(raw) and _BABI_LINE.sub("", raw).strip() and re.match(r"^\s*1\s", raw):
             net.clear()  # a bAbI line numbered 1 starts a new story
@@ -93,14 +95,17 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if not text.strip():
             continue
         for reply in net.respond(text, hops=args.hops):
+            if isinstance(reply, Skipped):
+                print(f"not stored: {reply.text!r} ({reply.reason})")
+                continue
             if isinstance(reply, list):
                 continue
             if not reply.answer:
                 print(f"{reply.question} -> {reply.message}")
                 continue
             because = "; ".join(f"[{s.index}] {s.resolved}" for s in reply.supports)
-            truth = answer_form(expected.split("\t")[0])
-            check = "" if not truth else ("  (right)" if truth == reply.answer else f"  (expected {truth})")
+            truth = expected.split("\t")[0].strip()
+            check = "" if not truth else ("  (right)" if same_answer(reply.answer, truth) else f"  (expected {truth})")
             print(f"{reply.question} -> {reply.answer}{check}\n    because: {because}")
     return 0
 

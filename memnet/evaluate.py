@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from tqdm.auto import tqdm
 
 from memnet.batch import collate
+from memnet.data.babi import answer_items
 from memnet.dataset import ParsedStory, make_examples
+from memnet.features import answer_form
 from memnet.model import MemNN
 
 PASS_MARK = 0.95
@@ -22,9 +24,18 @@ class Score:
         return {"accuracy": self.accuracy, "support_accuracy": self.support_accuracy, "n": self.n}
 
 
-def evaluate(model: MemNN, stories: list[ParsedStory], batch_size: int = 64, progress: bool = False) -> Score:
-    """An answer counts when it equals the dataset's answer string (in lower case); supports count when O's
-    picks (stop excluded) are exactly the labelled facts it had room for (the first k)."""
+def same_answer(predicted: str, expected: str, sets: bool = False) -> bool:
+    """Whether R's answer is the dataset's: the same words (lower case) whether written with commas
+    or spaces, in the same order, or in any order when list answers are sets (`Task.answers_are_sets`:
+    task 8's lists; task 19's paths are sequences)."""
+    ours, theirs = (answer_items(answer_form(a)) for a in (predicted, expected))
+    return sorted(ours) == sorted(theirs) if sets else ours == theirs
+
+
+def evaluate(model: MemNN, stories: list[ParsedStory], batch_size: int = 64, progress: bool = False,
+             sets: bool = False) -> Score:
+    """An answer counts when `same_answer` says it is the dataset's (`sets`: list answers in any order);
+    supports count when O's picks (stop excluded) are exactly the labelled facts it had room for (the first k)."""
     examples = make_examples(stories, model.vocab)
     # newest-first memory tokens per question, so R can name answer words outside the dictionary
     tokens = [[s.tokens for s in reversed(story.memory[:n_memories])]
@@ -34,7 +45,7 @@ def evaluate(model: MemNN, stories: list[ParsedStory], batch_size: int = 64, pro
         chunk = examples[first : first + batch_size]
         batch = collate(chunk, model.config.memory_size)
         for example, prediction in zip(chunk, model.predict(batch, tokens[first : first + batch_size], top=1)):
-            right += prediction.answer == example.answer
+            right += same_answer(prediction.answer, example.answer, sets)
             picked = [example.n_memories - 1 - hop.pick for hop in prediction.hops if hop.pick >= 0]
             supported += set(picked) == set(example.supports[: model.config.hops])
     n = len(examples)

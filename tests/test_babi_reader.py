@@ -1,6 +1,6 @@
 import pytest
 
-from memnet.data.babi import BabiFormatError, load_tasks, parse_task_range, read_stories
+from memnet.data.babi import BabiFormatError, answer_items, load_tasks, parse_task_range, read_stories
 from tests.helpers import BABI_EN, REPO
 
 QUIRKS = REPO / "tests" / "fixtures" / "quirks_test.txt"
@@ -54,3 +54,37 @@ def test_task_ranges():
     assert parse_task_range("1-3,7") == {1, 2, 3, 7}
     with pytest.raises(ValueError):
         parse_task_range("one")
+
+
+def test_a_byte_order_mark_is_no_part_of_the_first_line(tmp_path):
+    path = tmp_path / "bom_test.txt"
+    path.write_text("1 John travelled to the hallway.\n2 Where is John?\thallway\t1\n", encoding="utf-8-sig")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    (story,) = read_stories(path)
+    assert story.statements == ["John travelled to the hallway."] and story.questions[0].supports == (0,)
+
+
+def test_v1_2_en_valid_names_pair_train_valid_and_test(tmp_path):
+    story = "1 Mary went to the kitchen.\n2 Where is Mary?\tkitchen\t1\n"
+    for name, copies in [("qa1_train.txt", 3), ("qa1_valid.txt", 2), ("qa1_test.txt", 1), ("qa2_test.txt", 1)]:
+        (tmp_path / name).write_text(story * copies)
+    (task,) = load_tasks(tmp_path, {1})
+    assert (task.name, task.number) == ("qa1", 1)
+    assert (len(task.train), len(task.valid), len(task.test)) == (3, 2, 1)
+    assert [t.name for t in load_tasks(tmp_path)] == ["qa1", "qa2"]
+
+
+def test_a_dialog_babi_file_is_a_clear_error(tmp_path):
+    dialog = tmp_path / "dialog-babi-task1-API-calls-tst.txt"
+    dialog.write_text("1 hi\thello what can i help you with today\n2 can you book a table\ti'm on it\n")
+    with pytest.raises(BabiFormatError, match="dialog bAbI") as error:
+        read_stories(dialog)
+    assert str(error.value).startswith(f"{dialog}:1: ") and "\n" not in str(error.value)
+
+
+def test_list_and_path_answers_are_read_with_commas_or_spaces():
+    assert answer_items("apple,football") == answer_items("football apple")[::-1] == ("apple", "football")
+    assert answer_items("apple, football") == answer_items(" apple  football ") == ("apple", "football")
+    assert answer_items("s s") == answer_items("s,s") == ("s", "s")
+    assert answer_items("kitchen") == ("kitchen",)
+    assert [t.answers_are_sets for t in load_tasks(BABI_EN, {8, 19})] == [True, False]

@@ -4,6 +4,7 @@ import sys
 
 import pytest
 
+from memnet.cli import main
 from tests.helpers import BABI_EN, REPO, TASK1
 
 
@@ -44,3 +45,41 @@ def test_missing_data_and_model_are_clear_errors(tmp_path):
     assert result.returncode == 2 and "no such file or directory" in result.stderr and "Traceback" not in result.stderr
     result = memnet("eval", "--model", str(tmp_path / "none"), "--data", str(BABI_EN))
     assert result.returncode == 2 and "no such checkpoint" in result.stderr
+
+
+def test_en_valid_names_and_byte_order_marks(tmp_path):
+    """v1.2's en-valid folder: train finds qa1_train.txt, eval scores qa1_test.txt only, both with a BOM."""
+    lines = (BABI_EN / f"{TASK1}_train.txt").read_text().splitlines()
+    data = tmp_path / "en-valid"
+    data.mkdir()
+    for name, part in [("qa1_train.txt", lines[:300]), ("qa1_valid.txt", lines[300:360]), ("qa1_test.txt", lines[360:450])]:
+        (data / name).write_text("\n".join(part) + "\n", encoding="utf-8-sig")
+    out = tmp_path / "models"
+    trained = memnet("train", "--data", str(data), "--tasks", "1", "--epochs", "5", "--out", str(out))
+    assert trained.returncode == 0, trained.stderr
+    assert trained.stdout.startswith("qa1: 100 questions")
+    result_json = tmp_path / "r.json"
+    evaluated = memnet("eval", "--model", str(out), "--data", str(data), "--tasks", "1", "--json", str(result_json))
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert list(json.loads(result_json.read_text())["per_task"]) == ["qa1"]
+    assert json.loads(result_json.read_text())["per_task"]["qa1"]["n"] == 30 and "passed (>= 95%): " in evaluated.stdout
+    asked = memnet("ask", "--model", str(out / "qa1"), stdin="\ufeff" + "\n".join(lines[:3]) + "\n")
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stdout.startswith("Where is Mary? -> bathroom  (right)\n    because: [0] Mary moved to the bathroom.")
+
+
+def test_train_and_valid_files_are_no_test_set(tmp_path, capsys):
+    (tmp_path / "qa1_train.txt").write_text("1 Mary went home.\n2 Where is Mary?\thome\t1\n")
+    (tmp_path / "qa1_valid.txt").write_text("1 Mary went home.\n2 Where is Mary?\thome\t1\n")
+    assert main(["eval", "--data", str(tmp_path)]) == 2
+    assert "no test files" in capsys.readouterr().err
+
+
+def test_a_dialog_babi_file_is_refused_with_file_and_line(tmp_path, capsys):
+    dialog = tmp_path / "dialog-babi-task1-API-calls-tst.txt"
+    dialog.write_text("1 hi\thello what can i help you with today\n2 may i have a table\ti'm on it\n")
+    assert main(["eval", "--data", str(dialog)]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and out.err.splitlines() == [
+        f"error: {dialog}:1: this looks like dialog bAbI (a user turn, a tab, the bot's reply), "
+        "not a bAbI question line; memnet reads the question-answering tasks"]

@@ -2,8 +2,12 @@
 
 A file is a run of stories; line numbers restart at 1 for each story. A statement line is
 ``<id> <text>``; a question line is ``<id> <question>\\t<answer>\\t<support ids>``. Supporting
-ids point at earlier lines of the same story. Every problem is reported as a `BabiFormatError`
-naming the file and line, so a user with a broken file knows where to look.
+ids point at earlier lines of the same story. An answer that is a list (task 8) or a path
+(task 19) is written "apple,football" or "n,w"; "apple football" and "apple, football" are read
+the same (`answer_items`). A byte-order mark at the start of a file is ignored. Files are named
+like v1.0-1.1's ``qa1_single-supporting-fact_train.txt`` or v1.2 en-valid's ``qa1_train.txt``,
+``qa1_valid.txt``, ``qa1_test.txt``. Every problem is reported as a `BabiFormatError` naming the
+file and line, so a user with a broken file (or a dialog-bAbI file) knows where to look.
 """
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-TASK_FILE = re.compile(r"^(qa(\d+)_[\w-]+?)_(train|test)\.txt$")
+TASK_FILE = re.compile(r"^(qa(\d+)(?:_[\w-]+?)?)_(train|valid|test)\.txt$")
+SET_ANSWER_TASKS = frozenset({8})  # "lists/sets": what someone carries, in no order (task 19's paths keep theirs)
 
 
 class BabiFormatError(ValueError):
@@ -34,14 +39,26 @@ class Story:
 
 @dataclass
 class Task:
-    name: str                   # file stem without _train/_test, e.g. "qa1_single-supporting-fact"
+    name: str                   # file stem without _train/_valid/_test, e.g. "qa1_single-supporting-fact" or "qa1"
     train: list[Story] = field(default_factory=list)
     test: list[Story] = field(default_factory=list)
+    valid: list[Story] = field(default_factory=list)
 
     @property
     def number(self) -> int | None:
         match = TASK_FILE.match(self.name + "_test.txt")
         return int(match.group(2)) if match else None
+
+    @property
+    def answers_are_sets(self) -> bool:
+        """Whether a list answer is a set (task 8: order does not matter) rather than a sequence."""
+        return self.number in SET_ANSWER_TASKS
+
+
+def answer_items(answer: str) -> tuple[str, ...]:
+    """The words of an answer, in the order written: "apple,football", "apple, football" and
+    "apple football" are all ("apple", "football"); "kitchen" is ("kitchen",)."""
+    return tuple(re.split(r"[\s,]+", answer.strip().strip(",")))
 
 
 def read_stories(path: str | Path) -> list[Story]:
@@ -50,7 +67,7 @@ def read_stories(path: str | Path) -> list[Story]:
     if not path.is_file():
         raise BabiFormatError(f"{path}: no such bAbI file")
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # -sig: a byte-order mark is no part of line 1
     except UnicodeDecodeError as error:
         raise BabiFormatError(f"{path}: not UTF-8 text ({error})") from None
     stories: list[Story] = []
@@ -78,6 +95,9 @@ def read_stories(path: str | Path) -> list[Story]:
         fields = rest.split("\t")
         if len(fields) < 2 or not fields[0].strip() or not fields[1].strip():
             raise BabiFormatError(f"{where}: a question line needs '<question>\\t<answer>[\\t<support ids>]'")
+        if _dialog_turn(fields):
+            raise BabiFormatError(f"{where}: this looks like dialog bAbI (a user turn, a tab, the bot's reply), "
+                                  f"not a bAbI question line; memnet reads the question-answering tasks")
         supports = []
         for token in (fields[2].split() if len(fields) > 2 else []):
             if not token.isdigit() or int(token) not in line_to_statement:
@@ -91,12 +111,19 @@ def read_stories(path: str | Path) -> list[Story]:
     return stories
 
 
-def load_tasks(path: str | Path, tasks: set[int] | None = None) -> list[Task]:
-    """All tasks under a directory (or one file), paired by name into train and test.
+def _dialog_turn(fields: list[str]) -> bool:
+    """A dialog-bAbI turn: no supporting facts, a user turn that is no question, a reply of several words."""
+    no_supports = len(fields) < 3 or not fields[2].strip()
+    user, reply = fields[0].strip(), fields[1].strip()
+    return no_supports and not user.endswith("?") and len(reply.split()) > 2 and "," not in reply
 
-    Files named like the official ones (``qa3_..._train.txt``) are grouped by task; any
-    other ``*.txt`` file becomes a test-only task of its own name, so `eval` works on any
-    bAbI-format file. `tasks` keeps only the official task numbers listed.
+
+def load_tasks(path: str | Path, tasks: set[int] | None = None) -> list[Task]:
+    """All tasks under a directory (or one file), paired by name into train, valid and test.
+
+    Files named like the official ones (``qa3_..._train.txt``, or v1.2's ``qa3_valid.txt``) are
+    grouped by task; any other ``*.txt`` file becomes a test-only task of its own name, so
+    `eval` works on any bAbI-format file. `tasks` keeps only the official task numbers listed.
     """
     path = Path(path)
     if not path.exists():
