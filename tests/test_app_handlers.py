@@ -225,29 +225,36 @@ def test_the_tell_endpoint_names_what_it_did_not_store(context):
     assert session.chat[-1]["content"].startswith("Stored in slot 0: “Mary went to the garden.”\n\nNot stored (2):")
 
 
-PASTE_ITEMS = {  # kind -> (text, memories it makes, refusals it makes)
-    "statement": ("Person{i} went to the room{r}.", 1, 0),
-    "line": ("Guest{i} moved to the hall{r}\n", 1, 0),   # no full stop: the line break ends it
-    "foreign": ("Der Hund ist in der Küche.", 0, 1),
-    "garbled": ("x" * 300 + ".", 0, 1),
+PASTE_ITEMS = {  # kind -> (text, is a statement)
+    "statement": ("Person{i} went to the room{r}.", True),
+    "line": ("Guest{i} moved to the hall{r}\n", True),   # no full stop: the line break ends it
+    "foreign": ("Der Hund ist in der Küche.", False),
+    "garbled": ("x" * 300 + ".", False),
 }
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.sampled_from(sorted(PASTE_ITEMS)), min_size=1, max_size=30), st.integers(1, 40),
        st.sampled_from([" ", "\n", " \n\n"]))
-@example(["statement"] * 12 + ["line", "foreign", "garbled"], 1_340, " ")  # 0.99 of the app's limit, 17,420 memories
+@example(["statement"] * 12 + ["line", "foreign", "garbled"], 1_340, " ")  # 0.99 of the app's limit, 17,420 statements
 def test_every_statement_of_a_paste_is_stored_or_named(context, kinds, repeat, separator):
-    """Pastes up to the app's limit: memories written + refusals named = items sent."""
-    items = [PASTE_ITEMS[kind] for kind in kinds] * repeat
-    paste = separator.join(text.format(i=i, r=i % 97) for i, (text, *_) in enumerate(items))
+    """Pastes up to the app's limit: each statement is in a slot or in a text named as not stored
+    (with its reason), each refused item is named, and the chat stores what /tell stores."""
+    items = [(text.format(i=i, r=i % 97).strip(), statement) for i, (text, statement) in
+             enumerate(PASTE_ITEMS[kind] for kind in kinds * repeat)]
+    paste = separator.join(text + ("\n" if kinds[i % len(kinds)] == "line" else "") for i, (text, _) in enumerate(items))
     assert len(paste) <= handlers.MAX_CHARS
+    told, _ = handlers.tell(context, paste, None)
+    stored = {slot["text"].removesuffix(".") for slot in told["slots"]}
+    named = " ".join(skipped["text"] for skipped in told["skipped"])
+    assert all(skipped["reason"] for skipped in told["skipped"])
+    for text, statement in items:
+        assert (statement and text.removesuffix(".") in stored) or text in named, text
+    assert len(told["slots"]) == len(stored) and stored <= {text.removesuffix(".") for text, statement in items if statement}
     session = handlers.open_session(context, None)
     reply = turn(context, session, paste)[-1]
-    memories, refused = sum(item[1] for item in items), sum(item[2] for item in items)
-    assert len(session.net.memory) == memories
-    assert (f"Stored {memories} memories" in reply) == (memories > 1)
-    assert (f"Not stored ({refused}):" in reply) == (refused > 1)
+    assert [s.text for s in session.net.memory] == [s["text"] for s in told["slots"]]
+    assert ("Not stored" in reply) == bool(told["skipped"])
 
 
 def test_api_handlers_give_each_client_its_own_memory(context):
