@@ -19,7 +19,7 @@ def test_a_line_without_a_full_stop_is_a_statement_and_a_wrapped_line_is_not():
 
 def test_normalise_cleans_but_keeps_every_word():
     assert normalise("  “JOHN   WENT\tto the KITCHEN” 😀\x07 ") == "\"JOHN WENT to the KITCHEN\""
-    assert normalise("MARY WENT HOME.\nJOHN SLEPT.") == "Mary went home.\nJohn slept."
+    assert kept("MARY WENT HOME.\n“JOHN SLEPT.” Sandra went to the USA.") == ["Mary went home.", '"John slept."', "Sandra went to the USA."]
     assert normalise("‘Mary’ went home…") == "'Mary' went home..."
     assert normalise(b"John went home.") == "John went home."
     assert normalise(None) == ""
@@ -70,7 +70,7 @@ def test_never_drop_any_word(text, max_chars):
     """Units (read or refused) hold every word of the normalised text; pieces every word of the read
     units and none longer than a piece; chunks give back the same units."""
     prepared = prepare(text, max_chars)
-    assert " ".join(u.text for u in prepared.units).split() == normalise(text).split()
+    assert " ".join(u.text for u in prepared.units).lower().split() == normalise(text).lower().split()  # calm() may lower a shout
     pieces = prepared.pieces(max_chars)
     assert " ".join(pieces).split() == " ".join(u.text for u in prepared.units if not u.reason).split()
     assert all(len(p) <= max_chars for p in pieces if " " in p)  # a single word may be longer than a tiny max_chars

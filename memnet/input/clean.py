@@ -3,12 +3,13 @@
 Every I (the spaCy I and `SimpleInput`) reads a message through `prepare`, and so does the app,
 so a paste is cut the same way everywhere:
 
-- `normalise` cleans the text (straight quotes, no emoji or control characters, sane case) and
+- `normalise` cleans the text (straight quotes, no emoji or control characters) and
   keeps line breaks where they end a statement: "John went to the kitchen⏎Mary went to the
   garden" is two statements, "John went to⏎the kitchen." (a wrapped line) is one.
-- `prepare` splits the text into units (sentences; one line without a full stop is one; a
-  sentence longer than a parser piece is cut at spaces) and names each unit it will not read
-  and why (`Skipped`): no words, a "word" too long to be one, or not English.
+- `prepare` splits the text into units (sentences, in sentence case if shouted; one line
+  without a full stop is one; a sentence longer than a parser piece is cut at spaces) and
+  names each unit it will not read and why (`Skipped`): no words, a "word" too long to be
+  one, or not English.
 - `Prepared.pieces` packs the units it keeps into pieces of at most `MAX_CHARS` for the parser;
   `Prepared.chunks` groups all units into texts of a given number of sentences, so a long paste
   can be read in steps with progress between them.
@@ -36,7 +37,7 @@ _SPACES = re.compile(r"[^\S\n]+")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 # control characters (Cc) that are not whitespace, and lone surrogates (Cs): deleted by strip_controls
 _CONTROLS = {c: None for c in [*range(0x20), *range(0x7f, 0xa0), *range(0xd800, 0xe000)] if not chr(c).isspace()}
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+")  # after ".", "!", "?" (and a closing quote)
 _STATEMENT_END = ".!?;:"
 
 
@@ -61,8 +62,8 @@ def strip_controls(text: str | None) -> tuple[str, int]:
 
 
 def normalise(text: object) -> str:
-    """Clean text a parser can read: straight quotes, no emoji or control characters, sane case,
-    one space between words, and a line break ("\\n") only where a line ends a statement."""
+    """Clean text a parser can read: straight quotes, no emoji or control characters, one space
+    between words, and a line break ("\\n") only where a line ends a statement."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     text, _ = strip_controls("" if text is None else str(text))
@@ -77,10 +78,16 @@ def normalise(text: object) -> str:
             lines[-1] += " " + line  # a wrapped line: the statement goes on
         else:
             lines.append(line)
-    text = "\n".join(lines)
-    if text.isupper() and sum(c.isalpha() for c in text) > 3:  # shouting parses badly
-        text = re.sub(r"(^|[.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text.lower(), flags=re.M)
-    return text
+    return "\n".join(lines)
+
+
+def calm(sentence: str) -> str:
+    """A sentence in capitals ("JOHN WENT HOME.") in sentence case: shouting parses badly."""
+    if sentence.isupper() and sum(c.isalpha() for c in sentence) > 3:
+        lower = sentence.lower()
+        first = next(i for i, c in enumerate(lower) if c.isalpha())
+        return lower[:first] + lower[first].upper() + lower[first + 1:]
+    return sentence
 
 
 @functools.lru_cache(maxsize=4096)
@@ -188,6 +195,7 @@ def prepare(text: object, max_chars: int = MAX_CHARS) -> Prepared:
         for sentence in _SENTENCE_END.split(line):
             if not sentence:
                 continue
+            sentence = calm(sentence)
             reason = refusal(sentence)
             parts = [sentence] if reason or len(sentence) <= max_chars else _cut(sentence, max_chars)
             units += [Unit(part, number, reason) for part in parts]
