@@ -1,6 +1,7 @@
 """memnet: Memory Networks (Weston, Chopra & Bordes, ICLR 2015) with inspectable I, G, O, R."""
 
-from memnet.network import Answer, HopResult, MemoryNetwork
 from memnet.memory.slots import Memory, Slot
+from memnet.network import Answered, MemoryNetwork, Stored
+from memnet.records import Answer, Hop
 
-__all__ = ["Answer", "HopResult", "Memory", "MemoryNetwork", "Slot"]
+__all__ = ["Answer", "Answered", "Hop", "Memory", "MemoryNetwork", "Slot", "Stored"]

@@ -82,7 +82,7 @@ _BABI_LINE = re.compile(r"^\s*\d+\s+")
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from memnet.network import MemoryNetwork
+    from memnet.network import Answered, MemoryNetwork
 
     net = MemoryNetwork.load(args.model)
     for raw in sys.stdin:
@@ -92,13 +92,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
         text, _, expected = line.partition("\t")
         if not text.strip():
             continue
-        for reply in net.respond(text, hops=args.hops):
-            if isinstance(reply, list):
+        for event in net.respond(text, hops=args.hops):
+            if not isinstance(event, Answered):
                 continue
+            reply = event.answer
             if not reply.answer:
                 print(f"{reply.question} -> {reply.message}")
                 continue
-            because = "; ".join(f"[{s.index}] {s.resolved}" for s in reply.supports)
+            because = "; ".join(f"[{h.slot}] {h.text}" for h in reply.hops if h.slot is not None)
             truth = answer_form(expected.split("\t")[0])
             check = "" if not truth else ("  (right)" if truth == reply.answer else f"  (expected {truth})")
             print(f"{reply.question} -> {reply.answer}{check}\n    because: {because}")

@@ -35,7 +35,7 @@ def evaluate(model: MemNN, stories: list[ParsedStory], batch_size: int = 64, pro
         batch = collate(chunk, model.config.memory_size)
         for example, prediction in zip(chunk, model.predict(batch, tokens[first : first + batch_size], top=1)):
             right += prediction.answer == example.answer
-            picked = [example.n_memories - 1 - hop.pick for hop in prediction.hops if hop.pick >= 0]
+            picked = [example.n_memories - 1 - slot for slot in prediction.supports]
             supported += set(picked) == set(example.supports[: model.config.hops])
     n = len(examples)
     return Score(right / max(n, 1), supported / max(n, 1), n)
