@@ -42,6 +42,7 @@ from memnet.data.babi import Question, Story, load_tasks, parse_task_range
 from memnet.data.world import Question as WorldQuestion, WorldConfig, generate, setting_config
 
 UNKNOWN = "unknown"
+BENCH_DATA = Path(__file__).resolve().parents[2] / "bench" / "data"  # the hand-written plain-English set
 HELD_OUT_SHARE = 4  # one word in four is held out for the benchmark
 PRONOUNS = frozenset("he she they him her them his their it its there".split())
 _WORD = re.compile(r"[A-Za-z]+")
@@ -478,15 +479,17 @@ def conversation(main: Story, pools_: Pools, rng: random.Random, max_factor: flo
 
 def write_conversations(out: str | Path, babi: str | Path, seed: int = 0, tasks: set[int] | None = None,
                         stories: int = 200, test_stories: int = 50, everyday: int = 2000, world: int = 500,
-                        max_factor: float = 10.0, rename_share: float = 0.5) -> dict[str, int]:
+                        max_factor: float = 10.0, rename_share: float = 0.5,
+                        exclude: Sequence[str | Path] = ()) -> dict[str, int]:
     """Write `<task>-conv_train.txt` / `_test.txt` per bAbI task under `babi`, plus
     `qa0_everyday-conv_*` and `qa0_simworld-conv_*`; returns the questions written per file.
 
     Per bAbI task, `stories` train stories (`test_stories` test stories) are main stories, a share
     `rename_share` of them redrawn; everyday and world mains are `everyday` and `world` stories
     (a quarter as many in the test split). Everything is drawn from the training pools and
-    `random.Random` seeded by (seed, split, file), so a file is the same whatever else is written."""
-    train_pools, _ = pools(babi)
+    `random.Random` seeded by (seed, split, file), so a file is the same whatever else is written.
+    No word of the bAbI-format files under the `exclude` folders (the hand-written benchmark) is drawn."""
+    train_pools, _ = pools(babi, {w for folder in exclude for w in babi_words(folder)})
     babi_tasks = load_tasks(babi, tasks)
     entities = {t.name: task_entities(t.train or t.test) for t in babi_tasks}
     out = Path(out)
@@ -536,11 +539,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--world", type=int, default=500, help="simulated-world main stories (train split)")
     parser.add_argument("--max-factor", type=float, default=10.0, help="memory up to this many times the main story's")
     parser.add_argument("--rename", type=float, default=0.5, help="share of bAbI main stories with redrawn entities")
+    parser.add_argument("--exclude", type=Path, nargs="*", default=[p for p in [BENCH_DATA] if p.is_dir()],
+                        help="folders of bAbI-format files whose words are never drawn (default: bench/data)")
 
 
 def run(args: argparse.Namespace) -> int:
     written = write_conversations(args.out, args.babi, args.seed, parse_task_range(args.tasks), args.stories,
-                                  args.test_stories, args.everyday, args.world, args.max_factor, args.rename)
+                                  args.test_stories, args.everyday, args.world, args.max_factor, args.rename,
+                                  args.exclude)
     for name, n in written.items():
         print(f"{args.out / name}: {n} questions")
     return 0
