@@ -36,7 +36,7 @@ import re
 import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from memnet.data.babi import Question, Story, load_tasks, parse_task_range
 from memnet.data.world import Question as WorldQuestion, WorldConfig, generate, setting_config
@@ -169,22 +169,29 @@ class Entities:
 
 
 def task_entities(stories: Sequence[Story], sample: int = 3000) -> Entities:
-    """Entity words of a bAbI task, from its text: names are words written capitalised
-    mid-sentence ("Where is Mary?"); nouns are the nouns the spaCy parse gives a "the" to,
-    in their base form, except relational ones followed by "of" ("the left of", "the box of").
-    Animals and colours without "the" (tasks 15, 16) stay as they are."""
+    """Entity words of a bAbI task, from its text: names are the words the spaCy parse tags as
+    proper nouns or that are written capitalised mid-sentence ("Where is Mary?"); nouns are the
+    nouns of statements that the parse gives a "the", in their base form, except relational ones
+    followed by "of" ("the left of", "the box of"). Animals and colours without "the" (tasks 15,
+    16) stay as they are."""
     from memnet.input.spacy_input import load_nlp
 
-    texts = list(dict.fromkeys(t for s in stories for t in (*s.statements, *(q.text for q in s.questions))))[:sample]
-    names = {w for t in texts for w in _WORD.findall(t)[1:] if w[0].isupper() and w != "I"}
+    statements = list(dict.fromkeys(t for s in stories for t in s.statements))[:sample]
+    questions = list(dict.fromkeys(q.text for s in stories for q in s.questions))[:sample]
+    names = {w.lower() for t in (*statements, *questions) for w in _WORD.findall(t)[1:] if w[0].isupper() and w != "I"}
     nouns = set()
-    for doc in load_nlp().pipe(texts, batch_size=256):
+    nlp = load_nlp()
+    for doc in nlp.pipe(questions, batch_size=256):
+        names.update(t.lower_ for t in doc if t.pos_ == "PROPN" and t.is_alpha and t.text[0].isupper())
+    for doc in nlp.pipe(statements, batch_size=256):
         for t in doc:
             after = doc[t.i + 1].lower_ if t.i + 1 < len(doc) else ""
-            if t.pos_ == "NOUN" and t.is_alpha and t.lower_ == t.lemma_.lower() and after != "of" \
+            if t.pos_ == "PROPN" and t.is_alpha and t.text[0].isupper():
+                names.add(t.lower_)
+            elif t.pos_ == "NOUN" and t.is_alpha and t.lower_ == t.lemma_.lower() and after != "of" \
                     and any(c.dep_ == "det" and c.lower_ == "the" for c in t.children):
                 nouns.add(t.lower_)
-    return Entities(frozenset(n.lower() for n in names), frozenset(nouns - {n.lower() for n in names}))
+    return Entities(frozenset(names), frozenset(nouns - names))
 
 
 def story_entities(story: Story, entities: Entities) -> set[str]:
@@ -203,7 +210,8 @@ def rename(story: Story, entities: Entities, drawer: Drawer) -> Story:
 
     def sub(text: str) -> str:
         return pattern.sub(lambda m: _same_case(m.group(0), mapping[m.group(0).lower()]), text)
-    answers = lambda a: ",".join(mapping.get(p, p) for p in a.split(","))  # noqa: E731
+    answers = lambda a: ",".join(_same_case(p, mapping[p.lower()]) if p.lower() in mapping else p  # noqa: E731
+                                 for p in a.split(","))
     return Story([sub(s) for s in story.statements],
                  [replace(q, text=sub(q.text), answer=answers(q.answer)) for q in story.questions])
 
@@ -286,7 +294,7 @@ def world_story(drawer: Drawer, rng: random.Random, statements: int = 12, questi
     actors = tuple(drawer.person() for _ in range(4))
     config = setting_config("actor+object", actors=actors, she=tuple(a for a in actors if a in drawer.pools.female),
                             rooms=tuple(drawer.noun() for _ in range(5)), objects=tuple(drawer.noun() for _ in range(3)),
-                            articles=("the",), story_length=statements)
+                            articles=("the",), containers=(), story_length=statements)
     (lines,) = generate(config, statements, questions, rng)
     return from_world(lines)
 
@@ -449,20 +457,21 @@ def _ask_unknown(drawer: Drawer, rng, people, objects, state: _Tracker, ask) -> 
 
 # --- the files ------------------------------------------------------------------------------
 
-def _distractors(rng: random.Random, drawer: Drawer, others: Sequence[tuple[Entities, Sequence[Story]]],
-                 need: int) -> list[Story]:
+def distractors(rng: random.Random, drawer: Callable[[], Drawer], others: Sequence[tuple[Entities, Sequence[Story]]],
+                need: int, everyday: bool = True) -> list[Story]:
     """Unrelated stories totalling at least `need` statements: other bAbI tasks' stories,
-    simulated-world and everyday stories, every entity redrawn (distinct from the main story's)."""
+    simulated-world and (if `everyday`) everyday stories, every entity redrawn by `drawer()`
+    (so distinct from the main story's words, which the drawer holds as taken)."""
     out, count = [], 0
     while count < need:
-        roll = rng.random()
+        roll = rng.random() * (1.0 if everyday else 0.75)
         if roll < 0.5 and others:
             entities, stories = rng.choice(others)
-            story = rename(rng.choice(stories), entities, drawer)
+            story = rename(rng.choice(stories), entities, drawer())
         elif roll < 0.75:
-            story = world_story(drawer, rng)
+            story = world_story(drawer(), rng)
         else:
-            story = everyday_story(drawer, rng)
+            story = everyday_story(drawer(), rng)
         out.append(story)
         count += len(story.statements)
     return out
@@ -474,7 +483,7 @@ def conversation(main: Story, pools_: Pools, rng: random.Random, max_factor: flo
     factor = rng.uniform(1, max_factor)
     drawer = Drawer(pools_, rng, taken)
     need = round((factor - 1) * len(main.statements))
-    return interleave(main, _distractors(rng, drawer, others, need) if need else [], factor, rng)
+    return interleave(main, distractors(rng, lambda: drawer, others, need) if need else [], factor, rng)
 
 
 def write_conversations(out: str | Path, babi: str | Path, seed: int = 0, tasks: set[int] | None = None,
