@@ -131,7 +131,9 @@ def main() -> int:
     results["plain English"] = english(model, I)
     seconds = time.perf_counter() - start
     command = "python bench/conversations.py " + " ".join(sys.argv[1:])
-    report = {"command": command.strip(), "seconds": round(seconds), "machine": machine(), "model": str(args.model),
+    root = Path(__file__).resolve().parent.parent
+    shown = args.model.resolve().relative_to(root) if args.model.resolve().is_relative_to(root) else args.model
+    report = {"command": command.strip(), "seconds": round(seconds), "machine": machine(), "model": str(shown),
               "per_task": args.per_task, "renamed_dropped": dropped, "results": results}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{args.out}.json").write_text(json.dumps(report, indent=1) + "\n")

@@ -526,6 +526,8 @@ def write_conversations(out: str | Path, babi: str | Path, seed: int = 0, tasks:
                 taken = drawer.taken | (story_entities(story, kind) if isinstance(kind, Entities) else set())
                 others = [s for s in sources if s[0] is not kind]
                 lines += babi_lines(conversation(story, train_pools, rng, max_factor, others, taken))
+            if not lines:
+                continue
             path = out / f"{name}-conv_{split}.txt"
             path.write_text("".join(line + "\n" for line in lines))
             written[path.name] = sum("\t" in line for line in lines)
