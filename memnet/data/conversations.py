@@ -220,12 +220,12 @@ def _same_case(typed: str, word: str) -> str:
     return " ".join(p.capitalize() for p in word.split()) if typed[:1].isupper() else word
 
 
-def _units(statements: Sequence[str], breaks: set[int] = frozenset()) -> list[list[int]]:
+def _units(statements: Sequence[str]) -> list[list[int]]:
     """Runs of statement indices that must stay together: a line with a pronoun ("Then she
     went ...") stays right after the line before it, so coreference still finds its antecedent."""
     units: list[list[int]] = []
     for i, text in enumerate(statements):
-        glued = units and i not in breaks and any(w.lower() in PRONOUNS for w in _WORD.findall(text))
+        glued = units and any(w.lower() in PRONOUNS for w in _WORD.findall(text))
         if glued:
             units[-1].append(i)
         else:
@@ -248,8 +248,7 @@ def interleave(main: Story, distractors: Sequence[Story], factor: float, rng: ra
         count += len(unit)
     slots = sorted(rng.randint(0, len(main.statements)) for _ in chosen)  # before main statement i (or at the end)
     statements: list[str] = []
-    new_index: list[int] = []
-    before: dict[int, int] = {}  # main statement i -> merged index where its slot ends
+    new_index: list[int] = []  # main statement i -> its index in the merged memory
     k = 0
     main_units = _units(main.statements)
     starts = {unit[0] for unit in main_units}
@@ -257,14 +256,13 @@ def interleave(main: Story, distractors: Sequence[Story], factor: float, rng: ra
         while k < len(chosen) and slots[k] <= i and i in starts:
             statements.extend(chosen[k])
             k += 1
-        before[i] = len(statements)
         new_index.append(len(statements))
         statements.append(text)
     while k < len(chosen):
         statements.extend(chosen[k])
         k += 1
     questions = [replace(q, supports=tuple(new_index[s] for s in q.supports),
-                         n_statements=before[q.n_statements] if q.n_statements < len(main.statements) else len(statements))
+                         n_statements=new_index[q.n_statements] if q.n_statements < len(main.statements) else len(statements))
                  for q in main.questions]
     return Story(statements, questions)
 
