@@ -1,4 +1,4 @@
-"""python -m memnet train | eval | ask | simulate"""
+"""python -m memnet train | eval | ask | simulate | conversations"""
 from __future__ import annotations
 
 import argparse
@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from memnet import checkpoint
+from memnet.data import conversations
 from memnet.data.babi import BabiFormatError, load_tasks, parse_task_range
 from memnet.data.world import add_simulate_arguments, run_simulate
 from memnet.dataset import parse_stories
@@ -158,6 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("simulate", help="generate the paper's simulated world as bAbI files")
     add_simulate_arguments(p)
     p.set_defaults(run=run_simulate)
+
+    p = commands.add_parser("conversations", help="generate bAbI and simulated stories interleaved, in everyday phrasing",
+                            description="Training data the way people talk (see memnet/data/conversations.py).")
+    conversations.add_arguments(p)
+    p.set_defaults(run=conversations.run)
     return parser
 
 
@@ -166,6 +172,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (BabiFormatError, checkpoint.CheckpointError, ValueError) as error:
+    except (BabiFormatError, checkpoint.CheckpointError, ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -36,8 +36,9 @@ WORD_BLOCKS = ("Q", "QL", "QR", "S", "SL", "SR", "SM", "Y", "YL", "YR", "YM", "Y
 
 
 def answer_form(answer: str) -> str:
-    """Answers are compared in the lower case that I gives tokens ("Fred" is the word "fred")."""
-    return answer.strip().lower()
+    """Answers are compared in the form I gives tokens: lower case ("Fred" is the word "fred"), a
+    multi-word name one word joined by "_" ("New York" is "new_york"); lists stay comma-separated."""
+    return ",".join("_".join(part.split()) for part in answer.strip().lower().split(","))
 
 
 def token_key(token: str) -> int:
