@@ -16,7 +16,7 @@ import gradio as gr
 
 from app import render
 from app.sessions import Catalogue, Session, Store
-from memnet import Answer, Memory, MemoryNetwork, Skipped
+from memnet import Answered, Memory, MemoryNetwork, Skipped, Stored
 from memnet.input.clean import prepare, strip_controls
 from memnet.memory.slots import MemoryFormatError
 
@@ -34,19 +34,19 @@ class Context:
     examples: Path
 
 
-def _writes(results: list) -> int:
-    """How many memory writes (each one undo step) a list of `respond` results made."""
-    return sum(1 for r in results if isinstance(r, list) and r)
+def _writes(events: list[Stored | Answered | Skipped]) -> int:
+    """How many memory writes (each one undo step) a chat turn's `respond` events made."""
+    return sum(1 for e in events if isinstance(e, Stored) and e.slots)
 
 
-def _merge_writes(results: list) -> list:
+def _merge_writes(events: list[Stored | Answered]) -> list[Stored | Answered]:
     """Adjacent runs of slots (a long paste is written chunk by chunk) as one, for the reply."""
-    merged: list = []
-    for result in results:
-        if isinstance(result, list) and merged and isinstance(merged[-1], list):
-            merged[-1] = merged[-1] + result
+    merged: list[Stored | Answered] = []
+    for event in events:
+        if isinstance(event, Stored) and merged and isinstance(merged[-1], Stored):
+            merged[-1] = Stored(merged[-1].slots + event.slots)
         else:
-            merged.append(result)
+            merged.append(event)
     return merged
 
 
@@ -88,6 +88,10 @@ def chat_turn(ctx: Context, session: Session, message: str, hops: int | None) ->
     (progress first for a long paste); the turn is committed before any acknowledgement."""
     text, removed = strip_controls(message)
     refusal = _refusal(text, removed)
+    try:
+        session.net.check_hops(hops)
+    except ValueError as error:
+        refusal = refusal or f"{error}. Nothing was stored."
     if refusal:
         _commit(ctx, session, text, refusal, 0)
         yield refusal
@@ -105,9 +109,9 @@ def chat_turn(ctx: Context, session: Session, message: str, hops: int | None) ->
             session.net.undo()
         raise
     writes = _writes(results)
-    skipped = [r for r in results if isinstance(r, Skipped)]
-    results = _merge_writes([r for r in results if not isinstance(r, Skipped)])
-    answers = [r for r in results if isinstance(r, Answer)]
+    skipped = [e for e in results if isinstance(e, Skipped)]
+    results = _merge_writes([e for e in results if not isinstance(e, Skipped)])
+    answers = [e.answer for e in results if isinstance(e, Answered)]
     if answers:
         session.last_answer = answers[-1]
     replies = list(render.turn_reply(results, removed, skipped))
@@ -162,11 +166,16 @@ def clear(ctx: Context, session: Session | None) -> tuple[dict, Session]:
 def panel(session: Session, word: str = "") -> tuple:
     """The memory panel: the slot table, O's per-hop chart, R's runner-ups."""
     answer = session.last_answer
-    return render.memory_table(session.net.memory, answer, word), render.hop_chart(answer), render.candidates_table(answer)
+    return render.memory_table(session.net.memory, answer, word), render.hop_chart(answer), render.ranking_table(answer)
 
 
 def on_filter(session: Session | None, word: str) -> str:
     return render.memory_table(session.net.memory if session else [], session.last_answer if session else None, word)
+
+
+def max_hops(ctx: Context) -> int:
+    """The hops slider's maximum: what the default model can run."""
+    return ctx.catalogue.open(None).model.max_hops
 
 
 def on_load(ctx: Context, key: str | None, word: str) -> tuple:

@@ -16,7 +16,7 @@ matplotlib.use("Agg")  # a server without a display
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from memnet import Answer, Skipped, Slot  # noqa: E402
+from memnet import Answer, Answered, Skipped, Slot, Stored  # noqa: E402
 
 SHOWN_IN_REPLY = 10     # slots listed in a "Stored ..." reply; a long paste is summarised
 SHOWN_IN_TABLE = 500    # rows in the memory table; the filter reaches the others
@@ -89,24 +89,24 @@ def answer_reply(answer: Answer) -> Iterator[str]:
     if facts:
         text += "\n\nbecause:"
         for hop in facts:
-            text += f"\n{hop.hop}. {escape(hop.slot.resolved)} <em>(slot {hop.slot.index}, score {hop.score:.2f})</em>"
+            text += f"\n{hop.hop}. {escape(hop.text or '')} <em>(slot {hop.slot}, score {hop.score:.2f})</em>"
             yield text
 
 
-def turn_reply(results: list[list[Slot] | Answer], removed: int = 0, skipped: list[Skipped] = ()) -> Iterator[str]:
+def turn_reply(events: list[Stored | Answered], removed: int = 0, skipped: list[Skipped] = ()) -> Iterator[str]:
     """The reply to one chat message, growing: what was stored, then each answer as it streams,
     then what was not stored and why."""
     done = [f"(I removed {removed} control characters.)"] if removed else []
-    if not results and not skipped:
+    if not events and not skipped:
         yield "\n\n".join(done + ["I found no words in that message: nothing was stored."])
         return
-    for result in results:
-        if isinstance(result, Answer):
-            for partial in answer_reply(result):
+    for event in events:
+        if isinstance(event, Answered):
+            for partial in answer_reply(event.answer):
                 yield "\n\n".join(done + [partial])
             done.append(partial)
-        elif result:
-            done.append(stored_reply(result))
+        elif event.slots:
+            done.append(stored_reply(event.slots))
             yield "\n\n".join(done)
     if skipped:
         done.append(skipped_reply(skipped))
@@ -117,7 +117,7 @@ def memory_table(slots: list[Slot], answer: Answer | None, word: str = "") -> st
     """Every slot (newest last), the supporting facts of the last answer highlighted with hop and score."""
     if not slots:
         return '<p class="note">The memory is empty. Tell me something, or load an example.</p>'
-    picked = {hop.slot.index: hop for hop in (answer.hops if answer else []) if hop.slot is not None}
+    picked = {hop.slot: hop for hop in (answer.hops if answer else []) if hop.slot is not None}
     needle = word.strip().lower()
     rows = [s for s in slots if needle in s.text.lower() or needle in s.resolved.lower()] if needle else slots
     note = f"{len(rows)} of {len(slots)} slots match “{escape(word.strip())}”." if needle else f"{len(slots)} slots."
@@ -136,30 +136,29 @@ def memory_table(slots: list[Slot], answer: Answer | None, word: str = "") -> st
             f"<th>as typed</th><th>as stored</th><th>support</th></tr></thead><tbody>{''.join(body)}</tbody></table>")
 
 
-def candidates_table(answer: Answer | None) -> str:
+def ranking_table(answer: Answer | None) -> str:
     """R's ranking: the answer and its runner-ups with their s_R scores."""
-    if answer is None or not answer.candidates:
+    if answer is None or not answer.ranking:
         return '<p class="note">Ask a question to see R’s ranking of the answers.</p>'
     rows = "".join(f'<tr class="slot{" support" if i == 0 else ""}"><td>{i + 1}</td><td>{escape(word)}</td><td>{score:.3f}</td></tr>'
-                   for i, (word, score) in enumerate(answer.candidates))
+                   for i, (word, score) in enumerate(answer.ranking))
     return f'<table class="memory"><thead><tr><th>rank</th><th>answer</th><th>R score</th></tr></thead><tbody>{rows}</tbody></table>'
 
 
 def hop_chart(answer: Answer | None) -> Figure | None:
     """One panel per hop: the score O gave every memory, its pick in orange."""
-    hops = [hop for hop in (answer.hops if answer else []) if hop.scores]
+    hops = [hop for hop in (answer.hops if answer else []) if len(hop.scores)]
     if not hops:
         return None
     figure = Figure(figsize=(7, 1.2 + 1.6 * len(hops)), layout="constrained")
     figure.suptitle("O's score s_O for every memory, per hop", fontsize=10)
     axes = figure.subplots(len(hops), 1, sharex=True, squeeze=False)[:, 0]
     for ax, hop in zip(axes, hops):
-        slots = sorted(hop.scores)
-        width = max(0.5, min(8.0, 400 / len(slots)))  # thin lines stay visible with thousands of slots
-        ax.vlines(slots, 0, [hop.scores[i] for i in slots], color="#94a3b8", linewidth=width)
+        width = max(0.5, min(8.0, 400 / len(hop.slots)))  # thin lines stay visible with thousands of slots
+        ax.vlines(hop.slots, 0, hop.scores, color="#94a3b8", linewidth=width)
         if hop.slot is not None:
-            ax.vlines([hop.slot.index], 0, [hop.scores[hop.slot.index]], color="#ea580c", linewidth=width + 1)
-            ax.set_title(f"hop {hop.hop}: picked slot {hop.slot.index} (score {hop.score:.2f})", fontsize=9, loc="left")
+            ax.vlines([hop.slot], 0, [hop.score], color="#ea580c", linewidth=width + 1)
+            ax.set_title(f"hop {hop.hop}: picked slot {hop.slot} (score {hop.score:.2f})", fontsize=9, loc="left")
         else:
             ax.set_title(f"hop {hop.hop}: stopped (stop memory scored {hop.score:.2f})", fontsize=9, loc="left")
         ax.axhline(0, color="black", linewidth=0.5)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import platformdirs
 
-from memnet import Answer, HopResult, Memory, MemoryNetwork, Slot
+from memnet import Answer, Memory, MemoryNetwork
 from memnet.checkpoint import DEFAULT_MODEL
 
 APP_NAME = "memnet"
@@ -132,14 +132,5 @@ class Store:
         label = catalogue.label_of(model)
         net = catalogue.open(label)
         net = MemoryNetwork(net.model, memory=Memory.from_json(json.loads(memory)), input_map=net.input_map)
-        return Session(key, net, label, json.loads(chat), json.loads(turns), hops, _answer(answer, net.memory))
-
-
-def _answer(saved: str | None, slots: list[Slot]) -> Answer | None:
-    """The last answer back from its JSON, its hops pointing at the restored slots (for the highlight)."""
-    if saved is None:
-        return None
-    data, by_index = json.loads(saved), {slot.index: slot for slot in slots}
-    hops = [HopResult(h["hop"], by_index.get(h["slot"]), h["score"], {int(i): v for i, v in h["scores"].items()})
-            for h in data["hops"]]
-    return Answer(data["question"], data["answer"], hops, [(c["answer"], c["score"]) for c in data["candidates"]], data["message"])
+        last = Answer.from_json(json.loads(answer)) if answer else None
+        return Session(key, net, label, json.loads(chat), json.loads(turns), hops, last)

@@ -36,7 +36,7 @@ def build(ctx: Context) -> gr.Blocks:
                 with gr.Row():
                     example_buttons = [(gr.Button(path.stem.replace("-", " "), size="sm"), path) for path in handlers.examples(ctx)]
                 with gr.Accordion("Settings and data", open=False):
-                    hops = gr.Slider(1, 10, step=1, value=2, label="hops k (supporting memories per question)", elem_id="hops")
+                    hops = gr.Slider(1, handlers.max_hops(ctx), step=1, value=2, label="hops k (supporting memories per question)", elem_id="hops")
                     model = gr.Dropdown(ctx.catalogue.labels, value=ctx.catalogue.default, label="model")
                     with gr.Row():
                         export = gr.Button("Export memory (JSON)")
@@ -48,7 +48,7 @@ def build(ctx: Context) -> gr.Blocks:
                 table = gr.HTML(css_template=render.TABLE_CSS, max_height=440, elem_id="memory", js_on_load=None)
                 with gr.Row():
                     chart = gr.Plot(show_label=False, scale=3, elem_id="chart")
-                    runner_ups = gr.HTML(css_template=render.TABLE_CSS, elem_id="candidates", js_on_load=None, scale=2)
+                    runner_ups = gr.HTML(css_template=render.TABLE_CSS, elem_id="ranking", js_on_load=None, scale=2)
         with gr.Column(visible=False):  # the API endpoints' own inputs and outputs
             api_text = gr.Textbox()
             api_out = gr.JSON()

@@ -36,7 +36,7 @@ from memnet.dataset import ParsedStory, parse_stories  # noqa: E402
 from memnet.features import token_key  # noqa: E402
 from memnet.memory.slots import Memory  # noqa: E402
 from memnet.model import MemNN, ModelConfig  # noqa: E402
-from memnet.recall import Recall  # noqa: E402
+from memnet.network import Recall  # noqa: E402
 from memnet.input.sentence import SimpleInput  # noqa: E402
 from memnet.train import train  # noqa: E402
 from scale import _cpu_name, _ram_gb  # noqa: E402

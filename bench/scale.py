@@ -43,7 +43,7 @@ from memnet.evaluate import evaluate  # noqa: E402
 from memnet.features import answer_form  # noqa: E402
 from memnet.memory.slots import Memory  # noqa: E402
 from memnet.model import ModelConfig  # noqa: E402
-from memnet.recall import Recall  # noqa: E402
+from memnet.network import Recall  # noqa: E402
 from memnet.input.sentence import Sentence, SimpleInput, simple_tokens  # noqa: E402
 from memnet.train import train  # noqa: E402
 from town import Town, houses, training_stories  # noqa: E402
@@ -116,7 +116,8 @@ def run_strategy(recall: Recall, strategy, questions, reference=None) -> tuple[d
         start = time.perf_counter()
         result = recall.ask(tokens, q.text, touch=False)
         latencies.append(time.perf_counter() - start)
-        outcomes.append(([h.pick for h in result.hops], result.answer, result.scored))
+        outcomes.append(([-1 if h.slot is None else h.slot for h in result.hops], result.answer,
+                         sum(len(h.slots) for h in result.hops)))
     row = {
         "p50_ms": round(1000 * float(np.percentile(latencies, 50)), 2),
         "p95_ms": round(1000 * float(np.percentile(latencies, 95)), 2),

@@ -49,8 +49,8 @@ def picked_memories(model, parsed) -> list[tuple[str, ...]]:
         examples = make_examples([story], model.vocab)
         if not examples:
             continue
-        for example, hops in zip(examples, model.find_supports(collate(examples))):
-            out.append(tuple(story.memory[example.n_memories - 1 - hop.pick].text for hop in hops if hop.pick >= 0))
+        for example, prediction in zip(examples, model.predict(collate(examples))):
+            out.append(tuple(story.memory[example.n_memories - 1 - slot].text for slot in prediction.supports))
     return out
 
 

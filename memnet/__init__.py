@@ -1,7 +1,8 @@
 """memnet: Memory Networks (Weston, Chopra & Bordes, ICLR 2015) with inspectable I, G, O, R."""
 
 from memnet.input.clean import Skipped
-from memnet.network import Answer, HopResult, MemoryNetwork, Told
 from memnet.memory.slots import Memory, Slot
+from memnet.network import Answered, MemoryNetwork, Stored, Told
+from memnet.records import Answer, Hop
 
-__all__ = ["Answer", "HopResult", "Memory", "MemoryNetwork", "Skipped", "Slot", "Told"]
+__all__ = ["Answer", "Answered", "Hop", "Memory", "MemoryNetwork", "Skipped", "Slot", "Stored", "Told"]

@@ -98,3 +98,24 @@ def collate(examples: Sequence[Example], memory_size: int | None = None) -> Batc
         supports=torch.from_numpy(supports),
         answers=[e.answer for e in examples],
     )
+
+
+def gather_rows(tensor: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    """tensor[b, positions[b, j]] for (B, N, ...) tensors and positions (B, K); position -1 gives
+    padding (zeros)."""
+    index = positions.clamp(min=0)
+    shape = index.shape + tensor.shape[2:]
+    picked = tensor.gather(1, index.reshape(index.shape + (1,) * (tensor.dim() - 2)).expand(shape))
+    mask = (positions >= 0).reshape(positions.shape + (1,) * (tensor.dim() - 2))
+    return picked * mask
+
+
+def sample_negatives(valid: torch.Tensor, target: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
+    """(B, S): up to `count` random valid columns of (B, C) other than each row's target column; -1 pads.
+    The negatives of the margin ranking loss (eq. 6-8)."""
+    allowed = valid.clone()
+    allowed.scatter_(1, target[:, None], False)
+    count = min(count, allowed.shape[1])
+    noise = torch.rand(allowed.shape, generator=generator).masked_fill(~allowed, -1.0)
+    value, index = noise.topk(count, dim=1)
+    return torch.where(value >= 0, index, torch.full_like(index, -1))

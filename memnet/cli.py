@@ -1,4 +1,4 @@
-"""python -m memnet train | eval | ask | simulate"""
+"""python -m memnet train | eval | ask | simulate | conversations"""
 from __future__ import annotations
 
 import argparse
@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from memnet import checkpoint
+from memnet.data import conversations
 from memnet.data.babi import BabiFormatError, load_tasks, parse_task_range
 from memnet.data.world import add_simulate_arguments, run_simulate
 from memnet.dataset import parse_stories
@@ -83,7 +84,7 @@ _BABI_LINE = re.compile(r"^\s*\d+\s+")
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from memnet.network import MemoryNetwork, Skipped
+    from memnet.network import Answered, MemoryNetwork, Skipped
 
     net = MemoryNetwork.load(args.model)
     for number, raw in enumerate(sys.stdin):
@@ -94,16 +95,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
         text, _, expected = line.partition("\t")
         if not text.strip():
             continue
-        for reply in net.respond(text, hops=args.hops):
-            if isinstance(reply, Skipped):
-                print(f"not stored: {reply.text!r} ({reply.reason})")
+        for event in net.respond(text, hops=args.hops):
+            if isinstance(event, Skipped):
+                print(f"not stored: {event.text!r} ({event.reason})")
+            if not isinstance(event, Answered):
                 continue
-            if isinstance(reply, list):
-                continue
+            reply = event.answer
             if not reply.answer:
                 print(f"{reply.question} -> {reply.message}")
                 continue
-            because = "; ".join(f"[{s.index}] {s.resolved}" for s in reply.supports)
+            because = "; ".join(f"[{h.slot}] {h.text}" for h in reply.hops if h.slot is not None)
             truth = expected.split("\t")[0].strip()
             check = "" if not truth else ("  (right)" if same_answer(reply.answer, truth) else f"  (expected {truth})")
             print(f"{reply.question} -> {reply.answer}{check}\n    because: {because}")
@@ -162,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("simulate", help="generate the paper's simulated world as bAbI files")
     add_simulate_arguments(p)
     p.set_defaults(run=run_simulate)
+
+    p = commands.add_parser("conversations", help="generate bAbI and simulated stories interleaved, in everyday phrasing",
+                            description="Training data the way people talk (see memnet/data/conversations.py).")
+    conversations.add_arguments(p)
+    p.set_defaults(run=conversations.run)
     return parser
 
 
@@ -170,6 +176,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (BabiFormatError, checkpoint.CheckpointError, ValueError) as error:
+    except (BabiFormatError, checkpoint.CheckpointError, ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -7,7 +7,7 @@ from typing import Iterable, Sequence
 from tqdm.auto import tqdm
 
 from memnet.batch import Encoded, Example
-from memnet.data.babi import Story, answer_items
+from memnet.data.babi import Story
 from memnet.features import Vocabulary, answer_form
 from memnet.input.sentence import InputMap, Sentence
 
@@ -41,8 +41,7 @@ def parse_stories(stories: Sequence[Story], input_map: InputMap, progress: bool 
             sentences = input_map(question.text, discourse) or [Sentence(question.text, question.text, (), True)]
             n_memories = max(end_of_line[: question.n_statements], default=0)
             supports = tuple(slot for line in question.supports for slot in line_slots[line])
-            answer = answer_form(",".join(answer_items(question.answer)))  # "apple football" -> "apple,football"
-            questions.append((sentences[0], n_memories, supports, answer))
+            questions.append((sentences[0], n_memories, supports, answer_form(question.answer)))
         parsed.append(ParsedStory(memory, questions))
     return parsed
 

@@ -1,12 +1,12 @@
 """Answer accuracy and supporting-fact accuracy of a model on parsed stories."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from tqdm.auto import tqdm
 
 from memnet.batch import collate
-from memnet.data.babi import answer_items
 from memnet.dataset import ParsedStory, make_examples
 from memnet.features import answer_form
 from memnet.model import MemNN
@@ -25,11 +25,17 @@ class Score:
 
 
 def same_answer(predicted: str, expected: str, sets: bool = False) -> bool:
-    """Whether R's answer is the dataset's: the same words (lower case) whether written with commas
-    or spaces, in the same order, or in any order when list answers are sets (`Task.answers_are_sets`:
-    task 8's lists; task 19's paths are sequences)."""
-    ours, theirs = (answer_items(answer_form(a)) for a in (predicted, expected))
+    """Whether R's answer is the dataset's, compared as the words it names in order: a list or path
+    written with commas, ", " or spaces ("apple,football", "apple, football", "apple football";
+    "s s") is the same list, and a multi-word name reads the same joined or not ("New York",
+    new_york). Lists compare in order, or in any order when list answers are sets
+    (`Task.answers_are_sets`: task 8's lists; task 19's paths are sequences)."""
+    ours, theirs = _words(predicted), _words(expected)
     return sorted(ours) == sorted(theirs) if sets else ours == theirs
+
+
+def _words(answer: str) -> list[str]:
+    return re.split(r"[\s,_]+", answer_form(answer).strip(" ,_"))
 
 
 def evaluate(model: MemNN, stories: list[ParsedStory], batch_size: int = 64, progress: bool = False,
@@ -46,7 +52,7 @@ def evaluate(model: MemNN, stories: list[ParsedStory], batch_size: int = 64, pro
         batch = collate(chunk, model.config.memory_size)
         for example, prediction in zip(chunk, model.predict(batch, tokens[first : first + batch_size], top=1)):
             right += same_answer(prediction.answer, example.answer, sets)
-            picked = [example.n_memories - 1 - hop.pick for hop in prediction.hops if hop.pick >= 0]
+            picked = [example.n_memories - 1 - slot for slot in prediction.supports]
             supported += set(picked) == set(example.supports[: model.config.hops])
     n = len(examples)
     return Score(right / max(n, 1), supported / max(n, 1), n)

@@ -36,8 +36,9 @@ WORD_BLOCKS = ("Q", "QL", "QR", "S", "SL", "SR", "SM", "Y", "YL", "YR", "YM", "Y
 
 
 def answer_form(answer: str) -> str:
-    """Answers are compared in the lower case that I gives tokens ("Fred" is the word "fred")."""
-    return answer.strip().lower()
+    """Answers are compared in the form I gives tokens: lower case ("Fred" is the word "fred"), a
+    multi-word name one word joined by "_" ("New York" is "new_york"); lists stay comma-separated."""
+    return ",".join("_".join(part.split()) for part in answer.strip().lower().split(","))
 
 
 def token_key(token: str) -> int:
@@ -68,6 +69,9 @@ class Vocabulary:
     def __post_init__(self) -> None:
         self.index = {word: i for i, word in enumerate(self.words)}
         self.phrase_index = {phrase: i for i, phrase in enumerate(self.phrases)}
+        keys = np.array([token_key(w) for w in self.words], dtype=np.int64)
+        self._key_order = np.argsort(keys)
+        self._sorted_keys = keys[self._key_order]
 
     def __len__(self) -> int:
         return len(self.words)
@@ -77,6 +81,12 @@ class Vocabulary:
         ids = np.array([self.index.get(t, UNK) for t in tokens], dtype=np.int64)
         keys = np.array([token_key(t) for t in tokens], dtype=np.int64)
         return ids, keys
+
+    def ids_of_keys(self, keys: np.ndarray) -> np.ndarray:
+        """Word ids of word keys, any shape (unseen words -> UNK, padding key 0 -> PAD)."""
+        at = np.searchsorted(self._sorted_keys, keys).clip(max=len(self._sorted_keys) - 1)
+        ids = np.where(self._sorted_keys[at] == keys, self._key_order[at], UNK)
+        return np.where(keys == 0, PAD, ids)
 
     def answer_column(self, answer: str) -> int | None:
         """The column of an answer among R's dictionary candidates (words, then phrases)."""
@@ -120,6 +130,13 @@ class FeatureLayout:
             self.YMS = self.dim
             self.dim += n_words
         self.null = self.dim       # index of the zero padding row
+        self._sizes = {**dict.fromkeys(WORD_BLOCKS + ("YMS",), n_words), **dict.fromkeys(NGRAM_ROLES + ("SN",), ngram_buckets),
+                       "A": n_phrases, "HOP": MAX_HOPS, "T": 3, "STOP": 1}
+
+    def rows(self, block: str) -> torch.Tensor:
+        """The row ids of a whole block ("Y", "A", "T", "STOP", ...), to look up with U(...)."""
+        start = getattr(self, block)
+        return torch.arange(start, start + self._sizes[block])
 
     def words(self, ids: torch.Tensor, block: int, use: torch.Tensor | None = None) -> torch.Tensor:
         """Row ids of `block` for word ids (padding and unused positions -> null)."""
@@ -154,7 +171,8 @@ class FeatureLayout:
 
 
 def occurs_in(keys: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
-    """For each key in `keys` (B, ..., L): does it occur among `pool` (B, M)? Padding (0) never does."""
+    """For each key in `keys` (B, ..., L): does it occur among `pool` (B, M)? Padding (0) never does.
+    For the few words of a question and its supports; a whole memory uses `memnet.output.Terms`."""
     flat = keys.reshape(keys.shape[0], -1, 1)
     found = (flat == pool[:, None, :]).any(-1) & (flat[..., 0] != 0)
     return found.reshape(keys.shape)

@@ -1,8 +1,13 @@
-"""The public API: a trained model paired with one conversation's memory.
+"""The public API: a trained model paired with one conversation's memory, text in and answers out.
 
     net = MemoryNetwork.load()            # the bundled model
     net.tell("John went to the kitchen. He picked up the milk.")
     net.ask("Where is the milk?").answer  # 'kitchen'
+
+One question's path: I (`memnet.input`) reads the text into a `Sentence`; `Recall` asks the
+candidate index (`memnet.memory.index`, §3.3) which slots to score, O (`memnet.output`) picks the
+supporting slots hop by hop over their stored U_O·Φy rows, R (`memnet.response`) ranks the
+answers; the result is an `Answer` (`memnet.records`).
 
 `MemoryNetwork.load` caches models by path, so every conversation shares one set of
 read-only weights; `net.conversation()` starts another memory on the same model.
@@ -10,51 +15,96 @@ read-only weights; `net.conversation()` starts another memory on the same model.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
-from memnet import checkpoint
+import torch
+
+from memnet import checkpoint, output, response
 from memnet.input.clean import NO_WORDS, Skipped, prepare
+from memnet.input.sentence import InputMap, Sentence, make_input_map
+from memnet.memory.index import Recent, Strategy, WordHash
 from memnet.memory.slots import Memory, Slot
 from memnet.model import MemNN
-from memnet.recall import Recall
-from memnet.input.sentence import InputMap, Sentence, make_input_map
+from memnet.records import Answer
+
+AUTO_THRESHOLD = 20_000   # slots; past it hashing costs less than exhaustive O (bench/results/scale-crossover.md)
+
+
+class Recall:
+    """G, O and R over a stored memory, without I: question tokens in, an `Answer` out.
+
+    O scores the slots' stored U_O·Φy rows (`output.SlotVectors`), so a question costs one
+    matrix-vector product over the candidate slots, the §3.6 match terms and Algorithm 1.
+    `strategy`: None switches automatically: every slot below `threshold` slots, word hashing
+    plus the `window` newest slots (`Recent`) above, where the two cost the same (on the town
+    of bench/scale.py: 2.8 against 2.7 ms at 20k slots, 2.8 against 4.5 ms at 40k, picking what
+    exhaustive O picks on 100% of 200 questions). "exhaustive" or a `memnet.memory.index`
+    strategy fixes it.
+    """
+
+    def __init__(self, model: MemNN, memory: Memory, strategy: Strategy | str | None = None,
+                 threshold: int = AUTO_THRESHOLD, window: int = 4096):
+        self.model, self.memory = model, memory
+        self.vectors = output.SlotVectors(model, memory)
+        self.strategy, self.threshold, self.window = strategy, threshold, window
+        self._large: Strategy | None = None
+
+    def _strategy(self) -> Strategy | None:
+        if self.strategy == "exhaustive":
+            return None
+        if self.strategy is not None:
+            return self.strategy
+        if len(self.memory) < self.threshold:
+            return None
+        if self._large is None:
+            self._large = Recent(WordHash(self.memory), self.memory, self.window)
+        return self._large
+
+    @torch.no_grad()
+    def ask(self, tokens: Sequence[str], text: str = "", hops: int | None = None, touch: bool = True) -> Answer:
+        """O's hops over the candidate slots, then R over the supports. `touch` counts the picks as
+        uses of their slots (forgetting keeps used slots longer)."""
+        q_ids, q_keys = (torch.from_numpy(a)[None] for a in self.model.vocab.encode(tokens))
+        strategy = self._strategy()
+        if not len(self.memory):
+            found: list = []
+        elif strategy is None:
+            found = output.find_supports(self.model, q_ids, q_keys, self.vectors.memories(q_keys[0]), hops)[0]
+        else:
+            text = text or " ".join(tokens)
+            found = output.find_supports(self.model, q_ids, q_keys, lambda picks: self.vectors.memories(
+                q_keys[0], strategy.candidates(tokens, text, picks[0].tolist())), hops)[0]
+        supports = [hop.slot for hop in found if hop.slot is not None]
+        for hop in found:
+            hop.text = None if hop.slot is None else self.memory.resolved[hop.slot]
+        if touch:
+            self.memory.touch(supports)
+        if supports:
+            sup_ids, sup_keys = torch.from_numpy(self.vectors.ids[supports]), torch.from_numpy(self.memory.keys[supports])
+        else:
+            sup_ids = sup_keys = torch.zeros((1, 1), dtype=torch.long)
+        (ranking,) = response.rank(self.model, q_ids, q_keys, sup_ids[None], sup_keys[None],
+                                   [[self.memory.tokens[p] for p in supports]])
+        return Answer(text or " ".join(tokens), ranking[0][0] if ranking else "", found, ranking)
+
+
+@dataclass
+class Stored:
+    """A chat event: a run of statements written to memory."""
+
+    slots: list[Slot]
+
+
+@dataclass
+class Answered:
+    """A chat event: a question answered."""
+
+    answer: Answer
+
 
 QUESTION_IN_TELL = "a question: tell() stores statements; ask() answers questions"
-
-
-@dataclass
-class HopResult:
-    """One hop of O: the slot it picked (None: the stop memory) and the score of every slot."""
-
-    hop: int
-    slot: Slot | None
-    score: float
-    scores: dict[int, float]           # slot index -> s_O at this hop
-
-    def to_json(self) -> dict:
-        return {"hop": self.hop, "slot": None if self.slot is None else self.slot.index,
-                "text": None if self.slot is None else self.slot.resolved, "score": self.score,
-                "scores": {str(k): v for k, v in self.scores.items()}}
-
-
-@dataclass
-class Answer:
-    question: str
-    answer: str
-    hops: list[HopResult] = field(default_factory=list)
-    candidates: list[tuple[str, float]] = field(default_factory=list)  # R's ranking, best first
-    message: str = ""                  # why there is no answer, when there is none
-
-    @property
-    def supports(self) -> list[Slot]:
-        return [hop.slot for hop in self.hops if hop.slot is not None]
-
-    def to_json(self) -> dict:
-        return {"question": self.question, "answer": self.answer, "message": self.message,
-                "hops": [hop.to_json() for hop in self.hops],
-                "supports": [slot.index for slot in self.supports],
-                "candidates": [{"answer": a, "score": s} for a, s in self.candidates]}
 
 
 class Told(list):
@@ -85,7 +135,7 @@ class MemoryNetwork:
         self.model = model
         self.input_map = input_map or make_input_map(model.config.input_map)
         self.memory_store = memory if memory is not None else Memory()
-        self.recall = Recall(model, self.memory_store)  # exhaustive O; hashing past recall.AUTO_THRESHOLD slots
+        self.recall = Recall(model, self.memory_store)  # exhaustive O; hashing past AUTO_THRESHOLD slots
         self.discourse = self.input_map.new_discourse()
 
     @classmethod
@@ -125,27 +175,36 @@ class MemoryNetwork:
         return Told(self.memory_store.write([s for s in sentences if not s.is_question]), skipped)
 
     def ask(self, question: str, hops: int | None = None) -> Answer:
-        """Answer a question from memory: O's supporting slots per hop, then R's ranking."""
+        """Answer a question from memory: O's supporting slots per hop, then R's ranking.
+        Raises ValueError for hops out of range (`check_hops`)."""
+        self.check_hops(hops)
         sentences = self.read(question)
         return self._answer(sentences[0] if sentences else Sentence(question, question, ()), hops)
 
-    def respond(self, text: str, hops: int | None = None) -> list[list[Slot] | Answer | Skipped]:
-        """A chat turn: runs of statements are stored, each question answered, in order; then
-        a `Skipped` for each part of the text that was not read."""
-        replies: list[list[Slot] | Answer | Skipped] = []
+    def respond(self, text: str, hops: int | None = None) -> list[Stored | Answered | Skipped]:
+        """A chat turn: each run of statements is stored (a `Stored` event), each question answered
+        (an `Answered` event), in the order they were typed; then a `Skipped` event for each part
+        of the text that was not read, with the reason. Raises ValueError for hops out of range."""
+        self.check_hops(hops)
+        events: list[Stored | Answered | Skipped] = []
         pending: list[Sentence] = []
         sentences, skipped = self._read(text)
         for sentence in sentences:
             if sentence.is_question:
                 if pending:
-                    replies.append(self.memory_store.write(pending))
+                    events.append(Stored(self.memory_store.write(pending)))
                     pending = []
-                replies.append(self._answer(sentence, hops))
+                events.append(Answered(self._answer(sentence, hops)))
             else:
                 pending.append(sentence)
         if pending:
-            replies.append(self.memory_store.write(pending))
-        return replies + skipped
+            events.append(Stored(self.memory_store.write(pending)))
+        return events + skipped
+
+    def check_hops(self, hops: int | None) -> None:
+        """Raises ValueError unless `hops` is None (the model's k) or between 1 and the model's maximum."""
+        if hops is not None and not (isinstance(hops, int) and 1 <= hops <= self.model.max_hops):
+            raise ValueError(f"hops must be a whole number from 1 to {self.model.max_hops}, got {hops!r}")
 
     def undo(self) -> list[Slot]:
         return self.memory_store.undo()
@@ -159,8 +218,6 @@ class MemoryNetwork:
             return Answer(question.text, "", message="The question is empty.")
         if not len(self.memory_store):
             return Answer(question.text, "", message="The memory is empty: tell me something first.")
-        result = self.recall.ask(question.tokens, question.resolved, hops)
-        results = [HopResult(number, None if hop.pick < 0 else self.memory_store.slot(hop.pick), hop.score,
-                             dict(zip(hop.candidates.tolist(), hop.scores.tolist())))
-                   for number, hop in enumerate(result.hops, start=1)]
-        return Answer(question.text, result.answer, results, result.ranking)
+        answer = self.recall.ask(question.tokens, question.resolved, hops)
+        answer.question = question.text
+        return answer

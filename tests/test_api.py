@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from memnet import MemoryNetwork, Skipped
+from memnet import Answer, Answered, MemoryNetwork, Skipped, Stored
 from memnet import checkpoint
 from memnet.memory.slots import Memory, MemoryFormatError
 
@@ -18,9 +18,9 @@ def test_tell_and_ask_with_supports_and_runner_ups(net):
     assert [s.time for s in net.memory] == [0, 1, 2]
     answer = net.ask("Where is Mary?")
     assert answer.answer == "office"
-    assert answer.supports[0].text == "Mary travelled to the office."
-    assert set(answer.hops[0].scores) == {0, 1, 2}
-    assert len(answer.candidates) > 1 and answer.candidates[0][0] == "office"
+    assert answer.hops[0].text == "Mary travelled to the office."
+    assert set(answer.hops[0].slots.tolist()) == {0, 1, 2}
+    assert len(answer.ranking) > 1 and answer.ranking[0][0] == "office"
     json.dumps(answer.to_json())
 
 
@@ -32,9 +32,27 @@ def test_conversations_share_weights_but_not_memory(net):
 
 
 def test_respond_stores_statements_and_answers_questions_in_order(net):
-    replies = net.respond("Daniel went to the kitchen. Where is Daniel? Daniel moved to the garden.")
-    assert isinstance(replies[0], list) and replies[1].answer == "kitchen" and isinstance(replies[2], list)
+    events = net.respond("Daniel went to the kitchen. Where is Daniel? Daniel moved to the garden.")
+    assert [type(e) for e in events] == [Stored, Answered, Stored]
+    assert events[1].answer.answer == "kitchen" and [s.index for s in events[2].slots] == [1]
     assert len(net.memory) == 2
+
+
+def test_hops_are_bounded_by_the_model(net):
+    net.tell("Daniel went to the kitchen.")
+    assert net.ask("Where is Daniel?", hops=net.model.max_hops).answer == "kitchen"
+    for bad in (0, net.model.max_hops + 1, 10):
+        with pytest.raises(ValueError, match="hops must be"):
+            net.ask("Where is Daniel?", hops=bad)
+        with pytest.raises(ValueError, match="hops must be"):
+            net.respond("Where is Daniel?", hops=bad)
+
+
+def test_answer_json_round_trip(net):
+    net.tell("Daniel went to the kitchen. Sandra went to the garden.")
+    answer = net.ask("Where is Daniel?")
+    again = Answer.from_json(json.loads(json.dumps(answer.to_json())))
+    assert again.to_json() == answer.to_json() and again.supports == answer.supports
 
 
 def test_bad_input_gets_a_clear_result(net):
@@ -107,7 +125,7 @@ def test_a_long_paste_is_stored_whole(net):
 def test_one_statement_per_line_is_one_memory_each(net):
     assert len(net.tell("John went to the kitchen\nMary went to the garden\nJohn went to the office")) == 3
     answer = net.ask("Where is Mary?")
-    assert answer.answer == "garden" and answer.supports[0].text == "Mary went to the garden"
+    assert answer.answer == "garden" and answer.hops[0].text == "Mary went to the garden"
 
 
 def test_what_tell_does_not_store_is_named_with_the_reason(net):
@@ -121,7 +139,7 @@ def test_what_tell_does_not_store_is_named_with_the_reason(net):
 
 def test_respond_names_what_it_did_not_read(net):
     *replies, skipped = net.respond("Mary went to the garden. Der Hund ist in der Küche. Where is Mary?")
-    assert [s.text for s in replies[0]] == ["Mary went to the garden."] and replies[1].answer == "garden"
+    assert [s.text for s in replies[0].slots] == ["Mary went to the garden."] and replies[1].answer.answer == "garden"
     assert skipped == Skipped("Der Hund ist in der Küche.", "not English (memnet only reads English)")
 
 

@@ -28,7 +28,7 @@ def test_tell_ask_memory_clear(client):
     assert answer["answer"] == "office"
     assert answer["supports"][0] == 2 and answer["hops"][0]["hop"] == 1
     assert set(answer["hops"][0]["scores"]) == {"0", "1", "2"}
-    assert answer["candidates"][0] == {"answer": "office", "score": pytest.approx(answer["candidates"][0]["score"])}
+    assert answer["ranking"][0] == {"answer": "office", "score": pytest.approx(answer["ranking"][0]["score"])}
     assert [s["index"] for s in client.predict(api_name="/memory")] == [0, 1, 2]
     assert client.predict(api_name="/clear") == {"cleared": 3}
     assert client.predict(api_name="/memory") == []

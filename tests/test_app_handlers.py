@@ -45,7 +45,7 @@ def test_question_streams_answer_then_supporting_facts_in_hop_order(context):
     assert replies[0] == "<strong>office</strong>"
     assert all(later.startswith(earlier) for earlier, later in zip(replies, replies[1:]))
     answer = session.last_answer
-    assert answer.answer == "office" and answer.supports[0].index == 2
+    assert answer.answer == "office" and answer.supports[0] == 2
     facts = replies[-1].split("because:")[1].strip().splitlines()
     assert facts[0].startswith("1. Mary travelled to the office. <em>(slot 2, score")
     assert len(facts) == len(answer.supports)

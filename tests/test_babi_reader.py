@@ -1,6 +1,6 @@
 import pytest
 
-from memnet.data.babi import BabiFormatError, answer_items, load_tasks, parse_task_range, read_stories
+from memnet.data.babi import BabiFormatError, load_tasks, parse_task_range, read_stories
 from tests.helpers import BABI_EN, REPO
 
 QUIRKS = REPO / "tests" / "fixtures" / "quirks_test.txt"
@@ -82,9 +82,5 @@ def test_a_dialog_babi_file_is_a_clear_error(tmp_path):
     assert str(error.value).startswith(f"{dialog}:1: ") and "\n" not in str(error.value)
 
 
-def test_list_and_path_answers_are_read_with_commas_or_spaces():
-    assert answer_items("apple,football") == answer_items("football apple")[::-1] == ("apple", "football")
-    assert answer_items("apple, football") == answer_items(" apple  football ") == ("apple", "football")
-    assert answer_items("s s") == answer_items("s,s") == ("s", "s")
-    assert answer_items("kitchen") == ("kitchen",)
+def test_task_8_answers_are_sets_and_task_19_answers_are_sequences():
     assert [t.answers_are_sets for t in load_tasks(BABI_EN, {8, 19})] == [True, False]

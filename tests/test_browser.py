@@ -71,7 +71,7 @@ def test_chat_memory_panel_escaping_and_persistence(browser, app_model_dir, tmp_
         expect(reply).to_contain_text("because:")
         expect(first_hop).to_contain_text("Mary travelled to the office.")
         expect(first_hop).to_contain_text(re.compile(r"hop 1 · -?\d+\.\d\d"))
-        expect(page.locator("#candidates")).to_contain_text("office")
+        expect(page.locator("#ranking")).to_contain_text("office")
 
         # the markup is shown as text, in the chat and in the memory table, and never runs
         expect(page.locator("#memory tr.slot").first).to_contain_text(XSS)

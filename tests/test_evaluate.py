@@ -2,6 +2,7 @@
 from memnet.data.babi import Question, Story
 from memnet.dataset import parse_stories
 from memnet.evaluate import evaluate, same_answer
+from memnet.features import answer_form
 from memnet.input.sentence import SimpleInput
 
 
@@ -10,6 +11,8 @@ def test_list_and_path_answers_written_with_spaces_score_as_the_comma_form():
     assert same_answer("apple,football", "apple, football")
     assert same_answer("s,s", "s s")
     assert same_answer("Kitchen", "kitchen ")
+    assert same_answer("apple,football", answer_form("apple football"))  # as parse_stories hands it over
+    assert same_answer("new_york", "New York") and same_answer("living_room,apple", "living room, apple")
     assert not same_answer("apple", "apple football")
 
 
@@ -20,12 +23,9 @@ def test_lists_are_sets_only_where_the_task_says_so():
     assert not same_answer("apple,apple", "apple", sets=True)
 
 
-def test_answers_are_read_in_the_comma_form_and_scored(task1_model):
-    """parse_stories turns "apple  football" into R's form "apple,football"; evaluate scores with same_answer."""
+def test_evaluate_scores_with_same_answer(task1_model):
     story = Story(["Mary went to the garden.", "John went to the hallway."],
                   [Question("Where is Mary?", "garden", (0,), 2), Question("Where is John?", "Hallway ", (1,), 2)])
-    parsed = parse_stories([story], SimpleInput())
-    assert [q[-1] for q in parsed[0].questions] == ["garden", "hallway"]
-    spaced = parse_stories([Story(story.statements, [Question("Who?", "apple  football", (), 2)])], SimpleInput())
-    assert spaced[0].questions[0][-1] == "apple,football"
-    assert evaluate(task1_model, parsed).accuracy == 1.0
+    assert evaluate(task1_model, parse_stories([story], SimpleInput())).accuracy == 1.0
+    story.questions[1] = Question("Where is John?", "garden", (1,), 2)
+    assert evaluate(task1_model, parse_stories([story], SimpleInput())).accuracy == 0.5

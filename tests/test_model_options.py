@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import memnet.model
-from memnet import checkpoint
+from memnet import checkpoint, output
 from memnet.batch import Encoded, Example, collate
 from memnet.dataset import build_vocabulary, make_examples, parse_stories
 from memnet.features import occurs_in
@@ -90,7 +90,8 @@ def test_match_source_separates_question_matches_from_support_matches(options_mo
     # "mary" matches the question (YM row); "went to the kitchen" only the support (YMS rows)
     rows = [lay.YM + index["mary"]] + [lay.YMS + index[w] for w in ("went", "to", "the", "kitchen")]
     expected = x @ model.U_O.weight[rows].sum(0)
-    scores = model._match_scores(x, model._memories(batch, batch.mem_ids), batch.mem_keys, sup_keys[0])
+    scores = output.match_scores(model, x, output.batch_memories(model, batch, batch.mem_ids), output.Rows.of(model),
+                                 sup_keys[0])
     assert torch.allclose(scores, expected, atol=1e-5)
 
 
@@ -122,9 +123,9 @@ def test_skip_found_negatives_leaves_earlier_facts_out_of_later_hops(stories, sk
     model = MemNN(ModelConfig(hops=2, skip_found_negatives=skip), build_vocabulary(stories))
     batch = collate(make_examples(stories, model.vocab)[:16])
     pools = []
-    original = model._sample_negatives
-    monkeypatch.setattr(model, "_sample_negatives", lambda valid, *rest: pools.append(valid) or original(valid, *rest))
-    model.hop_loss(batch, batch.mem_ids, batch.q_ids, torch.Generator().manual_seed(0))
+    original = output.sample_negatives
+    monkeypatch.setattr(output, "sample_negatives", lambda valid, *rest: pools.append(valid) or original(valid, *rest))
+    output.hop_loss(model, batch, batch.mem_ids, batch.q_ids, torch.Generator().manual_seed(0))
     first = batch.supports[:, 0]
     found = first >= 0
     as_negative = pools[1].gather(1, first.clamp(min=0)[:, None])[:, 0]   # hop 2's pool, at hop 1's fact
@@ -145,7 +146,7 @@ def test_scan_hinges_train_only_the_comparisons_algorithm_1_makes(stories, scan)
         model.U_O.weight[model.layout.null] = 0.0
     memory = _encoded(model, "john went to the kitchen", "john went to the garden")
     batch = collate([Example(memory, 2, _encoded(model, "where is john"), supports=(1,), answer="garden")])
-    loss = model.hop_loss(batch, batch.mem_ids, batch.q_ids, torch.Generator().manual_seed(0))
+    loss = output.hop_loss(model, batch, batch.mem_ids, batch.q_ids, torch.Generator().manual_seed(0))
     assert loss.item() == (0.0 if scan else pytest.approx(model.config.margin))
 
 
@@ -156,7 +157,7 @@ def test_training_scores_the_labelled_hops_then_one_stop_hop(stories, monkeypatc
     batch = collate(make_examples(stories, model.vocab)[:16])
     assert batch.supports.shape[1] == 1
     calls = []
-    original = model._hop_scores
-    monkeypatch.setattr(model, "_hop_scores", lambda *args: calls.append(1) or original(*args))
-    model.hop_loss(batch, batch.mem_ids, batch.q_ids, torch.Generator().manual_seed(0))
+    original = output.hop_scores
+    monkeypatch.setattr(output, "hop_scores", lambda *args: calls.append(1) or original(*args))
+    output.hop_loss(model, batch, batch.mem_ids, batch.q_ids, torch.Generator().manual_seed(0))
     assert len(calls) == 2

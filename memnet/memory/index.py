@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
 import numpy as np
+import torch
 
 from memnet.features import PAD, token_key
 from memnet.memory.slots import FREE, Memory
@@ -189,9 +190,8 @@ class ClusterHash(_Hash):
         self.split_share = split_share
         self.word_cluster = cluster_words(model, clusters, seed)
         self.seed = seed
-        vocab_keys = np.array([token_key(w) for w in model.vocab.words], dtype=np.int64)
-        self._order = np.argsort(vocab_keys)
-        self._keys, self._clusters = vocab_keys[self._order], self.word_cluster[self._order]
+        self.vocab = model.vocab
+        self._clusters = self.word_cluster.copy()   # after balancing, by word id
         super().__init__(memory, self._terms, max_share, floor)
         self.words = InvertedIndex(memory)
         self.balanced_at = 0
@@ -199,19 +199,13 @@ class ClusterHash(_Hash):
 
     def _terms(self, keys: np.ndarray) -> np.ndarray:
         """Cluster c as term -(c+1); unknown words keep their key; padding stays 0."""
-        at = np.searchsorted(self._keys, keys).clip(max=len(self._keys) - 1)
-        known = (self._keys[at] == keys) & (self._clusters[at] >= 0)
-        return np.where(known, -(self._clusters[at] + 1), keys)
+        cluster = self._clusters[self.vocab.ids_of_keys(keys)]
+        return np.where(cluster >= 0, -(cluster + 1), keys)
 
     def word_counts(self) -> np.ndarray:
         """Occurrences of each vocabulary word in the live slots (what a bucket's postings count)."""
-        keys = self.memory.keys[: self.memory.size][self.memory.time[: self.memory.size] != FREE].ravel()
-        values, n = np.unique(keys[keys != 0], return_counts=True)
-        at = np.searchsorted(self._keys, values).clip(max=len(self._keys) - 1)
-        known = self._keys[at] == values
-        counts = np.zeros(len(self._keys), dtype=np.int64)
-        counts[self._order[at[known]]] = n[known]
-        return counts
+        keys = self.memory.keys[self.memory.newest()].ravel()
+        return np.bincount(self.vocab.ids_of_keys(keys[keys != 0]), minlength=len(self.vocab))
 
     def balance(self) -> None:
         """Split every too-common cluster by K-means over its words until none is (or it is one word)."""
@@ -230,7 +224,7 @@ class ClusterHash(_Hash):
             fresh = labels.max() + 1 + parts
             labels[members] = fresh
             todo += [int(c) for c in np.unique(fresh)]
-        self._clusters = labels[self._order]
+        self._clusters = labels
         self.index = InvertedIndex(self.memory, self._terms)
         self.balanced_at = len(self.memory)
 
@@ -252,9 +246,8 @@ class ClusterHash(_Hash):
         """A word's K-means cluster before balancing, so it never changes (for forgetting: words
         of one cluster play one role); unknown words are their own class."""
         key = token_key(word)
-        at = min(int(np.searchsorted(self._keys, key)), len(self._keys) - 1)
-        known = self._keys[at] == key and self.word_cluster[self._order[at]] >= 0
-        return -(int(self.word_cluster[self._order[at]]) + 1) if known else key
+        cluster = int(self.word_cluster[self.vocab.ids_of_keys(np.array([key]))[0]])
+        return -(cluster + 1) if cluster >= 0 else key
 
 
 class Recent:
@@ -280,10 +273,7 @@ class Recent:
 
     def candidates(self, tokens: Sequence[str], text: str, supports: Sequence[int]) -> np.ndarray:
         if self.version != self.memory.version:
-            time = self.memory.time[: self.memory.size]
-            live = np.flatnonzero(time != FREE)
-            count = min(self.window, len(live))
-            self.newest = np.sort(live[np.argpartition(-time[live], count - 1)[:count]]) if count else live[:0]
+            self.newest = np.sort(self.memory.newest(self.window))
             self.version = self.memory.version
         return np.union1d(self.inner.candidates(tokens, text, supports), self.newest)
 
@@ -291,9 +281,8 @@ class Recent:
 def word_vectors(model) -> np.ndarray:
     """Each vocabulary word's U_O rows in the question (Q) and memory (Y) roles, length-normalised
     (padding and <unk> left out: row i is word i + 2)."""
-    lay, n = model.layout, len(model.vocab)
-    weight = model.U_O.weight.detach().numpy()
-    vectors = np.concatenate([weight[lay.Q + 2 : lay.Q + n], weight[lay.Y + 2 : lay.Y + n]], axis=1)
+    with torch.no_grad():
+        vectors = torch.cat([model.U_O(model.layout.rows(role))[2:] for role in ("Q", "Y")], dim=1).numpy()
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 

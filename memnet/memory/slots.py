@@ -170,6 +170,15 @@ class Memory:
         positions = np.flatnonzero(self.time[: self.size] != FREE)
         return positions[np.argsort(self.time[positions], kind="stable")]
 
+    def newest(self, count: int | None = None) -> np.ndarray:
+        """Positions that hold a slot, newest first (Algorithm 1's order); only the newest `count`
+        when given."""
+        time = self.time[: self.size]
+        live = np.flatnonzero(time != FREE)
+        if count is not None and count < len(live):
+            live = live[np.argpartition(-time[live], count - 1)[:count]] if count else live[:0]
+        return live[np.argsort(-time[live], kind="stable")]
+
     def superseded(self) -> np.ndarray:
         """Per position: does a newer slot with the same frame make this one redundant?"""
         time, frame = self.time[: self.size], self.frame[: self.size]

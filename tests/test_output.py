@@ -1,16 +1,19 @@
-"""O over stored slot vectors: the same picks and answers as `MemNN.predict` on the same memory."""
+"""O, written once: serving over stored slot vectors picks what batched inference picks on the same memory."""
+import random
+
 import numpy as np
 import pytest
 import torch
 
+from memnet import output
 from memnet.batch import Encoded, Example, collate
-from memnet.memory.index import Recent, WordHash
 from memnet.data.babi import load_tasks
 from memnet.dataset import parse_stories
+from memnet.input.sentence import SimpleInput
+from memnet.memory.index import Recent, WordHash
 from memnet.memory.slots import Memory
 from memnet.model import ModelConfig
-from memnet.recall import Recall
-from memnet.input.sentence import SimpleInput
+from memnet.network import Recall
 from memnet.train import train
 from tests.helpers import BABI_EN
 
@@ -26,19 +29,20 @@ def task2_ngram_model():
 
 
 @pytest.mark.parametrize("which", ["task1", "task2 ngram"])
-def test_recall_matches_find_supports_and_predict(which, task1, task1_model, request):
+def test_serving_picks_what_a_batch_picks(which, task1, task1_model, request):
+    """The stored memory's slots are the batch's positions reversed (slot 0 is the oldest)."""
     task, model = (task1, task1_model) if which == "task1" else request.getfixturevalue("task2_ngram_model")
     checked = 0
     for story in parse_stories(task.test[:15], SimpleInput()):
         for question, n, _, _ in story.questions:
             memory = Memory()
             memory.write(story.memory[:n])
-            recalled = Recall(model, memory, "exhaustive").ask(question.tokens, touch=False)
+            served = Recall(model, memory, "exhaustive").ask(question.tokens, touch=False)
             example = Example(Encoded.of(model.vocab, story.memory[:n]), n, Encoded.of(model.vocab, [question]))
-            expected = model.predict(collate([example]), [[s.tokens for s in reversed(story.memory[:n])]])[0]
-            assert [h.pick for h in recalled.hops] == [n - 1 - h.pick if h.pick >= 0 else -1 for h in expected.hops]
-            assert np.allclose([h.score for h in recalled.hops], [h.score for h in expected.hops], atol=1e-4)
-            assert recalled.answer == expected.answer
+            batched = model.predict(collate([example]), [[s.tokens for s in reversed(story.memory[:n])]])[0]
+            assert [h.slot for h in served.hops] == [None if h.slot is None else n - 1 - h.slot for h in batched.hops]
+            assert np.allclose([h.score for h in served.hops], [h.score for h in batched.hops], atol=1e-4)
+            assert served.answer == batched.answer
             checked += 1
     assert checked >= 75
 
@@ -53,7 +57,8 @@ def test_slot_vectors_follow_writes_overwrites_and_undo(task1_model):
     assert "Mary went to the garden." not in [s.text for s in memory.slots]
     memory.undo()
     assert recall.ask(("where", "is", "john")).answer == "kitchen"
-    assert np.allclose(recall.vectors.base[: memory.size], recall.vectors.embed(recall.vectors.ids[: memory.size]))
+    fresh = output.embed_memories(task1_model, torch.from_numpy(recall.vectors.ids[: memory.size])).detach().numpy()
+    assert np.allclose(recall.vectors.base[: memory.size], fresh)
 
 
 def test_large_memories_switch_to_word_hashing_plus_the_newest_slots(task1, task1_model):
@@ -64,21 +69,36 @@ def test_large_memories_switch_to_word_hashing_plus_the_newest_slots(task1, task
     result = recall.ask(("where", "is", "mary"))
     strategy = recall._strategy()
     assert isinstance(strategy, Recent) and isinstance(strategy.inner, WordHash)
-    assert result.scored < 2 * len(memory) and result.answer
+    assert sum(len(h.slots) for h in result.hops) < 2 * len(memory) and result.answer
 
 
 def test_a_hop_never_repicks_an_earlier_support(task1, task1_model):
-    """As `MemNN.find_supports`: a fact found at an earlier hop is no candidate for Algorithm 1, so
-    over a one-statement memory the second hop has nothing left, whatever the stop memory scores."""
+    """A fact found at an earlier hop is no candidate for Algorithm 1, so over a one-statement memory
+    the second hop has nothing left and stops, whatever the stop memory scores."""
     for story in parse_stories(task1.test[:5], SimpleInput()):
         for question, n, _, _ in story.questions:
             memory = Memory()
             memory.write(story.memory[n - 1 : n])
-            recall = Recall(task1_model, memory, "exhaustive")
-            recalled = recall.ask(question.tokens, touch=False)
+            served = Recall(task1_model, memory, "exhaustive").ask(question.tokens, touch=False)
             example = Example(Encoded.of(task1_model.vocab, story.memory[n - 1 : n]), 1, Encoded.of(task1_model.vocab, [question]))
-            assert [h.pick for h in recalled.hops] == [h.pick for h in task1_model.predict(collate([example]))[0].hops] == [0, -1]
-            q_ids, q_keys = (torch.from_numpy(a) for a in task1_model.vocab.encode(question.tokens))
-            with torch.no_grad():
-                x = recall._input_vector(q_ids, q_keys, [0])
-                assert recall._hop(x, q_keys.numpy(), None, [0])[2] == -1   # STOP, not slot 0 again
+            batched = task1_model.predict(collate([example]))[0]
+            assert [h.slot for h in served.hops] == [h.slot for h in batched.hops] == [0, None]
+
+
+def algorithm1(u, v, valid):
+    """Appendix C's loop, literally."""
+    t = 0
+    for i in range(1, len(u)):
+        if valid[i] and u[i] > v[t]:
+            t = i
+    return t
+
+
+def test_fast_winner_picks_what_algorithm1_picks():
+    rng = random.Random(0)
+    for _ in range(300):
+        n = rng.randint(1, 30)
+        u = torch.tensor([[rng.choice([rng.gauss(0, 1), 0.5]) for _ in range(n)]])
+        v = torch.tensor([[rng.choice([rng.gauss(0, 1), 0.5]) for _ in range(n)]])
+        valid = torch.tensor([[i < n - rng.randint(0, n - 1) for i in range(n)]])
+        assert int(output.fast_winner(u, v, valid)[0]) == algorithm1(u[0].tolist(), v[0].tolist(), valid[0].tolist())

@@ -1,0 +1,197 @@
+"""Conversations, not bAbI stories (issue 12): how a model does on what people actually type.
+
+Per bAbI task (the `en` test files) and per kind, for one checkpoint (default: the bundled model):
+
+- plain: the test stories as they are;
+- interleaved x2 and x10: each story's memory made 2 or 10 times longer with statements of
+  other tasks' test stories and the simulated world (`memnet.data.conversations.interleave`);
+  their people and objects are redrawn from the bAbI words the story itself does not use, so
+  the extra lines are unrelated but every word is one the model has seen;
+- renamed: every person and every "the"-noun (place, object) of each story redrawn from the
+  held-out pools (never drawn for training); a question whose answer word then appears nowhere
+  in the memory before it (task 20's "where will X go", ...) is dropped and counted;
+- unseen world: the simulated world with Figure 3's names (as bench/unseen.py makes it);
+- plain English: the hand-written set in bench/data/ (one file per kind), with the share of
+  unanswerable questions answered "unknown" and the share of answerable ones wrongly answered so.
+
+Scores come from `memnet.evaluate.evaluate` (answers compared as `answer_form` writes them).
+
+    .venv/bin/python bench/conversations.py                 # ~4 min on 2 cores, 100 questions per task
+    .venv/bin/python bench/conversations.py --per-task 0    # every question (slow)
+
+Writes bench/results/conversations.md and conversations.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from memnet import checkpoint  # noqa: E402
+from memnet.data.babi import Story, load_tasks, read_stories  # noqa: E402
+from memnet.data.conversations import (BENCH_DATA, UNKNOWN, Drawer, Pools, distractors, from_world, interleave,  # noqa: E402
+                                       pools, rename, story_entities, task_entities)
+from memnet.data.world import generate, setting_config  # noqa: E402
+from memnet.dataset import parse_stories  # noqa: E402
+from memnet.evaluate import evaluate  # noqa: E402
+from memnet.features import answer_form  # noqa: E402
+from memnet.input.sentence import make_input_map  # noqa: E402
+from simworld import RESULTS, machine  # noqa: E402
+from unseen import UNSEEN_NAMES  # noqa: E402
+
+FACTORS = (2, 10)
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def first_questions(stories: list[Story], n: int) -> list[Story]:
+    """The first stories holding `n` questions (all when n is 0), the last one cut at n."""
+    if not n:
+        return stories
+    out, count = [], 0
+    for story in stories:
+        if count >= n:
+            break
+        keep = story.questions[: n - count]
+        out.append(Story(story.statements, keep))
+        count += len(keep)
+    return out
+
+
+def answerable(original: Story, renamed: Story, entities) -> tuple[Story, int]:
+    """`renamed` without the questions whose answer names an entity (a person, place or object)
+    that is nowhere in the memory the question sees, as in task 20's "where will X go"; how many went.
+    Other answers ("yes", "two", "n,w") are the model's own words and stay."""
+    kept = []
+    for before, q in zip(original.questions, renamed.questions):
+        seen = {w.lower() for text in renamed.statements[: q.n_statements] for w in _WORD.findall(text)}
+        named = [new for old, new in zip(answer_form(before.answer).split(","), answer_form(q.answer).split(","))
+                 if old in entities.names | entities.nouns]
+        if all(part in seen for part in named):
+            kept.append(q)
+    return Story(renamed.statements, kept), len(renamed.questions) - len(kept)
+
+
+def score(model, input_map, stories: list[Story]) -> dict:
+    result = evaluate(model, parse_stories(stories, input_map))
+    return {"accuracy": result.accuracy, "n": result.n}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=checkpoint.DEFAULT_MODEL, help="checkpoint folder (default: bundled)")
+    parser.add_argument("--babi", type=Path, default=Path("../shared/babi"), help="folder with en/ (and en-10k/)")
+    parser.add_argument("--per-task", type=int, default=100, help="questions per task and set (0: all)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="conversations", help="file stem under bench/results")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    model = checkpoint.load(args.model)
+    I = make_input_map(model.config.input_map)
+    tasks = [t for t in load_tasks(args.babi / "en") if t.test]
+    entities = {t.name: task_entities(t.test) for t in tasks}
+    seen = Pools(tuple(sorted({n for e in entities.values() for n in e.names})), frozenset(),
+                 tuple(sorted({n for e in entities.values() for n in e.nouns})), ())
+    _, held = pools(args.babi)
+    results: dict[str, dict] = {"plain": {}, **{f"interleaved x{f}": {} for f in FACTORS}, "renamed": {}}
+    dropped: dict[str, int] = {}
+    for task in tasks:
+        rng = random.Random(f"{args.seed}-{task.name}")
+        stories = first_questions(task.test, args.per_task)
+        results["plain"][task.name] = score(model, I, stories)
+        others = [(entities[t.name], t.test) for t in tasks if t.name != task.name]
+        for factor in FACTORS:
+            merged = []
+            for story in stories:
+                taken = story_entities(story, entities[task.name])
+                need = round((factor - 1) * len(story.statements))
+                extra = distractors(rng, lambda: Drawer(seen, rng, taken), others, need, everyday=False)
+                merged.append(interleave(story, extra, factor, rng))
+            results[f"interleaved x{factor}"][task.name] = score(model, I, merged)
+        renamed = [answerable(story, rename(story, entities[task.name], Drawer(held, rng)), entities[task.name])
+                   for story in stories]
+        dropped[task.name] = sum(n for _, n in renamed)
+        kept = [s for s, _ in renamed if s.questions]
+        results["renamed"][task.name] = score(model, I, kept) if kept else {"accuracy": None, "n": 0}
+        print(task.name, {k: v[task.name] for k, v in results.items()}, flush=True)
+    world = setting_config("actor+object", difficulty=5, **UNSEEN_NAMES)
+    n_world = args.per_task * 10 or 3000
+    world_stories = [from_world(s) for s in generate(world, n_world * 7 // 3, n_world, random.Random(f"{args.seed}-world"))]
+    results["unseen world"] = {"qa0_simworld-unseen": score(model, I, world_stories)}
+    results["plain English"] = english(model, I)
+    seconds = time.perf_counter() - start
+    command = "python bench/conversations.py " + " ".join(sys.argv[1:])
+    root = Path(__file__).resolve().parent.parent
+    shown = args.model.resolve().relative_to(root) if args.model.resolve().is_relative_to(root) else args.model
+    report = {"command": command.strip(), "seconds": round(seconds), "machine": machine(), "model": str(shown),
+              "per_task": args.per_task, "renamed_dropped": dropped, "results": results}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{args.out}.json").write_text(json.dumps(report, indent=1) + "\n")
+    (RESULTS / f"{args.out}.md").write_text(markdown(report))
+    print(markdown(report))
+    return 0
+
+
+def english(model, I) -> dict:
+    """Per file (kind) of bench/data, plus the unanswerable questions and the wrongly abstained ones."""
+    out = {}
+    answerable_q, unanswerable_q = [], []
+    for path in sorted(BENCH_DATA.glob("*.txt")):
+        stories = read_stories(path)
+        out[path.stem] = score(model, I, stories)
+        answerable_q += [Story(s.statements, [q for q in s.questions if q.answer != UNKNOWN]) for s in stories]
+        unanswerable_q += [Story(s.statements, [q for q in s.questions if q.answer == UNKNOWN]) for s in stories]
+    answerable_q = [s for s in answerable_q if s.questions]
+    out["all"] = score(model, I, [*answerable_q, *[s for s in unanswerable_q if s.questions]])
+    out["unanswerable: answered unknown"] = score(model, I, [s for s in unanswerable_q if s.questions])
+    # answering "unknown" to an answerable question is right here only when the model abstained
+    abstained = [Story(s.statements, [replace(q, answer=UNKNOWN) for q in s.questions]) for s in answerable_q]
+    out["answerable: wrongly answered unknown"] = score(model, I, abstained)
+    return out
+
+
+def markdown(report: dict) -> str:
+    results = report["results"]
+    pct = lambda r: "–" if r["accuracy"] is None else f"{100 * r['accuracy']:.1f}"  # noqa: E731
+    babi_sets = ["plain", *(f"interleaved x{f}" for f in FACTORS), "renamed"]
+    lines = ["# Conversations, not bAbI stories (issue 12)", "",
+             f"Model: `{report['model']}`. **Baseline before retraining on conversation data**: the bundled model as"
+             " trained by scripts/train_default.sh on bAbI en-10k and the simulated world.", "",
+             f"bAbI `en` test files, the first {report['per_task'] or 'all'} questions per task."
+             " Interleaved: memory made 2x / 10x longer with other tasks' and the simulator's statements (people and"
+             " objects redrawn from bAbI words the story does not use). Renamed: people and places/objects redrawn"
+             " from the held-out Faker pools; questions whose answer names an entity that is nowhere in the memory were dropped"
+             f" ({sum(report['renamed_dropped'].values())} in all: "
+             + ", ".join(f"{k.split('_')[0]} {v}" for k, v in report["renamed_dropped"].items() if v) + ").", "",
+             "| task | " + " | ".join(babi_sets) + " |", "|---" * (len(babi_sets) + 1) + "|"]
+    for task in results["plain"]:
+        lines.append(f"| {task} | " + " | ".join(pct(results[s][task]) for s in babi_sets) + " |")
+    means = []
+    for s in babi_sets:
+        values = [r["accuracy"] for r in results[s].values() if r["accuracy"] is not None]
+        means.append(f"{100 * sum(values) / len(values):.1f}")
+    lines += ["| **mean** | " + " | ".join(means) + " |", ""]
+    world = results["unseen world"]["qa0_simworld-unseen"]
+    lines += [f"Simulated world with unseen names (Figure 3's: {', '.join(UNSEEN_NAMES['actors'])}, ...):"
+              f" {pct(world)}% of {world['n']} questions.", "",
+              "Plain-English set (bench/data, written by hand; per file = per kind):", "",
+              "| kind | accuracy (%) | questions |", "|---|---|---|"]
+    for kind, r in results["plain English"].items():
+        lines.append(f"| {kind} | {pct(r)} | {r['n']} |")
+    lines += ["", f"Command: `{report['command']}`, {report['seconds']} s,"
+              f" {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {report['machine']}."]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,561 @@
+"""Training data the way people talk (issue 12), written as bAbI-format files `train` reads.
+
+A conversation is not a bAbI story: topics mix, memories grow long, names are new and the
+phrasing is everyday English. Each written story is one *main* story, whose questions are
+kept, with the statements of unrelated *distractor* stories interleaved into its memory (up to
+`max_factor` times as many lines), so most memories are unrelated to any one question. The
+questions keep their supporting-fact line numbers through the interleaving.
+
+Main and distractor stories come from three sources:
+
+- bAbI stories read from a folder (`--babi`), with their people, places and objects redrawn
+  per story (a share of them, `rename`; distractors always);
+- the simulated world (`memnet.data.world`) with redrawn actors, rooms and objects;
+- everyday stories from the grammar below: "is in", "'s in", "walked into", "headed to",
+  "went home", negation ("did not go to": the model must not take that place), "and"-lists,
+  "they" after a named pair, multi-word places and names ("New York", "the living room"),
+  and questions the memory cannot answer, whose answer is the word `unknown` (R learns it as
+  a dictionary word, as it learns "yes" or "nothing": the simplest abstention, and one the
+  panel can show with the supports that led to it).
+
+Names, places and objects come from Faker's locale lists (first names of the English locales,
+US states, countries and cities, the English lorem nouns), less every word of the bAbI files
+and the simulator's defaults, and less any word the spaCy I does not keep as one token.
+Each pool is split in two by a hash of the word (`held_out`): training draws from one part
+only, the benchmark's renamed and unseen sets from the other, so a held-out word is never
+seen in training, whatever the seed.
+
+    python -m memnet conversations --babi ../shared/babi/en-10k --out data/conv --seed 0
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import random
+import re
+import zlib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from memnet.data.babi import Question, Story, load_tasks, parse_task_range
+from memnet.data.world import Question as WorldQuestion, WorldConfig, generate, setting_config
+
+UNKNOWN = "unknown"
+BENCH_DATA = Path(__file__).resolve().parents[2] / "bench" / "data"  # the hand-written plain-English set
+HELD_OUT_SHARE = 4  # one word in four is held out for the benchmark
+PRONOUNS = frozenset("he she they him her them his their it its there".split())
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def held_out(word: str) -> bool:
+    """Whether `word` belongs to the held-out half of the pools (a stable hash, not a seed)."""
+    return zlib.crc32(word.lower().encode("utf-8")) % HELD_OUT_SHARE == 0
+
+
+# --- pools ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Pools:
+    """Words to redraw entities from: first names (female ones also listed apart, for "she"),
+    common nouns (objects and places with "the"), named places (no article, often multi-word)."""
+
+    people: tuple[str, ...]
+    female: frozenset[str]
+    nouns: tuple[str, ...]
+    named_places: tuple[str, ...]
+
+    def words(self) -> set[str]:
+        return {w.lower() for w in (*self.people, *self.nouns, *self.named_places)}
+
+
+def babi_words(folder: str | Path) -> set[str]:
+    """Every word (lower case) of the bAbI-format files under `folder`."""
+    words: set[str] = set()
+    for path in Path(folder).rglob("*.txt"):
+        words.update(w.lower() for w in _WORD.findall(path.read_text(encoding="utf-8")))
+    return words
+
+
+def _faker_lists() -> tuple[list[str], set[str], list[str], list[str]]:
+    from faker.providers.address.en_US import Provider as Address
+    from faker.providers.geo import Provider as Geo
+    from faker.providers.lorem.en_US import Provider as Lorem
+    from faker.providers.person import en_GB, en_IE, en_IN, en_NZ, en_US
+
+    people: dict[str, None] = {}
+    female: set[str] = set()
+    for module in (en_US, en_GB, en_IE, en_IN, en_NZ):
+        people.update(dict.fromkeys(module.Provider.first_names))
+        female.update(getattr(module.Provider, "first_names_female", ()))
+    places = [*Address.states, *Address.countries, *(row[2] for row in Geo.land_coords)]
+    return list(people), female, list(Lorem.parts_of_speech["noun"]), places
+
+
+@functools.cache
+def _pools(exclude: frozenset[str]) -> tuple[Pools, Pools]:
+    from memnet.input.spacy_input import SpacyInput
+
+    people, female, nouns, places = _faker_lists()
+    world = WorldConfig()
+    exclude = exclude | {w.lower() for w in (*world.actors, *world.rooms, *world.objects)} | {UNKNOWN, "home"}
+    people = sorted({p for p in people if p.isascii() and p.isalpha() and 3 <= len(p) <= 10 and p.lower() not in exclude})
+    nouns = sorted({n for n in nouns if n.isalpha() and len(n) >= 3 and not n.endswith("s") and n not in exclude})
+    places = sorted({p for p in places if re.fullmatch(r"[A-Z][a-z]+( [A-Z][a-z]+){0,2}", p)
+                     and not any(w.lower() in exclude for w in p.split())})
+    nouns = [n for n in nouns if n.capitalize() not in people]
+    # keep only what the spaCy I reads as one token of that very form, so answers match
+    I = SpacyInput()
+    def kept(words, template, position):
+        texts = [template.format(w) for w in words]
+        return [w for w, out in zip(words, I.pipe(texts))
+                if len(out) == 1 and out[0].tokens and out[0].tokens[position] == "_".join(w.lower().split())]
+    people = kept(people, "{} went to the kitchen.", 0)
+    nouns = [n for n in kept(nouns, "Mary picked up the {}.", -1) if n in kept([n], "Mary went to the {}.", -1)]
+    places = kept(places, "Mary travelled to {}.", -1)
+    female = frozenset(female)
+
+    def part(words, out):
+        return tuple(w for w in words if held_out(w) == out)
+    return tuple(Pools(part(people, out), female, part(nouns, out), part(places, out)) for out in (False, True))
+
+
+def pools(babi: str | Path | None = None, extra_exclude: Iterable[str] = ()) -> tuple[Pools, Pools]:
+    """(training pools, held-out pools) from Faker, less the words of the bAbI files under `babi`.
+
+    Loads the spaCy I once (a few seconds); cached per process. Raises FileNotFoundError if
+    `babi` is given and missing."""
+    exclude = set(w.lower() for w in extra_exclude)
+    if babi is not None:
+        if not Path(babi).exists():
+            raise FileNotFoundError(f"{babi}: no such bAbI folder")
+        exclude |= babi_words(babi)
+    return _pools(frozenset(exclude))
+
+
+class Drawer:
+    """Draws distinct entity words for one memory: no two stories interleaved together share one."""
+
+    def __init__(self, pools: Pools, rng: random.Random, taken: Iterable[str] = ()):
+        self.pools, self.rng = pools, rng
+        self.taken = {w.lower() for w in taken}
+
+    def _draw(self, words: Sequence[str]) -> str:
+        for _ in range(1000):
+            word = self.rng.choice(words)
+            if word.lower() not in self.taken:
+                self.taken.add(word.lower())
+                return word
+        raise ValueError("the pools are too small for this many entities in one memory")
+
+    def person(self) -> str:
+        return self._draw(self.pools.people)
+
+    def noun(self) -> str:
+        return self._draw(self.pools.nouns)
+
+    def named_place(self) -> str:
+        return self._draw(self.pools.named_places)
+
+
+# --- bAbI-format stories: entities, renaming, interleaving ----------------------------------
+
+@dataclass(frozen=True)
+class Entities:
+    """The words of a story that name people (capitalised) and things or places (nouns)."""
+
+    names: frozenset[str]
+    nouns: frozenset[str]
+
+
+def task_entities(stories: Sequence[Story], sample: int = 3000) -> Entities:
+    """Entity words of a bAbI task, from its text: names are the words the spaCy parse tags as
+    proper nouns or that are written capitalised mid-sentence ("Where is Mary?"); nouns are the
+    nouns of statements that the parse gives a "the", in their base form, except relational ones
+    followed by "of" ("the left of", "the box of"). Animals and colours without "the" (tasks 15,
+    16) stay as they are."""
+    from memnet.input.spacy_input import load_nlp
+
+    statements = list(dict.fromkeys(t for s in stories for t in s.statements))[:sample]
+    questions = list(dict.fromkeys(q.text for s in stories for q in s.questions))[:sample]
+    names = {w.lower() for t in (*statements, *questions) for w in _WORD.findall(t)[1:] if w[0].isupper() and w != "I"}
+    nouns = set()
+    nlp = load_nlp()
+    for doc in nlp.pipe(questions, batch_size=256):
+        names.update(t.lower_ for t in doc if t.pos_ == "PROPN" and t.is_alpha and t.text[0].isupper())
+    for doc in nlp.pipe(statements, batch_size=256):
+        for t in doc:
+            after = doc[t.i + 1].lower_ if t.i + 1 < len(doc) else ""
+            if t.pos_ == "PROPN" and t.is_alpha and t.text[0].isupper():
+                names.add(t.lower_)
+            elif t.pos_ == "NOUN" and t.is_alpha and t.lower_ == t.lemma_.lower() and after != "of" \
+                    and any(c.dep_ == "det" and c.lower_ == "the" for c in t.children):
+                nouns.add(t.lower_)
+    return Entities(frozenset(names), frozenset(nouns - names))
+
+
+def story_entities(story: Story, entities: Entities) -> set[str]:
+    words = {w.lower() for t in (*story.statements, *(q.text for q in story.questions)) for w in _WORD.findall(t)}
+    return words & (entities.names | entities.nouns)
+
+
+def rename(story: Story, entities: Entities, drawer: Drawer) -> Story:
+    """`story` with each of its entity words replaced by a fresh word from `drawer` (names by
+    names, nouns by nouns), in statements, questions and answers alike."""
+    mapping = {w: (drawer.person() if w in entities.names else drawer.noun()).lower()
+               for w in sorted(story_entities(story, entities))}
+    if not mapping:
+        return story
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, mapping)) + r")\b", re.IGNORECASE)
+
+    def sub(text: str) -> str:
+        return pattern.sub(lambda m: _same_case(m.group(0), mapping[m.group(0).lower()]), text)
+    answers = lambda a: ",".join(_same_case(p, mapping[p.lower()]) if p.lower() in mapping else p  # noqa: E731
+                                 for p in a.split(","))
+    return Story([sub(s) for s in story.statements],
+                 [replace(q, text=sub(q.text), answer=answers(q.answer)) for q in story.questions])
+
+
+def _same_case(typed: str, word: str) -> str:
+    return " ".join(p.capitalize() for p in word.split()) if typed[:1].isupper() else word
+
+
+def _units(statements: Sequence[str]) -> list[list[int]]:
+    """Runs of statement indices that must stay together: a line with a pronoun ("Then she
+    went ...") stays right after the line before it, so coreference still finds its antecedent."""
+    units: list[list[int]] = []
+    for i, text in enumerate(statements):
+        glued = units and any(w.lower() in PRONOUNS for w in _WORD.findall(text))
+        if glued:
+            units[-1].append(i)
+        else:
+            units.append([i])
+    return units
+
+
+def interleave(main: Story, distractors: Sequence[Story], factor: float, rng: random.Random) -> Story:
+    """`main` with about (factor - 1) x its statements from `distractors` (in their order, their
+    questions dropped) inserted at random places, before any statement or question. Questions
+    keep their memory (everything written before them) and their supporting facts."""
+    extra = round((factor - 1) * len(main.statements))
+    pool = [d.statements[i] for d in distractors for unit in _units(d.statements) for i in unit]
+    units = [[pool[i] for i in unit] for unit in _units(pool)]
+    chosen, count = [], 0
+    for unit in units:
+        if count >= extra:
+            break
+        chosen.append(unit)
+        count += len(unit)
+    slots = sorted(rng.randint(0, len(main.statements)) for _ in chosen)  # before main statement i (or at the end)
+    statements: list[str] = []
+    new_index: list[int] = []  # main statement i -> its index in the merged memory
+    k = 0
+    main_units = _units(main.statements)
+    starts = {unit[0] for unit in main_units}
+    for i, text in enumerate(main.statements):
+        while k < len(chosen) and slots[k] <= i and i in starts:
+            statements.extend(chosen[k])
+            k += 1
+        new_index.append(len(statements))
+        statements.append(text)
+    while k < len(chosen):
+        statements.extend(chosen[k])
+        k += 1
+    questions = [replace(q, supports=tuple(new_index[s] for s in q.supports),
+                         n_statements=new_index[q.n_statements] if q.n_statements < len(main.statements) else len(statements))
+                 for q in main.questions]
+    return Story(statements, questions)
+
+
+def babi_lines(story: Story) -> list[str]:
+    """The story as bAbI-format lines, ids from 1, each question after the statements it sees."""
+    lines: list[str] = []
+    line_of: dict[int, int] = {}
+    asked = sorted(range(len(story.questions)), key=lambda i: story.questions[i].n_statements)
+    q = 0
+    for i in range(len(story.statements) + 1):
+        while q < len(asked) and story.questions[asked[q]].n_statements == i:
+            question = story.questions[asked[q]]
+            support = " ".join(str(line_of[s]) for s in question.supports)
+            lines.append(f"{len(lines) + 1} {question.text}\t{question.answer}\t{support}")
+            q += 1
+        if i < len(story.statements):
+            line_of[i] = len(lines) + 1
+            lines.append(f"{len(lines) + 1} {story.statements[i]}")
+    return lines
+
+
+# --- the simulated world, redrawn -------------------------------------------------------------
+
+def world_story(drawer: Drawer, rng: random.Random, statements: int = 12, questions: int = 4) -> Story:
+    """One simulated-world story (actor+object, difficulty 5) with redrawn names."""
+    actors = tuple(drawer.person() for _ in range(4))
+    config = setting_config("actor+object", actors=actors, she=tuple(a for a in actors if a in drawer.pools.female),
+                            rooms=tuple(drawer.noun() for _ in range(5)), objects=tuple(drawer.noun() for _ in range(3)),
+                            articles=("the",), containers=(), story_length=statements)
+    (lines,) = generate(config, statements, questions, rng)
+    return from_world(lines)
+
+
+def from_world(lines: Sequence) -> Story:
+    story = Story()
+    statement_of: dict[int, int] = {}
+    for number, line in enumerate(lines, 1):
+        if isinstance(line, WorldQuestion):
+            story.questions.append(Question(line.text, line.answer, tuple(statement_of[s] for s in line.support),
+                                            len(story.statements)))
+        else:
+            statement_of[number] = len(story.statements)
+            story.statements.append(line.text)
+    return story
+
+
+# --- everyday stories -----------------------------------------------------------------------
+
+MOVES = ("{p} went to {l}", "{p} walked into {l}", "{p} headed to {l}", "{p} moved to {l}", "{p} travelled to {l}",
+         "{p} is in {l}", "{p}'s in {l}", "{p} ran to {l}", "Afterwards {p} went to {l}", "Then {p} went to {l}")
+HOME = ("{p} went home", "Afterwards {p} went home", "{p} headed home", "Then {p} went back home")
+NOT_MOVES = ("{p} did not go to {l}", "{p} didn't go to {l}", "{p} is not in {l}", "{p} never went to {l}")
+GETS = ("{p} picked up {o}", "{p} took {o}", "{p} grabbed {o}", "{p} got {o}")
+DROPS = ("{p} dropped {o}", "{p} put down {o}", "{p} left {o} there")
+GROUP_MOVES = ("{a} and {b} went to {l}", "{a} and {b} headed to {l}", "{a} and {b} walked into {l}")
+THEY_GETS = ("They picked up {o}", "They took {o}", "Then they grabbed {o}")
+
+
+@dataclass
+class _Tracker:
+    """What the story so far says, with the statement indices each belief rests on."""
+
+    place: dict[str, tuple[str, int]] = field(default_factory=dict)       # person -> (place, line)
+    holder: dict[str, tuple[str, int]] = field(default_factory=dict)      # object -> (person, line)
+    dropped: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)  # object -> (place, lines)
+
+    def where_object(self, obj: str) -> tuple[str, tuple[int, ...]] | None:
+        if obj in self.holder:
+            person, line = self.holder[obj]
+            if person in self.place:
+                place, move = self.place[person]
+                return place, (line, move)
+            return None
+        return self.dropped.get(obj)
+
+    def carrying(self, person: str) -> list[tuple[str, int]]:
+        return [(o, line) for o, (p, line) in self.holder.items() if p == person]
+
+
+def _place_word(place: str) -> str:
+    """The answer word of a place as written ("the living room" -> "living room")."""
+    return place[4:] if place.startswith("the ") else place
+
+
+def everyday_story(drawer: Drawer, rng: random.Random, events: int = 10) -> Story:
+    """A short story in everyday phrasing, with questions on people, objects and things never said.
+
+    Every question's answer follows from the lines it names as supports; an "unknown" question
+    names no line (nothing supports any answer)."""
+    people = [drawer.person() for _ in range(rng.randint(2, 4))]
+    if rng.random() < 0.25:  # a full name, one memory word ("Anika Patel" -> anika_patel)
+        people[0] = f"{people[0]} {drawer.person()}"
+    places = [f"the {drawer.noun()}" for _ in range(3)]
+    places.append(f"the {drawer.noun()} {drawer.noun()}" if rng.random() < 0.5 else drawer.named_place())
+    objects = [f"the {drawer.noun()}" for _ in range(3)]
+    story, state = Story(), _Tracker()
+
+    def say(text: str) -> int:
+        story.statements.append(text[0].upper() + text[1:] + ".")
+        return len(story.statements) - 1
+
+    def ask(text: str, answer: str, supports: tuple[int, ...]) -> None:
+        question = Question(text, answer, supports, len(story.statements))
+        if not story.questions or story.questions[-1] != question:
+            story.questions.append(question)
+
+    for _ in range(events):
+        person = rng.choice(people)
+        here = state.place.get(person, (None,))[0]
+        roll = rng.random()
+        held = state.carrying(person)
+        if roll < 0.1 and here is not None and len(people) >= 2:
+            other = rng.choice([p for p in people if p != person])
+            place = rng.choice([p for p in places if p != here])
+            line = say(rng.choice(GROUP_MOVES).format(a=person, b=other, l=place))
+            for p in (person, other):
+                state.place[p] = (place, line)
+            free = [o for o in objects if o not in state.holder]
+            if free and rng.random() < 0.6:
+                obj = rng.choice(free)
+                got = say(rng.choice(THEY_GETS).format(o=obj))
+                state.holder[obj] = (f"{person}+{other}", got)  # the pair holds it: nobody alone drops it
+                state.dropped.pop(obj, None)
+                ask(f"Where is {obj}?", _place_word(place), (got, line))
+                objects.remove(obj)  # where it is after one of them leaves is not told
+        elif roll < 0.45 or here is None:
+            place = rng.choice([p for p in places + ["home"] if p != here])
+            template = rng.choice(HOME if place == "home" else MOVES)
+            state.place[person] = (place, say(template.format(p=person, l=place)))
+            if rng.random() < 0.3:  # a negated move right after: the newer memory that must lose
+                say(rng.choice(NOT_MOVES).format(p=person, l=rng.choice([p for p in places if p != place])))
+        elif roll < 0.7:
+            free = [o for o in objects if o not in state.holder]
+            if not free:
+                continue
+            some = rng.sample(free, k=min(len(free), rng.choice((1, 1, 2, 3))))
+            listed = some[0] if len(some) == 1 else ", ".join(some[:-1]) + " and " + some[-1]
+            line = say(rng.choice(GETS).format(p=person, o=listed))
+            for obj in some:
+                state.holder[obj] = (person, line)
+                state.dropped.pop(obj, None)
+        elif held:
+            obj, _ = rng.choice(held)
+            line = say(rng.choice(DROPS).format(p=person, o=obj))
+            del state.holder[obj]
+            place, move = state.place[person]
+            state.dropped[obj] = (place, (line, move))
+        else:
+            continue
+        if rng.random() < 0.5:
+            _ask_about(rng, people, places, objects, state, ask)
+    for _ in range(2):
+        _ask_about(rng, people, places, objects, state, ask)
+    _ask_unknown(drawer, rng, people, objects, state, ask)
+    return story
+
+
+def _ask_about(rng, people, places, objects, state: _Tracker, ask) -> None:
+    kind = rng.choice(("person", "object", "carrying", "yes/no"))
+    person, obj = rng.choice(people), rng.choice(objects)
+    if kind == "person" and person in state.place:
+        place, line = state.place[person]
+        ask(f"Where is {person}?", _place_word(place), (line,))
+    elif kind == "object" and (found := state.where_object(obj)) is not None:
+        ask(f"Where is {obj}?", _place_word(found[0]), found[1])
+    elif kind == "carrying" and len(held := state.carrying(person)) == 1:
+        # one object: a list answer would need R to have seen that very list
+        ask(f"What is {person} carrying?", _place_word(held[0][0]), (held[0][1],))
+    elif kind == "yes/no" and person in state.place:
+        place, line = state.place[person]
+        asked = place if place != "home" and rng.random() < 0.5 else rng.choice([p for p in places if p != place])
+        ask(f"Is {person} in {asked}?", "yes" if asked == place else "no", (line,))
+
+
+def _ask_unknown(drawer: Drawer, rng, people, objects, state: _Tracker, ask) -> None:
+    """A question about someone or something never mentioned, or whose place was never said."""
+    roll = rng.random()
+    if roll < 0.4:
+        ask(f"Where is {drawer.person()}?", UNKNOWN, ())
+    elif roll < 0.7:
+        ask(f"Where is the {drawer.noun()}?", UNKNOWN, ())
+    else:
+        unplaced = [p for p in people if p not in state.place] + [o for o in objects if state.where_object(o) is None]
+        if unplaced:
+            ask(f"Where is {rng.choice(unplaced)}?", UNKNOWN, ())
+        else:
+            ask(f"What is {drawer.person()} carrying?", UNKNOWN, ())
+
+
+# --- the files ------------------------------------------------------------------------------
+
+def distractors(rng: random.Random, drawer: Callable[[], Drawer], others: Sequence[tuple[Entities, Sequence[Story]]],
+                need: int, everyday: bool = True) -> list[Story]:
+    """Unrelated stories totalling at least `need` statements: other bAbI tasks' stories,
+    simulated-world and (if `everyday`) everyday stories, every entity redrawn by `drawer()`
+    (so distinct from the main story's words, which the drawer holds as taken)."""
+    out, count = [], 0
+    while count < need:
+        roll = rng.random() * (1.0 if everyday else 0.75)
+        if roll < 0.5 and others:
+            entities, stories = rng.choice(others)
+            story = rename(rng.choice(stories), entities, drawer())
+        elif roll < 0.75:
+            story = world_story(drawer(), rng)
+        else:
+            story = everyday_story(drawer(), rng)
+        out.append(story)
+        count += len(story.statements)
+    return out
+
+
+def conversation(main: Story, pools_: Pools, rng: random.Random, max_factor: float,
+                 others: Sequence[tuple[Entities, Sequence[Story]]], taken: Iterable[str] = ()) -> Story:
+    """`main` interleaved with unrelated stories up to `max_factor` times its length (drawn uniformly)."""
+    factor = rng.uniform(1, max_factor)
+    drawer = Drawer(pools_, rng, taken)
+    need = round((factor - 1) * len(main.statements))
+    return interleave(main, distractors(rng, lambda: drawer, others, need) if need else [], factor, rng)
+
+
+def write_conversations(out: str | Path, babi: str | Path, seed: int = 0, tasks: set[int] | None = None,
+                        stories: int = 200, test_stories: int = 50, everyday: int = 2000, world: int = 500,
+                        max_factor: float = 10.0, rename_share: float = 0.5,
+                        exclude: Sequence[str | Path] = ()) -> dict[str, int]:
+    """Write `<task>-conv_train.txt` / `_test.txt` per bAbI task under `babi`, plus
+    `qa0_everyday-conv_*` and `qa0_simworld-conv_*`; returns the questions written per file.
+
+    Per bAbI task, `stories` train stories (`test_stories` test stories) are main stories, a share
+    `rename_share` of them redrawn; everyday and world mains are `everyday` and `world` stories
+    (a quarter as many in the test split). Everything is drawn from the training pools and
+    `random.Random` seeded by (seed, split, file), so a file is the same whatever else is written.
+    No word of the bAbI-format files under the `exclude` folders (the hand-written benchmark) is drawn."""
+    train_pools, _ = pools(babi, {w for folder in exclude for w in babi_words(folder)})
+    babi_tasks = load_tasks(babi, tasks)
+    entities = {t.name: task_entities(t.train or t.test) for t in babi_tasks}
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, int] = {}
+    for split, per_task, share in (("train", stories, 1.0), ("test", test_stories, 0.25)):
+        sources = [(entities[t.name], getattr(t, split) or t.train) for t in babi_tasks]
+        groups: list[tuple[str, Iterable]] = []
+        for task in babi_tasks:
+            rng = random.Random(f"{seed}-{split}-{task.name}")
+            picked = rng.sample(getattr(task, split), min(per_task, len(getattr(task, split))))
+            groups.append((task.name, ((rng, story, entities[task.name]) for story in picked)))
+        groups.append(("qa0_everyday", ((r, None, "everyday") for r in _rngs(seed, split, "everyday", round(everyday * share)))))
+        groups.append(("qa0_simworld", ((r, None, "world") for r in _rngs(seed, split, "simworld", round(world * share)))))
+        for name, items in groups:
+            lines = []
+            for rng, story, kind in items:
+                drawer = Drawer(train_pools, rng)
+                if kind == "everyday":
+                    story = everyday_story(drawer, rng)
+                elif kind == "world":
+                    story = world_story(drawer, rng)
+                elif rng.random() < rename_share:
+                    story = rename(story, kind, drawer)
+                taken = drawer.taken | (story_entities(story, kind) if isinstance(kind, Entities) else set())
+                others = [s for s in sources if s[0] is not kind]
+                lines += babi_lines(conversation(story, train_pools, rng, max_factor, others, taken))
+            if not lines:
+                continue
+            path = out / f"{name}-conv_{split}.txt"
+            path.write_text("".join(line + "\n" for line in lines))
+            written[path.name] = sum("\t" in line for line in lines)
+    return written
+
+
+def _rngs(seed: int, split: str, name: str, n: int) -> Iterable[random.Random]:
+    master = random.Random(f"{seed}-{split}-{name}")
+    return (random.Random(master.getrandbits(64)) for _ in range(n))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", required=True, type=Path, help="folder for the bAbI-format files")
+    parser.add_argument("--babi", required=True, type=Path, help="folder of bAbI files (e.g. ../shared/babi/en-10k)")
+    parser.add_argument("--tasks", default="all", help="bAbI task numbers, e.g. 1-20 or 1,2,5 (default: all found)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--stories", type=int, default=200, help="main stories per bAbI task (train split)")
+    parser.add_argument("--test-stories", type=int, default=50, help="main stories per bAbI task (test split)")
+    parser.add_argument("--everyday", type=int, default=2000, help="everyday-phrasing main stories (train split)")
+    parser.add_argument("--world", type=int, default=500, help="simulated-world main stories (train split)")
+    parser.add_argument("--max-factor", type=float, default=10.0, help="memory up to this many times the main story's")
+    parser.add_argument("--rename", type=float, default=0.5, help="share of bAbI main stories with redrawn entities")
+    parser.add_argument("--exclude", type=Path, nargs="*", default=[p for p in [BENCH_DATA] if p.is_dir()],
+                        help="folders of bAbI-format files whose words are never drawn (default: bench/data)")
+
+
+def run(args: argparse.Namespace) -> int:
+    written = write_conversations(args.out, args.babi, args.seed, parse_task_range(args.tasks), args.stories,
+                                  args.test_stories, args.everyday, args.world, args.max_factor, args.rename,
+                                  args.exclude)
+    for name, n in written.items():
+        print(f"{args.out / name}: {n} questions")
+    return 0

@@ -1,0 +1,368 @@
+"""O, the output feature map (paper §3.1-§3.4): k hops, each picking the supporting memory
+
+    o_h = argmax_i s_O([x, m_o1, ..., m_o(h-1)], m_i),   s_O(x, y) = Φx(x)ᵀ U_Oᵀ U_O Φy(y)
+
+plus the §3.6 exact-match term, the write-time triple scoring s_Ot with Algorithm 1 (§3.4) and
+the stop memory that ends the hops early (arXiv 1502.05698). One hop is written once here and
+serves training (`hop_loss`, teacher-forced on the labelled facts), batched inference over a
+`Batch` (`find_supports`) and serving over a stored memory, whose U_O·Φy(m) rows are computed
+once per slot when it is written (`SlotVectors`, paper footnote 2).
+
+Memories are newest first: Algorithm 1 walks them in that order, so the "y older than y′"
+feature speaks in every comparison it makes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from memnet.batch import Batch, gather_rows, sample_negatives
+from memnet.memory.index import Synced
+from memnet.memory.slots import Memory
+from memnet.records import Hop
+
+if TYPE_CHECKING:
+    from memnet.model import MemNN
+
+NEVER = torch.iinfo(torch.long).max   # reference time before any pick: the question is newer than all
+CHUNK = 65_536                        # slots embedded at a time
+
+
+@dataclass
+class Memories:
+    """The memories O scores for B questions, newest first. N memories of L words, n = embedding size."""
+
+    ids: torch.Tensor          # (B, N, L) word ids (after word dropout in training)
+    keys: torch.Tensor         # (B, N, L) word keys (exact match, unseen words too)
+    time: torch.Tensor         # (B, N) write time; -1 for padding
+    valid: torch.Tensor        # (B, N) bool
+    base: torch.Tensor         # (B, N, n) U_O Φy(m)
+    in_question: torch.Tensor  # (B, N, L) memory words that occur in the question
+    slots: torch.Tensor        # (B, N) what a pick is called outside O: position in a batch, slot index when serving
+    terms: torch.Tensor        # (B, N, L) each word's number in `term_index` (0: padding)
+    term_index: dict[int, int] # word key -> its number among the memories' distinct keys (key 0 -> 0)
+
+
+def number_terms(keys: torch.Tensor) -> tuple[torch.Tensor, dict[int, int]]:
+    """Number the distinct word keys of memories (..., L): key 0 (padding) is 0. With them, which
+    memory words occur in an input is one gather over the memory (`occurs`), not a comparison of
+    every memory word with every input word."""
+    distinct, inverse = torch.unique(torch.cat([torch.zeros(1, dtype=keys.dtype), keys.flatten()]), return_inverse=True)
+    return inverse[1:].view(keys.shape), dict(zip(distinct.tolist(), range(len(distinct))))
+
+
+def occurs(memories: Memories, keys: torch.Tensor) -> torch.Tensor:
+    """(B, N, L): which memory words occur among each question's `keys` (B, M) (§3.6 exact match,
+    unseen words included: it compares keys, not dictionary ids)."""
+    number = memories.term_index.get
+    numbers = torch.tensor([[number(k, 0) for k in row] for row in keys.tolist()], dtype=torch.long).view(keys.shape)
+    mask = torch.zeros((keys.shape[0], len(memories.term_index)), dtype=torch.bool).scatter_(1, numbers, True)
+    mask[:, 0] = False
+    return mask.gather(1, memories.terms.flatten(1)).view_as(memories.terms)
+
+
+@dataclass
+class Rows:
+    """U_O rows every hop reads, looked up once (so backward builds one sparse gradient for them)."""
+
+    match: torch.Tensor                 # (|W|, n) YM: a memory word that occurs in the input (§3.6)
+    stop: torch.Tensor                  # (n,) the stop memory
+    time: torch.Tensor                  # (3, n) the three write-time features of s_Ot (§3.4)
+    match_support: torch.Tensor | None  # (|W|, n) YMS: matched a support only (`match_source`)
+
+    @classmethod
+    def of(cls, model: MemNN) -> "Rows":
+        lay = model.layout
+        blocks = [lay.rows("YM"), lay.rows("STOP"), lay.rows("T")]
+        if model.config.match_source:
+            blocks.append(lay.rows("YMS"))
+        looked_up = model.U_O(torch.cat(blocks)).split([len(b) for b in blocks])
+        return cls(looked_up[0], looked_up[1][0], looked_up[2], looked_up[3] if model.config.match_source else None)
+
+
+def distinct_rows(ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The distinct rows of a 2-D id matrix, and each row's index among them (numpy's unique over
+    whole rows viewed as bytes: ten times faster than torch.unique(dim=0))."""
+    rows = np.ascontiguousarray(ids.numpy())
+    as_bytes = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1])))[:, 0]
+    _, first, where = np.unique(as_bytes, return_index=True, return_inverse=True)
+    return torch.from_numpy(rows[first]), torch.from_numpy(where.reshape(-1))
+
+
+def embed_memories(model: MemNN, ids: torch.Tensor) -> torch.Tensor:
+    """U_O Φy(m) of memories (..., L) -> (..., n); each distinct sentence is embedded once (the
+    questions of a batch share most of their memories)."""
+    distinct, where = distinct_rows(ids.reshape(-1, ids.shape[-1]))
+    rows = model.layout.sentence(distinct, "Y", model.config.unseen_context)
+    base = nn.functional.embedding_bag(rows, model.U_O.weight, mode="sum", sparse=model.U_O.sparse,
+                                       padding_idx=model.layout.null)
+    return base[where].view(*ids.shape[:-1], -1)
+
+
+def batch_memories(model: MemNN, batch: Batch, mem_ids: torch.Tensor) -> Memories:
+    """A batch's memories as O reads them; `mem_ids` may differ from `batch.mem_ids` by word dropout."""
+    terms, term_index = number_terms(batch.mem_keys)
+    memories = Memories(mem_ids, batch.mem_keys, batch.mem_time, batch.mem_valid, embed_memories(model, mem_ids),
+                        batch.mem_keys[:, :0], torch.arange(batch.mem_ids.shape[1]).expand(batch.size, -1), terms, term_index)
+    memories.in_question = occurs(memories, batch.q_keys)
+    return memories
+
+
+def match_scores(model: MemNN, x: torch.Tensor, memories: Memories, rows: Rows, sup_keys: torch.Tensor) -> torch.Tensor:
+    """s_O's §3.6 term of every memory (B, N): x · the YM rows of its words that occur in the input
+    [x, m_o1, ...] (with `match_source`, words matching only a support use the YMS rows).
+
+    Scored per dictionary word, then gathered, so no hop embeds the whole memory again.
+    """
+    in_question, in_support = memories.in_question, occurs(memories, sup_keys)
+    flat = memories.ids.flatten(1)
+
+    def term(match_rows: torch.Tensor, used: torch.Tensor) -> torch.Tensor:
+        per_word = x @ match_rows.T                                                      # (B, |W|)
+        return (per_word.gather(1, flat).view_as(memories.ids) * used).sum(-1)
+
+    if not model.config.match_source:
+        return term(rows.match, in_question | in_support)
+    return term(rows.match, in_question) + term(rows.match_support, in_support & ~in_question)
+
+
+def hop_scores(model: MemNN, memories: Memories, rows: Rows, x: torch.Tensor, sup_keys: torch.Tensor):
+    """s_O at one hop with input embedding `x` (B, n): every memory's score (B, N), the stop memory's
+    (B,), and x·T for the three time features (B, 3). `sup_keys` (B, h, L): the supports found so far."""
+    scores = torch.einsum("bn,bmn->bm", x, memories.base)
+    if model.config.match:
+        scores = scores + match_scores(model, x, memories, rows, sup_keys.flatten(1))
+    return scores, x @ rows.stop, x @ rows.time.T
+
+
+def unpicked(memories: Memories, picks: torch.Tensor) -> torch.Tensor:
+    """(B, N): the memories a hop may still pick; a fact found at an earlier hop adds nothing new.
+    `picks` (B, h) are slot names as in `memories.slots`, -1 for none."""
+    picked = (memories.slots[:, :, None] == picks[:, None, :]).any(-1)
+    return memories.valid & ~picked
+
+
+def after_reference(memories: Memories, pick_time: torch.Tensor) -> torch.Tensor:
+    """(B, N): memories newer than the reference the time features compare against: the question
+    (newer than all) at hop 1, then the memory picked at the previous hop. `pick_time` (B, h), -1: none."""
+    last = pick_time[:, -1] if pick_time.shape[1] else torch.full((pick_time.shape[0],), -1)
+    reference = torch.where(last >= 0, last, NEVER)
+    return (reference[:, None] < memories.time) & memories.valid
+
+
+def fast_winner(u: torch.Tensor, v: torch.Tensor, valid: torch.Tensor, block: int = 256) -> torch.Tensor:
+    """Algorithm 1's winner for each row (B, N) -> (B,): t = first valid; for i > t: t = i if u_i > v_t.
+
+    Each step looks for the first slot that beats the incumbent within the next `block` slots
+    (numpy, a few microseconds), jumping there or past the block: the steps are the winner's
+    changes plus N / block, and each costs O(block), not O(N). Inference only: no gradient.
+    """
+    u_rows = np.where(valid.numpy(), u.detach().numpy(), -np.inf)   # a padded or picked slot never wins
+    v_rows = v.detach().numpy()
+    winners = valid.to(torch.int8).argmax(1).tolist()                # the first candidate (0 if none)
+    for b, (u_row, v_row) in enumerate(zip(u_rows, v_rows)):
+        t = winners[b]
+        start = t + 1
+        while start < len(u_row):
+            beats = u_row[start : start + block] > v_row[t]
+            i = int(beats.argmax())
+            if beats[i]:
+                t = start = start + i
+                start += 1
+            else:
+                start += block
+        winners[b] = t
+    return torch.tensor(winners)
+
+
+def time_winner(scores: torch.Tensor, after_ref: torch.Tensor, time: torch.Tensor, valid: torch.Tensor):
+    """Algorithm 1 with s_Ot over newest-first memories: the winner per row, and the incumbent side
+    v of s_Ot(x, y, m_t) = u_y - v_t, which the stop memory must also beat.
+
+    `time` (B, 3) holds x·T for the three time features; `after_ref` marks memories newer than the
+    reference (the previous hop's pick). Each challenger is older than the winner it meets.
+    """
+    u = scores + time[:, 0:1] * after_ref + time[:, 2:3]
+    v = scores - time[:, 1:2] * after_ref
+    return fast_winner(u, v, valid), v
+
+
+def pick(model: MemNN, scores: torch.Tensor, stop: torch.Tensor, time: torch.Tensor, memories: Memories,
+         available: torch.Tensor, pick_time: torch.Tensor, hop: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """One hop's choice per question (B,): Algorithm 1's winner among the available memories (argmax
+    without time features), or -1 where the stop memory beats it (from the second hop on) or nothing
+    is left. Also returns the winner's position (B,) among the memories."""
+    if model.config.time:
+        winner, v = time_winner(scores, after_reference(memories, pick_time), time, available)
+        # s_Ot(x, stop, m_t): the stop memory has no write time, so only m_t's features speak
+        beats_winner = stop - v.gather(1, winner[:, None])[:, 0]
+    else:
+        masked = scores.masked_fill(~available, float("-inf"))
+        winner = masked.argmax(1)
+        beats_winner = stop - masked.gather(1, winner[:, None])[:, 0]
+    stops = (beats_winner > 0) & (hop > 0)
+    return torch.where(stops | ~available.any(1), -1, memories.slots.gather(1, winner[:, None])[:, 0]), winner
+
+
+@torch.no_grad()
+def find_supports(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor,
+                  memories: Memories | Callable[[torch.Tensor], Memories], hops: int | None = None) -> list[list[Hop]]:
+    """O at inference: up to `hops` hops for each of B questions (q_ids, q_keys: (B, Lq)).
+
+    `memories` is what O scores: a batch's memories, or a function giving a hop's candidates from the
+    picks so far ((B, h) slot names; hashing, §3.3). Returns each question's hops; a question ends
+    at the first stop.
+    """
+    rows = Rows.of(model)
+    question = model.question_part("O", q_ids)
+    batch = q_ids.shape[0]
+    picks = torch.empty((batch, 0), dtype=torch.long)
+    pick_time = torch.empty((batch, 0), dtype=torch.long)
+    sup_ids = sup_keys = None
+    done = torch.zeros(batch, dtype=torch.bool)
+    result: list[list[Hop]] = [[] for _ in range(batch)]
+    for hop in range(hops or model.config.hops):
+        hop_memories = memories(picks) if callable(memories) else memories
+        if not hop_memories.valid.shape[1]:
+            break   # no candidates (hashing found none)
+        if sup_ids is None:
+            sup_ids = sup_keys = hop_memories.ids[:, :0]
+        x = model.combine("O", question, model.support_parts("O", q_keys, sup_ids, sup_keys), sup_ids, sup_keys, q_keys)
+        scores, stop, time = hop_scores(model, hop_memories, rows, x, sup_keys)
+        available = unpicked(hop_memories, picks)
+        chosen, winner = pick(model, scores, stop, time, hop_memories, available, pick_time, hop)
+        chosen = torch.where(done, -1, chosen)
+        for b in range(batch):
+            valid = hop_memories.valid[b]
+            if not done[b] and valid.any():
+                score = float(scores[b, winner[b]]) if chosen[b] >= 0 else float(stop[b])
+                result[b].append(Hop(hop + 1, int(chosen[b]) if chosen[b] >= 0 else None, score,
+                                     hop_memories.slots[b][valid].numpy(), scores[b][valid].numpy(),
+                                     float(stop[b]) if hop > 0 else None))
+        done = done | (chosen < 0)
+        if done.all():
+            break
+        found = (chosen >= 0)[:, None]
+        at = winner[:, None]
+        picks = torch.cat([picks, chosen[:, None]], dim=1)
+        pick_time = torch.cat([pick_time, torch.where(found, hop_memories.time.gather(1, at), -1)], dim=1)
+        width = (hop_memories.ids.shape[0], 1, hop_memories.ids.shape[2])
+        sup_ids = torch.cat([sup_ids, hop_memories.ids.gather(1, at[:, :, None].expand(width)) * found[:, :, None]], 1)
+        sup_keys = torch.cat([sup_keys, hop_memories.keys.gather(1, at[:, :, None].expand(width)) * found[:, :, None]], 1)
+    return result
+
+
+def hop_loss(model: MemNN, batch: Batch, mem_ids: torch.Tensor, q_ids: torch.Tensor,
+             generator: torch.Generator) -> torch.Tensor:
+    """Eq. 6-7 (or appendix C's pairwise time hinges) for every hop, teacher-forced on the labels.
+    Returns the summed hinge loss (a scalar)."""
+    cfg = model.config
+    memories = batch_memories(model, batch, mem_ids)
+    rows = Rows.of(model)
+    # teacher forcing: every hop's input holds the same question and labelled facts, embedded once
+    question = model.question_part("O", q_ids)
+    labelled_ids = gather_rows(mem_ids, batch.supports)
+    labelled_keys = gather_rows(batch.mem_keys, batch.supports)
+    labelled = model.support_parts("O", batch.q_keys, labelled_ids, labelled_keys)
+    labelled_time = torch.where(batch.supports >= 0, batch.mem_time.gather(1, batch.supports.clamp(min=0)), -1)
+    total = torch.zeros(())
+    # the labelled facts, then one hop that teaches the stop memory (later hops would repeat it)
+    for hop in range(min(cfg.hops, batch.supports.shape[1] + 1)):
+        picks = batch.supports[:, :hop]
+        x = model.combine("O", question, labelled[:, :hop], labelled_ids[:, :hop], labelled_keys[:, :hop],
+                          batch.q_keys)
+        scores, stop, time = hop_scores(model, memories, rows, x, labelled_keys[:, :hop])
+        target = batch.supports[:, hop] if hop < batch.supports.shape[1] else torch.full((batch.size,), -1)
+        still = (picks >= 0).all(1)                       # earlier hops had real facts
+        active = still & (target >= 0) if hop == 0 else still
+        if not active.any():
+            break
+        # candidates: the memories plus the stop memory (from hop 2 on), at column N
+        n = scores.shape[1]
+        all_scores = torch.cat([scores, stop[:, None]], dim=1)
+        # O never re-picks a fact at inference; by default an earlier hop's fact still serves as a
+        # negative, which teaches the stop memory to win (the simulation's "where is X now")
+        pool = unpicked(memories, picks) if cfg.skip_found_negatives else batch.mem_valid
+        valid = torch.cat([pool, torch.full((batch.size, 1), hop > 0)], dim=1)
+        target_col = torch.where(target >= 0, target, torch.full_like(target, n))
+        neg = sample_negatives(valid, target_col, cfg.negatives, generator)      # (B, S), -1 = none
+        pos_score = all_scores.gather(1, target_col[:, None])
+        neg_score = all_scores.gather(1, neg.clamp(min=0))
+        if cfg.time:
+            times = torch.cat([batch.mem_time, torch.full((batch.size, 1), -1)], dim=1)
+            is_mem = torch.cat([batch.mem_valid, torch.zeros(batch.size, 1, dtype=torch.bool)], dim=1)
+            after_ref = torch.cat([after_reference(memories, labelled_time[:, :hop]), is_mem[:, -1:]], dim=1)
+            p_pos, p_neg = after_ref.gather(1, target_col[:, None]), after_ref.gather(1, neg.clamp(min=0))
+            t_pos, t_neg = times.gather(1, target_col[:, None]), times.gather(1, neg.clamp(min=0))
+            both = is_mem.gather(1, target_col[:, None]) & is_mem.gather(1, neg.clamp(min=0))
+            pos_older = (t_pos < t_neg) & both
+            neg_older = (t_neg < t_pos) & both
+            c1, c2, c3 = time[:, 0:1], time[:, 1:2], time[:, 2:3]
+            s_pos_first = pos_score - neg_score + c1 * p_pos + c2 * p_neg + c3 * pos_older
+            s_neg_first = neg_score - pos_score + c1 * p_neg + c2 * p_pos + c3 * neg_older
+            hinge_pos, hinge_neg = torch.relu(cfg.margin - s_pos_first), torch.relu(cfg.margin + s_neg_first)
+            if cfg.scan_hinges:   # Algorithm 1 (newest first) only ever asks s_Ot(x, older, newer)
+                hinge_pos, hinge_neg = hinge_pos * ~neg_older, hinge_neg * ~pos_older
+            hinge = hinge_pos + hinge_neg
+        else:
+            hinge = torch.relu(cfg.margin - pos_score + neg_score)
+        hinge = hinge * ((neg >= 0) & active[:, None])
+        total = total + hinge.sum()
+    return total
+
+
+class SlotVectors(Synced):
+    """A stored memory as O reads it (paper footnote 2): each slot's word ids, key numbers and
+    U_O·Φy row, computed when the slot is written and redone only where a slot changed."""
+
+    def __init__(self, model: MemNN, memory: Memory):
+        super().__init__(memory)
+        self.model = model
+        self.ids = np.zeros((0, 1), dtype=np.int64)
+        self.terms = np.zeros((0, 1), dtype=np.int64)
+        self.term_index: dict[int, int] = {0: 0}
+        self.base = np.zeros((0, model.config.dim), dtype=np.float32)
+        self._all: Memories | None = None   # every live slot, newest first, for this version
+
+    def refresh(self) -> None:
+        changed = self.changed()
+        if not len(changed) and len(self.seen) == self.memory.size:
+            return
+        size, width = self.memory.size, self.memory.keys.shape[1]
+        if self.ids.shape != (size, width):
+            rows, cols = min(size, len(self.ids)), min(width, self.ids.shape[1])
+            ids, terms = np.zeros((size, width), dtype=np.int64), np.zeros((size, width), dtype=np.int64)
+            ids[:rows, :cols], terms[:rows, :cols] = self.ids[:rows, :cols], self.terms[:rows, :cols]
+            base = np.zeros((size, self.base.shape[1]), dtype=np.float32)
+            base[:rows] = self.base[:rows]
+            self.ids, self.terms, self.base = ids, terms, base
+        keys = self.memory.keys[changed]
+        self.ids[changed] = self.model.vocab.ids_of_keys(keys)
+        number = self.term_index.setdefault
+        self.terms[changed] = np.array([number(k, len(self.term_index)) for k in keys.ravel().tolist()],
+                                       dtype=np.int64).reshape(keys.shape)
+        with torch.no_grad():
+            for start in range(0, len(changed), CHUNK):
+                part = changed[start : start + CHUNK]
+                self.base[part] = embed_memories(self.model, torch.from_numpy(self.ids[part])).numpy()
+        self._all = None
+        self.mark_seen()
+
+    def memories(self, q_keys: torch.Tensor, slots: np.ndarray | None = None) -> Memories:
+        """The slots (all live ones when None) as `Memories` for one question (q_keys: (Lq,)), newest first."""
+        self.refresh()
+        if slots is None and self._all is not None:
+            gathered = self._all
+        else:
+            order = self.memory.newest() if slots is None else slots[np.argsort(-self.memory.time[slots], kind="stable")]
+            gathered = Memories(*(torch.from_numpy(a[order])[None] for a in (self.ids, self.memory.keys, self.memory.time)),
+                                torch.ones((1, len(order)), dtype=torch.bool), torch.from_numpy(self.base[order])[None],
+                                torch.zeros((1, 0), dtype=torch.bool), torch.from_numpy(order)[None],
+                                torch.from_numpy(self.terms[order])[None], self.term_index)
+            if slots is None:
+                self._all = gathered
+        return replace(gathered, in_question=occurs(gathered, q_keys[None]))

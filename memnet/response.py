@@ -1,0 +1,116 @@
+"""R, the response (paper §3.1 eq. 3 and 8): ranks candidate answers given the question and the
+supporting memories O found,
+
+    r = argmax_w s_R([x, m_o1, ..., m_ok], w),   s_R(x, y) = Φx(x)ᵀ U_Rᵀ U_R Φy(y)
+
+over the dictionary W, the multi-word answers seen in training, and every word of the supports
+that the dictionary lacks (a name or place never seen in training, §3.5: it is scored through
+its context rows). Written once for training (`answer_loss`), batched evaluation and serving
+(`rank`). `memnet.sentence_decoder` is the appendix-F R that phrases a sentence instead.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+import torch
+
+from memnet.batch import Batch, gather_rows, sample_negatives
+from memnet.features import PAD, UNK, occurs_in, token_key
+
+if TYPE_CHECKING:
+    from memnet.model import MemNN
+
+
+def answer_scores(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_ids: torch.Tensor,
+                  sup_keys: torch.Tensor, word_dropped: torch.Tensor | None = None):
+    """s_R of every candidate for B questions (q_ids, q_keys: (B, Lq)) with supports (B, K, L) in hop
+    order (zero rows: none). Candidates are the dictionary words, the multi-word answers, then one
+    column per support-token position (a word unseen in training, first occurrence only).
+
+    Returns scores (B, C), a validity mask (B, C), and the keys of the support tokens (B, K·L).
+    """
+    lay, vocab = model.layout, model.vocab
+    batch = q_ids.shape[0]
+    x = model.input_vector("R", q_ids, q_keys, sup_ids, sup_keys)                       # (B, n)
+    n_words, n_phrases = len(vocab), len(vocab.phrases)
+    flat_ids, flat_keys = sup_ids.flatten(1), sup_keys.flatten(1)                       # (B, P)
+    n_local = flat_ids.shape[1]
+    words = x @ model.U_R(lay.rows("Y")).T
+    phrases = x @ model.U_R(lay.rows("A")).T
+    local_base = words[:, UNK : UNK + 1].expand(-1, n_local)   # a local word starts as <unk>
+    scores = torch.cat([words, phrases, local_base], dim=1).clone()
+    # each occurrence in a support adds its context rows and the "in a support" row
+    first = (flat_keys[:, :, None] == flat_keys[:, None, :]).to(torch.int8).argmax(2)  # first same-key position
+    column = torch.where(flat_ids > UNK, flat_ids, n_words + n_phrases + first)
+    left, right = lay.context(sup_ids, lay.YL, lay.YR, sup_ids > PAD).split(sup_ids.shape[-1], dim=-1)
+    hop = torch.arange(sup_ids.shape[1])[None, :, None].expand_as(sup_ids)
+    hop_rows = lay.words(hop + 1, lay.HOP - 1, sup_ids > PAD)
+    occurrence_rows = torch.stack([lay.words(sup_ids, lay.YS), left, right, hop_rows], dim=-1).reshape(batch, -1, 4)
+    occurrence = torch.einsum("bn,bpn->bp", x, model.U_R(occurrence_rows).sum(2)) * (flat_ids > PAD)
+    scores.scatter_add_(1, column, occurrence)
+    if model.config.match:   # candidate words that occur in the question (§3.6)
+        q_known = q_ids > UNK
+        q_rows = lay.words(q_ids, lay.YM, q_known)
+        scores.scatter_add_(1, q_ids, torch.einsum("bn,bln->bl", x, model.U_R(q_rows)) * q_known)
+        local_in_q = occurs_in(flat_keys, q_keys) & (flat_ids == UNK)
+        scores[:, n_words + n_phrases:] += local_in_q * (x @ model.U_R(torch.tensor([lay.YM + UNK]))[0])[:, None]
+    valid = torch.ones_like(scores, dtype=torch.bool)
+    valid[:, :2] = False
+    if word_dropped is not None:
+        valid[:, :n_words] &= ~word_dropped
+    valid[:, n_words + n_phrases:] = (flat_ids == UNK) & (first == torch.arange(n_local))
+    return scores, valid, flat_keys
+
+
+def answer_columns(model: MemNN, answers: Sequence[str], flat_keys: torch.Tensor,
+                   word_dropped: torch.Tensor | None) -> torch.Tensor:
+    """The candidate column of each answer (B,), -1 where R cannot express it."""
+    n_words, n_phrases = len(model.vocab), len(model.vocab.phrases)
+    columns = []
+    for b, answer in enumerate(answers):
+        column = model.vocab.answer_column(answer)
+        if column is not None and column < n_words and word_dropped is not None and word_dropped[b, column]:
+            column = None  # the answer is "unseen" in this example: find it in the supports
+        if column is None:
+            hits = (flat_keys[b] == token_key(answer)).nonzero()
+            column = n_words + n_phrases + int(hits[0]) if len(hits) else -1
+        columns.append(column)
+    return torch.tensor(columns)
+
+
+def answer_loss(model: MemNN, batch: Batch, mem_ids: torch.Tensor, q_ids: torch.Tensor,
+                word_dropped: torch.Tensor | None, generator: torch.Generator) -> torch.Tensor:
+    """Eq. 8: the right answer above sampled wrong candidates, given the labelled supports (a scalar)."""
+    picks = batch.supports[:, : model.config.hops]
+    sup_ids, sup_keys = gather_rows(mem_ids, picks), gather_rows(batch.mem_keys, picks)
+    scores, valid, flat_keys = answer_scores(model, q_ids, batch.q_keys, sup_ids, sup_keys, word_dropped)
+    target = answer_columns(model, batch.answers, flat_keys, word_dropped)
+    known = target >= 0
+    target = target.clamp(min=0)
+    neg = sample_negatives(valid, target, model.config.negatives, generator)
+    hinge = torch.relu(model.config.margin - scores.gather(1, target[:, None]) + scores.gather(1, neg.clamp(min=0)))
+    return (hinge * ((neg >= 0) & known[:, None])).sum()
+
+
+@torch.no_grad()
+def rank(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_ids: torch.Tensor, sup_keys: torch.Tensor,
+         sup_tokens: Sequence[Sequence[Sequence[str]]], top: int = 5) -> list[list[tuple[str, float]]]:
+    """R at inference: each question's `top` answers with their s_R, best first.
+
+    `sup_tokens[b][k]` are the tokens of question b's support k (empty for none), needed only to
+    name answer words that are not in the dictionary.
+    """
+    scores, valid, _ = answer_scores(model, q_ids, q_keys, sup_ids, sup_keys)
+    scores = scores.masked_fill(~valid, float("-inf"))
+    n_words, n_phrases, width = len(model.vocab), len(model.vocab.phrases), sup_ids.shape[2]
+    rankings = []
+    for b in range(scores.shape[0]):
+        if not valid[b].any():
+            rankings.append([])
+            continue
+        local = [t for tokens in sup_tokens[b] for t in (*tokens, *[""] * (width - len(tokens)))]
+        values, columns = scores[b].topk(min(top, int(valid[b].sum())))
+        names = [model.vocab.words[c] if c < n_words else model.vocab.phrases[c - n_words] if c < n_words + n_phrases
+                 else local[c - n_words - n_phrases] for c in columns.tolist()]
+        rankings.append(list(zip(names, values.tolist())))
+    return rankings

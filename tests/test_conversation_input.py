@@ -1,0 +1,67 @@
+"""The spaCy I on everyday phrasing (issue 12): multi-word names and places as one word,
+"'s" read as "is", names the tagger takes for modals, and "they" after a named pair."""
+from memnet.features import answer_form
+
+
+def tokens(spacy_input, text):
+    return [s.tokens for s in spacy_input(text)]
+
+
+def test_contracted_is_reads_as_is(spacy_input):
+    assert tokens(spacy_input, "Mary's in the garden.") == [("mary", "be", "in", "the", "garden")]
+    assert tokens(spacy_input, "Mary's in the garden.") == tokens(spacy_input, "Mary is in the garden.")
+    assert tokens(spacy_input, "Mary's hungry.")[0][1] == "be"
+    # the possessive stays a possessive
+    assert tokens(spacy_input, "Mary's apple is red.")[0][:3] == ("mary", "'s", "apple")
+
+
+def test_multi_word_place_is_one_word(spacy_input):
+    assert tokens(spacy_input, "Mary moved to New York.") == [("mary", "move", "to", "new_york")]
+    assert tokens(spacy_input, "John went to the living room.") == [("john", "go", "to", "the", "living_room")]
+    # asked about, the place is the same word as in memory
+    assert tokens(spacy_input, "Is John in the living room?")[0][-1] == "living_room"
+    assert tokens(spacy_input, "Is Mary in New York?")[0][-1] == "new_york"
+
+
+def test_multi_word_name_is_one_word(spacy_input):
+    assert tokens(spacy_input, "John Smith went to the kitchen.")[0][0] == "john_smith"
+
+
+def test_adjectives_and_babi_phrases_stay_apart(spacy_input):
+    # the parser calls "red" a compound here; only places and capitalised names are joined
+    assert tokens(spacy_input, "The triangle is above the red square.") == [
+        ("the", "triangle", "be", "above", "the", "red", "square")]
+    assert tokens(spacy_input, "What is the garden east of?") == [("what", "be", "the", "garden", "east", "of")]
+    assert tokens(spacy_input, "John picked up the red apple.")[0][-2:] == ("red", "apple")
+
+
+def test_answer_form_names_multi_word_answers_as_i_does():
+    assert answer_form("New York") == answer_form("new york") == answer_form("new_york") == "new_york"
+    assert answer_form("Apple, Milk") == "apple,milk"
+
+
+def test_names_that_are_also_modals_are_people(spacy_input):
+    story = "Will went to the garden. May went to the kitchen. Will picked up the apple."
+    assert tokens(spacy_input, story) == [("will", "go", "to", "the", "garden"), ("may", "go", "to", "the", "kitchen"),
+                                          ("will", "pick", "up", "the", "apple")]
+    doc = spacy_input.nlp(story)
+    assert [t.pos_ for t in doc if t.text in ("Will", "May")] == ["PROPN"] * 3
+    assert not any(s.is_question for s in spacy_input(story))
+    # a person, so "he" refers back to him and the shared subject of "and took" is his
+    discourse = spacy_input.new_discourse()
+    spacy_input("Will went to the garden.", discourse)
+    assert spacy_input("He picked up the apple.", discourse)[0].resolved == "Will picked up the apple."
+    assert [s.resolved for s in spacy_input("May is in the office and Will took the milk.")] == [
+        "May is in the office", "Will took the milk."]
+
+
+def test_modals_stay_modals(spacy_input):
+    assert spacy_input("Will you go to the park?")[0].is_question
+    doc = spacy_input.nlp("Where will Sumit go?")
+    assert doc[1].pos_ == "AUX"
+
+
+def test_they_after_a_named_pair(spacy_input):
+    out = spacy_input("John and Mary went to the kitchen. They picked up the milk.")
+    assert out[1].resolved == "John and Mary picked up the milk."
+    assert out[1].tokens == ("john", "and", "mary", "pick", "up", "the", "milk")

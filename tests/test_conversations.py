@@ -1,0 +1,125 @@
+"""The conversation data generator (memnet.data.conversations) and the hand-written bench set."""
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+from memnet.data.babi import Question, Story, load_tasks, read_stories
+from memnet.data.conversations import (BENCH_DATA, UNKNOWN, Drawer, babi_lines, babi_words, everyday_story, held_out,
+                                       interleave, pools, rename, task_entities, world_story, write_conversations)
+from tests.helpers import BABI_EN
+
+BABI = Path(BABI_EN).parent
+
+
+@pytest.fixture(scope="module")
+def both_pools():
+    return pools(BABI)
+
+
+def test_held_out_pools_are_disjoint_from_training_pools(both_pools):
+    train, test = both_pools
+    assert len(train.people) > 500 and len(train.nouns) > 300 and len(train.named_places) > 300
+    assert len(test.people) > 100 and len(test.nouns) > 100
+    assert not train.words() & test.words()
+    assert all(held_out(w) for w in test.words()) and not any(held_out(w) for w in train.words())
+    assert not (train.words() | test.words()) & babi_words(BABI)  # absent from the bAbI data
+    assert any(" " in p for p in train.named_places)  # multi-word places ("New ...")
+
+
+def test_generated_files_are_seeded_and_draw_only_training_words(tmp_path, both_pools):
+    kwargs = dict(babi=BABI / "en", seed=5, tasks={11}, stories=4, test_stories=1, everyday=8, world=4,
+                  exclude=[BENCH_DATA])
+    write_conversations(tmp_path / "a", **kwargs)
+    write_conversations(tmp_path / "b", **kwargs)
+    files = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert files == sorted(p.name for p in (tmp_path / "b").iterdir())
+    assert all((tmp_path / "a" / f).read_text() == (tmp_path / "b" / f).read_text() for f in files)
+    write_conversations(tmp_path / "c", **{**kwargs, "seed": 6})
+    assert (tmp_path / "a" / files[0]).read_text() != (tmp_path / "c" / files[0]).read_text()
+    words = set()
+    for task in load_tasks(tmp_path / "a"):  # the trainer's reader parses every file
+        assert task.train and task.test
+        words |= {w.lower() for s in task.train for t in s.statements for w in re.findall("[A-Za-z]+", t)}
+    _, test = both_pools
+    assert not words & test.words()
+    drawn_from, _ = pools(BABI / "en", babi_words(BENCH_DATA))  # the pools write_conversations drew from
+    assert not drawn_from.words() & babi_words(BENCH_DATA)  # the hand-written set's words are never drawn
+    answers = [q.answer for task in load_tasks(tmp_path / "a") for s in task.train for q in s.questions]
+    assert UNKNOWN in answers
+
+
+def test_interleaving_keeps_supporting_facts_and_memories():
+    main = Story(["Mary went to the kitchen.", "Then she picked up the apple.", "John went to the garden."],
+                 [Question("Where is the apple?", "kitchen", (1, 0), 2), Question("Where is John?", "garden", (2,), 3)])
+    other = Story([f"Fred went to the room{i}." for i in range(40)], [Question("Where is Fred?", "room39", (39,), 40)])
+    for seed in range(20):
+        merged = interleave(main, [other], 10, random.Random(seed))
+        assert len(merged.statements) == 3 + 27
+        assert [q.answer for q in merged.questions] == ["kitchen", "garden"]  # the distractor's question dropped
+        for before, after in zip(main.questions, merged.questions):
+            assert [merged.statements[i] for i in after.supports] == [main.statements[i] for i in before.supports]
+            assert set(main.statements[: before.n_statements]) <= set(merged.statements[: after.n_statements])
+            assert main.statements[before.n_statements] not in merged.statements[: after.n_statements] \
+                if before.n_statements < 3 else True
+        # a pronoun line stays right after the line it refers back to
+        i = merged.statements.index("Then she picked up the apple.")
+        assert merged.statements[i - 1] == "Mary went to the kitchen."
+        # and the bAbI lines say the same: parse them back
+        written = "".join(line + "\n" for line in babi_lines(merged))
+        path = Path(__file__).parent / "_tmp_interleaved.txt"
+        try:
+            path.write_text(written)
+            (back,) = read_stories(path)
+        finally:
+            path.unlink()
+        assert [(q.text, q.answer, q.supports, q.n_statements) for q in back.questions] == \
+            [(q.text, q.answer, q.supports, q.n_statements) for q in merged.questions]
+
+
+def test_renaming_redraws_every_entity_and_answer(both_pools):
+    train, _ = both_pools
+    (task,) = load_tasks(BABI / "en", {5})
+    entities = task_entities(task.test[:50])
+    assert {"fred", "bill", "jeff", "mary"} <= entities.names and {"football", "kitchen"} <= entities.nouns
+    story = task.test[0]
+    renamed = rename(story, entities, Drawer(train, random.Random(0)))
+    text = " ".join(renamed.statements + [q.text for q in renamed.questions]).lower()
+    assert not set(re.findall("[a-z]+", text)) & (entities.names | entities.nouns)
+    for q in renamed.questions:  # every answer still read off the memory
+        memory = " ".join(renamed.statements[: q.n_statements]).lower()
+        assert all(part in re.findall("[a-z]+", memory) for part in q.answer.lower().split(","))
+
+
+def test_everyday_and_world_stories_answer_from_their_supports(both_pools):
+    train, _ = both_pools
+    kinds = {"unknown": 0, "negation": 0, "list": 0, "they": 0}
+    for seed in range(40):
+        rng = random.Random(seed)
+        story = everyday_story(Drawer(train, rng), rng)
+        text = " ".join(story.statements)
+        kinds["negation"] += " not " in text or "n't" in text or "never" in text
+        kinds["list"] += bool(re.search(r", the \w+ and the", text))
+        kinds["they"] += "They " in text or "they " in text
+        for q in story.questions:
+            assert all(i < q.n_statements for i in q.supports)
+            if q.answer == UNKNOWN:
+                kinds["unknown"] += 1
+                assert not q.supports
+            elif q.answer not in ("yes", "no"):
+                support = " ".join(story.statements[i] for i in q.supports).lower()
+                assert q.answer.lower() in support or q.answer == "home"
+    assert all(n > 0 for n in kinds.values()), kinds
+    rng = random.Random(0)
+    world = world_story(Drawer(train, rng), rng)
+    assert world.questions and all(q.supports for q in world.questions)
+
+
+def test_bench_plain_english_set_parses():
+    files = sorted(BENCH_DATA.glob("*.txt"))
+    stories = [s for f in files for s in read_stories(f)]
+    questions = [q for s in stories for q in s.questions]
+    assert len(stories) >= 60 and len(questions) >= 200
+    assert sum(q.answer == UNKNOWN for q in questions) >= 20
+    assert all(q.supports for q in questions if q.answer not in (UNKNOWN, "nothing"))
