@@ -352,9 +352,12 @@ def on_undo(ctx: Context, key: str | None, word: str) -> tuple:
 
     def body():
         with ctx.sessions.writing(key) as session:
-            slots = sorted(slot.index for slot in session.net.memory_store.undo())   # for the note; the store decides
-            note = f"Undone: forgot {len(slots)} slot{'s' if len(slots) > 1 else ''} ({slots[0]}–{slots[-1]})." if slots else ""
-            session.version, undone = ctx.store.undo(key, session.version, Turn("undo", lines=[_bot(note)]))
+            def note(undone: Turn) -> Turn:
+                slots = sorted(slot.index for slot in undone.slots)
+                text = f"Undone: forgot {len(slots)} slot{'s' if len(slots) > 1 else ''} ({slots[0]}–{slots[-1]})."
+                return Turn("undo", lines=[_bot(text)], clock=session.net.memory_store.clock,
+                            messages=session.net.memory_store.messages)
+            session.version, undone = ctx.store.undo(key, session.version, note)
             ctx.sessions.reload(session)   # the memory, chat and coreference state as before that message
             if undone is None:
                 session.chat = session.chat + [_bot("Nothing to undo.")]

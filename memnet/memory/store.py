@@ -16,7 +16,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -142,8 +142,8 @@ class ConversationStore(Protocol):
         """Append `turn` if the conversation is still at version `expected` (Conflict otherwise;
         KeyError on a duplicate message id; StoreFull when nothing can be written); returns the new version."""
 
-    def undo(self, key: str, expected: int, turn: Turn) -> tuple[int, Turn | None]:
-        """Mark the newest live turn that wrote slots as undone and append `turn` (the note), in one
+    def undo(self, key: str, expected: int, note: Callable[[Turn], Turn]) -> tuple[int, Turn | None]:
+        """Mark the newest live turn that wrote slots as undone and append `note(that turn)`, in one
         transaction; returns the new version and the undone turn (None: nothing to undo, nothing appended)."""
 
     def set_settings(self, key: str, expected: int, settings: dict) -> int:
@@ -202,7 +202,8 @@ class SQLiteStore:
             ready = db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'turn_slots'").fetchone()[0]
         if not ready:
             with self._write() as db:
-                db.executescript(SCHEMA)
+                for statement in SCHEMA.split(";")[:-1]:   # not executescript: it commits first
+                    db.execute(statement)
             with self._connect() as db:
                 db.execute("PRAGMA journal_mode=WAL")
 
@@ -315,7 +316,7 @@ class SQLiteStore:
             self._insert(db, key, turn)
         return version
 
-    def undo(self, key: str, expected: int, turn: Turn) -> tuple[int, Turn | None]:
+    def undo(self, key: str, expected: int, note: Callable[[Turn], Turn]) -> tuple[int, Turn | None]:
         with self._write() as db:
             reset = db.execute("SELECT coalesce(max(seq), -1) FROM turns WHERE conversation = ? AND kind IN ('clear', 'import')",
                                (key,)).fetchone()[0]
@@ -325,12 +326,12 @@ class SQLiteStore:
             if row is None:
                 return expected, None
             version = self._check(db, key, expected)
-            db.execute("UPDATE turns SET undone = 1 WHERE conversation = ? AND seq = ?", (key, row[0]))
-            self._insert(db, key, turn)
             slots = db.execute("SELECT position, time, text, resolved, tokens, message FROM turn_slots "
                                "WHERE conversation = ? AND seq = ? ORDER BY time", (key, row[0])).fetchall()
-        undone = Turn("message", [Slot(p, t, x, x if r is None else r, tuple(k.split(SEPARATOR)) if k else (), m)
-                                  for p, t, x, r, k, m in slots], json.loads(row[1]), seq=row[0])
+            undone = Turn("message", [Slot(p, t, x, x if r is None else r, tuple(k.split(SEPARATOR)) if k else (), m)
+                                      for p, t, x, r, k, m in slots], json.loads(row[1]), seq=row[0])
+            db.execute("UPDATE turns SET undone = 1 WHERE conversation = ? AND seq = ?", (key, row[0]))
+            self._insert(db, key, note(undone))
         return version, undone
 
     def set_settings(self, key: str, expected: int, settings: dict) -> int:
