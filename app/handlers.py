@@ -20,7 +20,7 @@ import gradio as gr
 
 from app import render
 from app.sessions import RETRIES, BadKey, Catalogue, Session, Sessions, check_key, new_key
-from memnet import Answered, Memory, MemoryNetwork, Stored
+from memnet import Answered, Memory, Stored
 from memnet.memory.slots import MemoryFormatError
 from memnet.memory.store import Conflict, ConversationStore, StoreFull, Turn
 
@@ -425,7 +425,7 @@ def on_import(ctx: Context, path: str | None, key: str | None, word: str) -> tup
 
         def body():
             with ctx.sessions.writing(key) as session:
-                session.net = MemoryNetwork(session.net.model, memory=imported, input_map=session.net.input_map)
+                session.net = session.net.conversation(imported)
                 ctx.sessions.restore_coref(session)
                 ctx.sessions.commit(session, Turn("import", slots=imported.slots, lines=[_bot(render.user_message(status))]))
                 session.last_answer = None
@@ -447,7 +447,7 @@ def on_model(ctx: Context, label: str, key: str | None) -> tuple[str, int, str]:
         with ctx.sessions.writing(key) as session:
             session.version = ctx.store.set_settings(key, session.version, {"model": chosen, "hops": None})
             fresh = ctx.catalogue.open(chosen)
-            session.net = MemoryNetwork(fresh.model, memory=session.net.memory_store, input_map=fresh.input_map)
+            session.net = fresh.conversation(session.net.memory_store)
             ctx.sessions.restore_coref(session)
             session.model, session.hops = chosen, None
             return session

@@ -137,7 +137,7 @@ class Sessions:
         label = self.catalogue.label_of(settings.get("model"))
         shared = self.catalogue.open(label)
         memory = saved.memory if saved else None
-        session.net = MemoryNetwork(shared.model, memory=memory, input_map=shared.input_map)
+        session.net = shared.conversation(memory)
         session.model, session.hops = label, settings.get("hops")
         session.version = saved.version if saved else 0
         session.chat = saved.chat if saved else []
