@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 from pathlib import Path
 
 from memnet.runtime import configure
@@ -17,6 +18,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--model", type=Path, help="a checkpoint folder to serve by default (default: the bundled assets/model)")
     parser.add_argument("--data-dir", type=Path, default=default_data_dir(), help="where sessions are kept (SQLite; default %(default)s)")
+    parser.add_argument("--max-slots", type=int, default=100_000, help="memories one conversation may hold (default %(default)s)")
+    parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                        help="another name this app is reached by (Host header), e.g. a LAN name; repeatable. "
+                             "Requests naming any other host are refused (DNS rebinding)")
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link (off by default; needs the network)")
     return parser.parse_args(argv)
 
@@ -26,16 +31,23 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     from app import ui
     from app.handlers import Context
-    from app.sessions import Catalogue, Store
+    from app.sessions import Catalogue
     from memnet.checkpoint import CheckpointError
+    from memnet.memory.store import SQLiteStore
 
     try:
         catalogue = Catalogue(ASSETS, args.model)
         catalogue.open(None)  # load the default model now: a bad checkpoint fails here, not in a user's session
     except (FileNotFoundError, CheckpointError) as error:
         raise SystemExit(f"app.py: {error}") from None
-    context = Context(Store(args.data_dir), catalogue, ASSETS / "examples")
-    ui.build(context).launch(server_name=args.host, server_port=args.port, share=args.share)
+    try:
+        store = SQLiteStore(args.data_dir)
+    except (OSError, sqlite3.Error) as error:
+        raise SystemExit(f"app.py: cannot open the data folder {args.data_dir}: {error} "
+                         "(is the disk full or the folder not writable? --data-dir chooses another)") from None
+    context = Context(store, catalogue, ASSETS / "examples", max_slots=args.max_slots)
+    ui.build(context).launch(server_name=args.host, server_port=args.port, share=args.share,
+                             **ui.serve_options(args.host, tuple(args.allowed_host)))
 
 
 if __name__ == "__main__":

@@ -1,42 +1,51 @@
 """The functions behind every UI event and API endpoint.
 
-They take plain values and a `Session`, and return plain values (or component updates),
-so tests call them directly, without a server or a browser. A turn changes the memory,
-is committed to the store, and only then is acknowledged.
+They take plain values (a session key, text) and return plain values (or component updates),
+so tests call them directly, without a server or a browser. A turn changes the memory, is
+appended to the store in one transaction, and only then is acknowledged; if the store refuses
+it (disk full, another process was first) the memory is re-read from the store, so what a
+session holds is always what is committed.
 """
 from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
 
 from app import render
-from app.sessions import Catalogue, Session, Store
-from memnet import Answered, Memory, MemoryNetwork, Skipped, Stored
+from app.sessions import RETRIES, BadKey, Catalogue, Session, Sessions, check_key, new_key
+from memnet import Answered, Memory, Skipped, Stored
 from memnet.input.clean import prepare, strip_controls
 from memnet.memory.slots import MemoryFormatError
+from memnet.memory.store import Conflict, ConversationStore, StoreFull, Turn
 
 MAX_CHARS = 1_000_000       # a longer paste is refused whole, with a message
 MAX_IMPORT_BYTES = 50_000_000
+MAX_SLOTS = 100_000         # per conversation, unless app.py --max-slots says otherwise
 CHUNK = 200                 # sentences read per step of a long paste, between progress updates
+DISK_FULL = "The disk is full (or the data folder is read-only)"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Context:
-    """What every session shares: the store, the models on offer, the example stories."""
+    """What every session shares: the store, the models on offer, the example stories, the limits."""
 
-    store: Store
+    store: ConversationStore
     catalogue: Catalogue
     examples: Path
+    max_slots: int = MAX_SLOTS
+    sessions: Sessions = field(init=False)
+
+    def __post_init__(self):
+        self.sessions = Sessions(self.store, self.catalogue)
 
 
-def _writes(events: list[Stored | Answered | Skipped]) -> int:
-    """How many memory writes (each one undo step) a chat turn's `respond` events made."""
-    return sum(1 for e in events if isinstance(e, Stored) and e.slots)
+class Refused(Exception):
+    """A message that cannot be taken; the text says why (nothing of it was stored)."""
 
 
 def _merge_writes(events: list[Stored | Answered]) -> list[Stored | Answered]:
@@ -50,27 +59,51 @@ def _merge_writes(events: list[Stored | Answered]) -> list[Stored | Answered]:
     return merged
 
 
-def open_session(ctx: Context, key: str | None) -> Session:
-    return ctx.store.open(key, ctx.catalogue)
+def open_session(ctx: Context, key: str | None = None) -> Session:
+    """The session `key` as the store has it (None: a new one, under a fresh key)."""
+    return ctx.sessions.get(key or new_key())
 
 
-def _session(ctx: Context, session: Session | None) -> Session:
-    """API clients start with an empty gr.State: give them a memory of their own."""
-    return session if session is not None else open_session(ctx, None)
+def _user(text: str) -> dict:
+    return {"role": "user", "content": render.user_message(text)}
 
 
-def _commit(ctx: Context, session: Session, said: str, reply: str, writes: int) -> None:
-    """Record the turn and save it; if saving fails, take the turn's memory writes back and re-raise."""
-    session.chat += [{"role": "user", "content": render.user_message(said)}, {"role": "assistant", "content": reply}]
-    session.turns.append(writes)
+def _bot(text: str) -> dict:
+    return {"role": "assistant", "content": text}
+
+
+def _check_room(ctx: Context, session: Session, adding: int) -> None:
+    held = len(session.net.memory_store)
+    if held > ctx.max_slots:
+        raise Refused(f"This conversation would hold {held:,} memories; the limit is {ctx.max_slots:,} per conversation "
+                      f"(app.py --max-slots). Nothing of this message ({adding:,} statements) was stored: "
+                      "undo or clear some memories first.")
+
+
+def _previous(ctx: Context, key: str, message_id: str | None) -> Turn | None:
+    """A message id seen before: the turn stored with it (its result is the original reply)."""
+    return ctx.store.find(key, message_id) if message_id else None
+
+
+def _retried(body: Callable):
+    """`body()`, run again when another process committed to the conversation first."""
+    for attempt in range(RETRIES):
+        try:
+            return body()
+        except Conflict:
+            if attempt == RETRIES - 1:
+                raise
+
+
+def _record(ctx: Context, key: str, said: str, reply: str, message_id: str | None = None) -> None:
+    """A chat exchange that stored nothing (a refusal), kept in the conversation when the disk allows."""
+    def body():
+        with ctx.sessions.writing(key) as session:
+            ctx.sessions.commit(session, Turn(lines=[_user(said), _bot(reply)], result=reply, message_id=message_id))
     try:
-        ctx.store.save(session)
-    except Exception:
-        del session.chat[-2:]
-        session.turns.pop()
-        for _ in range(writes):
-            session.net.undo()
-        raise
+        _retried(body)
+    except (StoreFull, KeyError):
+        pass
 
 
 def _refusal(text: str, removed: int) -> str | None:
@@ -83,83 +116,162 @@ def _refusal(text: str, removed: int) -> str | None:
 
 
 # ---- the chat turn -------------------------------------------------------------------
-def chat_turn(ctx: Context, session: Session, message: str, hops: int | None) -> Iterator[str]:
+def chat_turn(ctx: Context, key: str, message: str, hops: int | None, message_id: str | None = None) -> Iterator[str]:
     """One chat message: statements stored, questions answered. Yields the reply as it grows
-    (progress first for a long paste); the turn is committed before any acknowledgement."""
+    (progress first for a long paste); the turn is committed before any acknowledgement. A
+    `message_id` seen before returns the first reply and stores nothing again."""
+    if (earlier := _previous(ctx, key, message_id)) is not None:
+        yield earlier.result
+        return
     text, removed = strip_controls(message)
     refusal = _refusal(text, removed)
     try:
-        session.net.check_hops(hops)
+        open_session(ctx, key).net.check_hops(hops)
     except ValueError as error:
         refusal = refusal or f"{error}. Nothing was stored."
     if refusal:
-        _commit(ctx, session, text, refusal, 0)
+        _record(ctx, key, text, refusal, message_id)
         yield refusal
         return
     prepared = prepare(text)
     chunks = prepared.chunks(CHUNK)
-    results: list = []
-    try:
-        for done, chunk in enumerate(chunks):
-            if len(chunks) > 1:
-                yield f"Reading your message… {done * CHUNK:,} of {len(prepared.units):,} sentences"
-            results += session.net.respond(chunk, hops)
-    except BaseException:  # failed, or abandoned part-way (the browser left): keep no half-told message
-        for _ in range(_writes(results)):
-            session.net.undo()
-        raise
-    writes = _writes(results)
-    skipped = [e for e in results if isinstance(e, Skipped)]
-    results = _merge_writes([e for e in results if not isinstance(e, Skipped)])
-    answers = [e.answer for e in results if isinstance(e, Answered)]
-    if answers:
-        session.last_answer = answers[-1]
-    replies = list(render.turn_reply(results, removed, skipped))
-    _commit(ctx, session, text, replies[-1], writes)
+    for attempt in range(RETRIES):
+        try:
+            with ctx.sessions.writing(key) as session:
+                mark, results = session.mark(), []
+                for done, chunk in enumerate(chunks):
+                    if len(chunks) > 1:
+                        yield f"Reading your message… {done * CHUNK:,} of {len(prepared.units):,} sentences"
+                    results += session.net.respond(chunk, hops)
+                slots = [slot for e in results if isinstance(e, Stored) for slot in e.slots]
+                _check_room(ctx, session, len(slots))
+                skipped = [e for e in results if isinstance(e, Skipped)]
+                results = _merge_writes([e for e in results if not isinstance(e, Skipped)])
+                answers = [e.answer for e in results if isinstance(e, Answered)]
+                replies = list(render.turn_reply(results, removed, skipped))
+                turn = Turn(slots=slots, lines=[_user(text), _bot(replies[-1])], coref=session.coref_patch(mark),
+                            answer=answers[-1].to_json() if answers else None, sets_answer=bool(answers),
+                            result=replies[-1], message_id=message_id)
+                try:
+                    ctx.sessions.commit(session, turn)
+                except StoreFull:
+                    if slots:
+                        raise
+                    # a question is still answered on a full disk; only its record is missing
+                    replies.append(replies[-1] + f"\n\n({DISK_FULL}: this exchange is not saved in the conversation.)")
+                if answers:
+                    session.last_answer = answers[-1]
+            break
+        except Conflict:
+            if attempt == RETRIES - 1:
+                raise
+        except KeyError:   # the same message id was committed meanwhile (a retry racing its original)
+            yield _previous(ctx, key, message_id).result
+            return
+        except Refused as error:
+            _record(ctx, key, text, str(error), message_id)
+            yield str(error)
+            return
+        except StoreFull:
+            yield f"{DISK_FULL}: nothing of this message was stored. Your memory is unchanged; questions still work."
+            return
     yield from replies
 
 
 # ---- API endpoints: JSON-friendly in and out ----------------------------------------------
-def tell(ctx: Context, text: str, session: Session | None) -> tuple[dict, Session]:
+def _api_key(state: str | None, session: str | None) -> str:
+    """The client's own key (`session`), else the one this connection was given, else a new one."""
+    if session:
+        try:
+            return check_key(session)
+        except BadKey as error:
+            raise gr.Error(str(error)) from None
+    return state or new_key()
+
+
+def _api_write(ctx: Context, key: str, message_id: str | None, body: Callable[[], object]) -> object:
+    """Run a write endpoint once per message id: a retried id gets the first result."""
+    if (earlier := _previous(ctx, key, message_id)) is not None:
+        return earlier.result
+    try:
+        return _retried(body)
+    except KeyError:
+        return _previous(ctx, key, message_id).result
+    except StoreFull:
+        raise gr.Error(f"{DISK_FULL}: nothing was stored. Reading and asking still work.") from None
+    except Refused as error:
+        raise gr.Error(str(error)) from None
+
+
+def tell(ctx: Context, text: str, state: str | None = None, session: str = "", message_id: str = "") -> tuple[dict, str]:
     """Store the statements in `text`; returns {"slots": the slots written, "skipped": [{"text", "reason"}]
-    for each part of the text that was not stored}."""
-    session = _session(ctx, session)
-    with session.lock:
-        text, removed = strip_controls(text)
-        refusal = _refusal(text, removed)
-        if refusal:
-            raise gr.Error(refusal)
-        told = session.net.tell(text)
-        _commit(ctx, session, text, render.told_reply(told, told.skipped), 1 if told else 0)
-    return told.to_json(), session
+    for each part of the text that was not stored}. `session`: a key the client keeps
+    (16-128 letters, digits, - or _) to find this memory again, after a restart too; `message_id`:
+    an id per message, so that sending it again stores nothing twice and returns the first result."""
+    key, message_id = _api_key(state, session), message_id or None
+    text, removed = strip_controls(text)
+    refusal = _refusal(text, removed)
+    if refusal:
+        raise gr.Error(refusal)
+
+    def body():
+        with ctx.sessions.writing(key) as s:
+            mark = s.mark()
+            slots = s.net.tell(text)
+            _check_room(ctx, s, len(slots))
+            result = slots.to_json()
+            reply = render.told_reply(slots, slots.skipped)
+            ctx.sessions.commit(s, Turn(slots=slots, lines=[_user(text), _bot(reply)], coref=s.coref_patch(mark),
+                                        result=result, message_id=message_id))
+            return result
+    return _api_write(ctx, key, message_id, body), key
 
 
-def ask(ctx: Context, question: str, session: Session | None) -> tuple[dict, Session]:
-    """Answer from memory: the answer, its supporting slots in hop order with scores, R's runner-ups."""
-    session = _session(ctx, session)
-    with session.lock:
-        question, _ = strip_controls(question)
-        answer = session.net.ask(question, session.hops)
-        session.last_answer = answer
-        _commit(ctx, session, question, list(render.answer_reply(answer))[-1], 0)
-    return answer.to_json(), session
+def ask(ctx: Context, question: str, state: str | None = None, session: str = "", message_id: str = "") -> tuple[dict, str]:
+    """Answer from memory: the answer, its supporting slots in hop order with scores, R's runner-ups.
+    On a full disk the answer still comes; only its record in the conversation is missing."""
+    key, message_id = _api_key(state, session), message_id or None
+    question, _ = strip_controls(question)
+
+    def body():
+        with ctx.sessions.writing(key) as s:
+            mark = s.mark()
+            answer = s.net.ask(question, s.hops)
+            result = answer.to_json()
+            turn = Turn(lines=[_user(question), _bot(list(render.answer_reply(answer))[-1])], coref=s.coref_patch(mark),
+                        answer=result, sets_answer=True, result=result, message_id=message_id)
+            try:
+                ctx.sessions.commit(s, turn)
+            except StoreFull:
+                return result
+            s.last_answer = answer
+            return result
+    return _api_write(ctx, key, message_id, body), key
 
 
-def memory(ctx: Context, session: Session | None) -> tuple[list[dict], Session]:
+def memory(ctx: Context, state: str | None = None, session: str = "") -> tuple[list[dict], str]:
     """Every slot, in write order."""
-    session = _session(ctx, session)
-    return [slot.to_json() for slot in session.net.memory], session
+    key = _api_key(state, session)
+    return [slot.to_json() for slot in ctx.sessions.get(key).net.memory], key
 
 
-def clear(ctx: Context, session: Session | None) -> tuple[dict, Session]:
+def _clear(ctx: Context, key: str) -> int:
+    def body():
+        with ctx.sessions.writing(key) as s:
+            forgotten = len(s.net.memory_store)
+            ctx.sessions.commit(s, Turn("clear"))
+            ctx.sessions.reload(s)
+            return forgotten
+    return _retried(body)
+
+
+def clear(ctx: Context, state: str | None = None, session: str = "") -> tuple[dict, str]:
     """Forget everything this session stored, and the conversation with it."""
-    session = _session(ctx, session)
-    with session.lock:
-        forgotten = len(session.net.memory)
-        session.net.clear()
-        session.chat, session.turns, session.last_answer = [], [], None
-        ctx.store.save(session)
-    return {"cleared": forgotten}, session
+    key = _api_key(state, session)
+    try:
+        return {"cleared": _clear(ctx, key)}, key
+    except StoreFull:
+        raise gr.Error(f"{DISK_FULL}: nothing was cleared.") from None
 
 
 # ---- UI events: component values out ------------------------------------------------------
@@ -169,8 +281,16 @@ def panel(session: Session, word: str = "") -> tuple:
     return render.memory_table(session.net.memory, answer, word), render.hop_chart(answer), render.ranking_table(answer)
 
 
-def on_filter(session: Session | None, word: str) -> str:
-    return render.memory_table(session.net.memory if session else [], session.last_answer if session else None, word)
+def _browser_key(key: str | None) -> str:
+    try:
+        return check_key(key) if key else new_key()
+    except BadKey:
+        return new_key()
+
+
+def on_filter(ctx: Context, key: str | None, word: str) -> str:
+    session = ctx.sessions.get(_browser_key(key))
+    return render.memory_table(session.net.memory, session.last_answer, word)
 
 
 def max_hops(ctx: Context) -> int:
@@ -179,94 +299,152 @@ def max_hops(ctx: Context) -> int:
 
 
 def on_load(ctx: Context, key: str | None, word: str) -> tuple:
-    """A page (re)load: the browser's session back from the store, or a new one."""
-    session = open_session(ctx, key)
+    """A page (re)load: the browser's session back from the store, or a new one.
+    Outputs: key, chatbot, hops, model, panel…"""
+    session = open_session(ctx, _browser_key(key))
     hops = session.hops or session.net.model.config.hops
-    return (session, session.key, session.chat, hops, session.model, *panel(session, word))
+    return (session.key, session.chat, hops, session.model, *panel(session, word))
 
 
-def on_message(ctx: Context, message: str, session: Session | None, hops: int, word: str) -> Iterator[tuple]:
-    """Outputs: chatbot, textbox, memory table, chart, runner-ups, session."""
-    session = _session(ctx, session)
-    with session.lock:
-        session.hops = int(hops)
-        earlier = list(session.chat)
-        pending = [{"role": "user", "content": render.user_message(strip_controls(message)[0])}]
-        for reply in chat_turn(ctx, session, message, session.hops):
-            yield earlier + pending + [{"role": "assistant", "content": reply}], "", gr.skip(), gr.skip(), gr.skip(), session
-        yield session.chat, "", *panel(session, word), session
+def _set_hops(ctx: Context, key: str, hops: int) -> None:
+    """Remember the hops slider with the conversation (when it changed)."""
+    def body():
+        with ctx.sessions.writing(key) as session:
+            if session.hops != hops:
+                session.version = ctx.store.set_settings(key, session.version, {"hops": hops})
+                session.hops = hops
+    try:
+        _retried(body)
+    except StoreFull:
+        pass   # the turn itself says what the disk allows
 
 
-def on_undo(ctx: Context, session: Session, word: str) -> tuple:
-    """Take back the memory writes of the last turn that made any. Outputs: chatbot, panel…, session."""
-    with session.lock:
-        while session.turns and session.turns[-1] == 0:
-            session.turns.pop()
-        removed = [slot for _ in range(session.turns.pop() if session.turns else 0) for slot in session.net.undo()]
-        if removed:
-            session.last_answer = None
-            slots = sorted(slot.index for slot in removed)
-            note = f"Undone: forgot {len(slots)} slot{'s' if len(slots) > 1 else ''} ({slots[0]}–{slots[-1]})."
-        else:
-            note = "Nothing to undo."
-        session.chat.append({"role": "assistant", "content": note})
-        ctx.store.save(session)
-    return session.chat, *panel(session, word), session
+def on_message(ctx: Context, message: str, key: str | None, hops: int, word: str) -> Iterator[tuple]:
+    """Outputs: chatbot, textbox, memory table, chart, runner-ups, key. The tab's key travels with
+    every event, so a tab left open across a restart keeps writing into its own conversation."""
+    key = _browser_key(key)
+    if ctx.sessions.get(key).hops != int(hops):
+        _set_hops(ctx, key, int(hops))
+    session = ctx.sessions.get(key)
+    earlier, answered = list(session.chat), session.last_answer
+    pending = [_user(strip_controls(message)[0])]
+    for reply in chat_turn(ctx, key, message, int(hops)):
+        yield earlier + pending + [_bot(reply)], "", gr.skip(), gr.skip(), gr.skip(), key
+    session = ctx.sessions.get(key)
+    if session.last_answer is answered:   # a statement: O's chart and R's ranking are unchanged, not re-rendered
+        yield session.chat, "", on_filter(ctx, key, word), gr.skip(), gr.skip(), key
+    else:
+        yield session.chat, "", *panel(session, word), key
 
 
-def on_clear(ctx: Context, session: Session, word: str) -> tuple:
-    _, session = clear(ctx, session)
-    return session.chat, *panel(session, word), session
+def on_undo(ctx: Context, key: str | None, word: str) -> tuple:
+    """Take back everything the last message that wrote memories changed: its slots, its chat lines
+    and what coreference learned from it. Outputs: chatbot, panel…, key."""
+    key = _browser_key(key)
+
+    def body():
+        with ctx.sessions.writing(key) as session:
+            def note(undone: Turn) -> Turn:
+                slots = sorted(slot.index for slot in undone.slots)
+                text = f"Undone: forgot {len(slots)} slot{'s' if len(slots) > 1 else ''} ({slots[0]}–{slots[-1]})."
+                return Turn("undo", lines=[_bot(text)], clock=session.net.memory_store.clock,
+                            messages=session.net.memory_store.messages)
+            session.version, undone = ctx.store.undo(key, session.version, note)
+            ctx.sessions.reload(session)   # the memory, chat and coreference state as before that message
+            if undone is None:
+                session.chat = session.chat + [_bot("Nothing to undo.")]
+            return session
+    try:
+        session = _retried(body)
+    except StoreFull:
+        session = ctx.sessions.get(key)
+        session.chat = session.chat + [_bot(f"{DISK_FULL}: nothing was undone.")]
+    return session.chat, *panel(session, word), key
 
 
-def on_export(session: Session) -> str:
-    """The memory as a JSON file, for the download component."""
+def on_clear(ctx: Context, key: str | None, word: str) -> tuple:
+    key = _browser_key(key)
+    try:
+        _clear(ctx, key)
+    except StoreFull:
+        gr.Warning(f"{DISK_FULL}: nothing was cleared.")
+    session = ctx.sessions.get(key)
+    return session.chat, *panel(session, word), key
+
+
+def on_export(ctx: Context, key: str | None) -> str:
+    """The memory as a JSON file, for the download component (in a folder only the owner can read)."""
+    session = ctx.sessions.get(_browser_key(key))
     folder = Path(tempfile.mkdtemp(prefix="memnet-export-"))
     path = folder / "memnet-memory.json"
     path.write_text(json.dumps(session.net.memory_store.to_json(), indent=1))
     return str(path)
 
 
-def read_memory_file(path: str | Path) -> Memory:
+def read_memory_file(path: str | Path, max_slots: int = MAX_SLOTS) -> Memory:
     """A memory from an export file, or MemoryFormatError saying what is wrong with it."""
     path = Path(path)
     if path.stat().st_size > MAX_IMPORT_BYTES:
         raise MemoryFormatError(f"the file is larger than {MAX_IMPORT_BYTES // 1_000_000} MB")
     try:
-        return Memory.from_json(json.loads(path.read_text(encoding="utf-8")))
+        return Memory.from_json(json.loads(path.read_text(encoding="utf-8")), limit=max_slots)
     except UnicodeDecodeError:
         raise MemoryFormatError("the file is not UTF-8 text") from None
     except json.JSONDecodeError as error:
         raise MemoryFormatError(f"the file is not valid JSON ({error})") from None
-    except (TypeError, ValueError) as error:  # MemoryFormatError is a ValueError
-        raise MemoryFormatError(str(error)) from None
+    except RecursionError:
+        raise MemoryFormatError("the file nests too deeply to be a memory export") from None
+    except (TypeError, ValueError, OverflowError) as error:  # MemoryFormatError is a ValueError
+        raise MemoryFormatError(str(error) or type(error).__name__) from None
 
 
-def on_import(ctx: Context, path: str | None, session: Session, word: str) -> tuple:
-    """Replace the memory with an exported one; a bad file changes nothing. Outputs: status, chatbot, panel…, session."""
-    if not path:
-        return "No file was uploaded.", session.chat, *panel(session, word), session
+def on_import(ctx: Context, path: str | None, key: str | None, word: str) -> tuple:
+    """Replace the memory with an exported one; a bad file changes nothing. Outputs: status, chatbot, panel…, key."""
+    key = _browser_key(key)
+    name = Path(path).name if path else ""
     try:
-        imported = read_memory_file(path)
+        if not path:
+            raise MemoryFormatError("no file was uploaded")
+        imported = read_memory_file(path, ctx.max_slots)
     except MemoryFormatError as error:
-        return f"Could not import {Path(path).name}: {error}. Your memory is unchanged.", session.chat, *panel(session, word), session
-    with session.lock:
-        session.net = MemoryNetwork(session.net.model, memory=imported, input_map=session.net.input_map)
-        session.turns, session.last_answer = [], None
-        status = f"Imported {len(imported)} slots from {Path(path).name}."
-        session.chat.append({"role": "assistant", "content": render.user_message(status)})
-        ctx.store.save(session)
-    return status, session.chat, *panel(session, word), session
+        status = f"Could not import {name or 'a file'}: {error}. Your memory is unchanged."
+    else:
+        status = f"Imported {len(imported)} slots from {name}."
+
+        def body():
+            with ctx.sessions.writing(key) as session:
+                session.net = session.net.conversation(imported)
+                ctx.sessions.restore_coref(session)
+                ctx.sessions.commit(session, Turn("import", slots=imported.slots, lines=[_bot(render.user_message(status))]))
+                session.last_answer = None
+        try:
+            _retried(body)
+        except StoreFull:
+            status = f"Could not import {name}: {DISK_FULL}. Your memory is unchanged."
+    session = ctx.sessions.get(key)
+    return status, session.chat, *panel(session, word), key
 
 
-def on_model(ctx: Context, label: str, session: Session) -> tuple[str, int, Session]:
-    """Answer with another checkpoint from now on; the memory stays. Outputs: status, hops, session."""
-    with session.lock:
-        fresh = ctx.catalogue.open(label)
-        session.net = MemoryNetwork(fresh.model, memory=session.net.memory_store, input_map=fresh.input_map)
-        session.model, session.hops = ctx.catalogue.label_of(label), None
-        ctx.store.save(session)
-    return f"Model: {session.model}", session.net.model.config.hops, session
+def on_model(ctx: Context, label: str, key: str | None) -> tuple[str, int, str]:
+    """Answer with another checkpoint from now on; the memory and the coreference state stay.
+    Outputs: status, hops, key."""
+    key = _browser_key(key)
+    chosen = ctx.catalogue.label_of(label)
+
+    def body():
+        with ctx.sessions.writing(key) as session:
+            session.version = ctx.store.set_settings(key, session.version, {"model": chosen, "hops": None})
+            fresh = ctx.catalogue.open(chosen)
+            session.net = fresh.conversation(session.net.memory_store)
+            ctx.sessions.restore_coref(session)
+            session.model, session.hops = chosen, None
+            return session
+    try:
+        session = _retried(body)
+    except StoreFull:
+        session = ctx.sessions.get(key)
+        return f"{DISK_FULL}: the model was not changed. Model: {session.model}", session.net.model.config.hops, key
+    return f"Model: {session.model}", session.net.model.config.hops, key
 
 
 def examples(ctx: Context) -> list[Path]:

@@ -1,25 +1,27 @@
-"""Per-session conversation handles and their SQLite persistence.
+"""Which conversation a browser tab or API client is; the store does the keeping.
 
-A `Session` pairs one conversation's memory with the shared, read-only model weights. The
-UI keeps it in `gr.State` (one per browser tab or API client) and only its key in the
-browser, so a reload or a restart finds the same memory and chat in the `Store`.
+A conversation is named by its session key: the browser keeps it in localStorage, an API
+client passes its own (or gets one per gradio connection). `Sessions` holds one `Session` per
+key in this process, shared by every tab on that key, and checks the store's version before
+each turn, so it always works on the latest committed state (another process, a restart).
 """
 from __future__ import annotations
 
 import contextlib
-import json
+import re
 import secrets
-import sqlite3
 import threading
-import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
 
-from memnet import Answer, Memory, MemoryNetwork
+from memnet import Answer, MemoryNetwork
 from memnet.checkpoint import DEFAULT_MODEL
+from memnet.input.coref import Discourse
+from memnet.memory.store import ConversationStore, Turn, patch_state
 
 APP_NAME = "memnet"
 
@@ -64,73 +66,109 @@ class Catalogue:
         return label if label in self.paths else self.default
 
 
+KEY = re.compile(r"[A-Za-z0-9_-]{16,128}")
+RETRIES = 5   # a turn is recomputed when another process committed to the conversation meanwhile
+
+
+class BadKey(ValueError):
+    """A session key that is not 16-128 letters, digits, '-' or '_'."""
+
+
+def new_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def check_key(key: str) -> str:
+    if not KEY.fullmatch(key):
+        raise BadKey("a session key is 16 to 128 letters, digits, '-' or '_' (e.g. Python's secrets.token_urlsafe(16)); "
+                     "a short key could be guessed by anyone who can reach the app")
+    return key
+
+
 @dataclass
 class Session:
-    """One conversation: its memory (inside `net`), the chat as displayed, and its settings."""
+    """One conversation as of `version` of the store: its memory (inside `net`), the chat, settings."""
 
     key: str
     net: MemoryNetwork
     model: str
+    version: int = 0
     chat: list[dict] = field(default_factory=list)    # gr.Chatbot messages, user text already escaped
-    turns: list[int] = field(default_factory=list)    # memory writes made by each chat turn, for undo
+    coref: dict | None = None                         # I's discourse state (kept across a model without coreference)
     hops: int | None = None                           # None: the model's own k
     last_answer: Answer | None = None                 # highlighted in the memory panel
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # one turn at a time
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # one turn at a time (released by any thread: a streamed turn moves between threads)
+
+    def coref_patch(self, mark: tuple | None) -> dict | None:
+        """What this turn changed in I's discourse state (None: the model has none)."""
+        return self.net.discourse.to_json(since=mark) if isinstance(self.net.discourse, Discourse) else None
+
+    def mark(self) -> tuple | None:
+        return self.net.discourse.mark() if isinstance(self.net.discourse, Discourse) else None
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (
-    key TEXT PRIMARY KEY, model TEXT NOT NULL, memory TEXT NOT NULL, chat TEXT NOT NULL,
-    turns TEXT NOT NULL, hops INTEGER, answer TEXT, updated REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+class Sessions:
+    """The sessions of this process by key (the most recently used `cached`; others are re-read
+    from the store when next used), each refreshed from the store when another writer moved it on."""
 
+    def __init__(self, store: ConversationStore, catalogue: Catalogue, cached: int = 256):
+        self.store, self.catalogue, self.cached = store, catalogue, cached
+        self._sessions: OrderedDict[str, Session] = OrderedDict()
+        self._lock = threading.Lock()
 
-class Store:
-    """Sessions in one SQLite file. `save` returns only after the transaction is committed."""
+    def get(self, key: str) -> Session:
+        """The session `key`, as of the latest committed turn (an unknown key: a new, empty one)."""
+        with self._lock:
+            session = self._sessions.get(key)
+            if session is None:
+                session = self._sessions[key] = Session(key, self.catalogue.open(None), self.catalogue.default, version=-1)
+            self._sessions.move_to_end(key)
+            while len(self._sessions) > self.cached:
+                self._sessions.popitem(last=False)
+        with session.lock:
+            if (self.store.version(key) or 0) != session.version:
+                self.reload(session)
+        return session
 
-    def __init__(self, folder: str | Path):
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.path = self.folder / "sessions.sqlite3"
-        with self._transaction() as db:
-            db.executescript(_SCHEMA)
-        with self._transaction() as db:
-            db.execute("PRAGMA journal_mode=WAL")
+    def reload(self, session: Session) -> None:
+        """Replace what `session` holds by the store's latest state (dropping uncommitted changes)."""
+        saved = self.store.load(session.key)
+        settings = saved.settings if saved else {}
+        label = self.catalogue.label_of(settings.get("model"))
+        shared = self.catalogue.open(label)
+        memory = saved.memory if saved else None
+        session.net = shared.conversation(memory)
+        session.model, session.hops = label, settings.get("hops")
+        session.version = saved.version if saved else 0
+        session.chat = saved.chat if saved else []
+        session.coref = saved.coref if saved else None
+        session.last_answer = Answer.from_json(saved.answer) if saved and saved.answer else None
+        self.restore_coref(session)
+
+    @staticmethod
+    def restore_coref(session: Session) -> None:
+        if isinstance(session.net.discourse, Discourse):
+            session.net.discourse = Discourse.from_json(session.coref) if session.coref else Discourse()
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """A connection per call (handlers run on many threads), committed on success, always closed."""
-        db = sqlite3.connect(self.path, timeout=30)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+    def writing(self, key: str) -> Iterator[Session]:
+        """The session, locked and fresh, for one write; if the body fails (or is abandoned), what it
+        changed in memory is dropped by re-reading the store, so memory always equals the store."""
+        session = self.get(key)
+        with session.lock:
+            if (self.store.version(key) or 0) != session.version:
+                self.reload(session)
+            try:
+                yield session
+            except BaseException:
+                self.reload(session)
+                raise
 
-    def secret(self) -> str:
-        """A per-installation key for gr.BrowserState, so browser sessions survive a restart."""
-        with self._transaction() as db:
-            db.execute("INSERT OR IGNORE INTO meta VALUES ('browser_secret', ?)", (secrets.token_urlsafe(24),))
-            return db.execute("SELECT value FROM meta WHERE name = 'browser_secret'").fetchone()[0]
+    def commit(self, session: Session, turn: Turn) -> None:
+        """Append the turn (raises Conflict, StoreFull, KeyError for a repeated message id); on success
+        the session's chat, coreference state and highlight follow the store."""
+        turn.clock, turn.messages = session.net.memory_store.clock, session.net.memory_store.messages
+        session.version = self.store.append(session.key, session.version, turn)
+        session.chat = session.chat + turn.lines
+        session.coref = patch_state(session.coref, turn.coref)
 
-    def save(self, session: Session) -> None:
-        answer = json.dumps(session.last_answer.to_json()) if session.last_answer else None
-        row = (session.key, session.model, json.dumps(session.net.memory_store.to_json()), json.dumps(session.chat),
-               json.dumps(session.turns), session.hops, answer, time.time())
-        with self._transaction() as db:
-            db.execute("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
-
-    def open(self, key: str | None, catalogue: Catalogue) -> Session:
-        """The saved session `key`, or a new empty one (under a fresh key when `key` is unknown or None)."""
-        with self._transaction() as db:
-            row = db.execute("SELECT model, memory, chat, turns, hops, answer FROM sessions WHERE key = ?", (key,)).fetchone() if key else None
-        if row is None:
-            label = catalogue.default
-            return Session(key or secrets.token_urlsafe(16), catalogue.open(label), label)
-        model, memory, chat, turns, hops, answer = row
-        label = catalogue.label_of(model)
-        net = catalogue.open(label)
-        net = MemoryNetwork(net.model, memory=Memory.from_json(json.loads(memory)), input_map=net.input_map)
-        last = Answer.from_json(json.loads(answer)) if answer else None
-        return Session(key, net, label, json.loads(chat), json.loads(turns), hops, last)

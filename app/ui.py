@@ -4,11 +4,18 @@ from __future__ import annotations
 from functools import partial
 
 import gradio as gr
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app import handlers, render
 from app.handlers import Context
 
 CONCURRENCY = 4  # events served at once; the model is small and the machine may have 2 cores
+HEAVY = 1        # imports and model switches at once: one session's big file cannot take every worker
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+# The browser keeps only the session key, in localStorage; gradio serves BrowserState's secret to
+# every page (GET /config), so it protects nothing and is not treated as a secret.
+BROWSER_SECRET = "memnet-session-key-not-a-secret"
 
 INTRO = """# memnet: a Memory Network you can talk to
 Tell it facts (*John went to the kitchen. He picked up the milk.*) and ask questions (*Where is the milk?*).
@@ -19,8 +26,8 @@ and R ranks the answers. The panel on the right shows all of it."""
 def build(ctx: Context) -> gr.Blocks:
     ui = dict(api_visibility="undocumented")  # the UI's own events; the API is /tell, /ask, /memory, /clear
     with gr.Blocks(title="memnet", analytics_enabled=False) as demo:
-        session = gr.State()
-        key = gr.BrowserState(None, storage_key="memnet-session", secret=ctx.store.secret())
+        key = gr.BrowserState(None, storage_key="memnet-session", secret=BROWSER_SECRET)
+        api_key = gr.State()  # an API client that names no session gets one per connection
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=5):
@@ -51,24 +58,37 @@ def build(ctx: Context) -> gr.Blocks:
                     runner_ups = gr.HTML(css_template=render.TABLE_CSS, elem_id="ranking", js_on_load=None, scale=2)
         with gr.Column(visible=False):  # the API endpoints' own inputs and outputs
             api_text = gr.Textbox()
+            api_session = gr.Textbox("", label="session")        # a key the client keeps (optional)
+            api_message = gr.Textbox("", label="message_id")     # makes a retry store nothing twice (optional)
             api_out = gr.JSON()
 
         panel = [table, chart, runner_ups]
-        demo.load(partial(handlers.on_load, ctx), [key, word], [session, key, chatbot, hops, model, *panel], **ui)
-        turn = dict(fn=partial(handlers.on_message, ctx), inputs=[message, session, hops, word],
-                    outputs=[chatbot, message, *panel, session], **ui)
+        demo.load(partial(handlers.on_load, ctx), [key, word], [key, chatbot, hops, model, *panel], **ui)
+        turn = dict(fn=partial(handlers.on_message, ctx), inputs=[message, key, hops, word],
+                    outputs=[chatbot, message, *panel, key], **ui)
         gr.on([message.submit, send.click], **turn)
         for button, path in example_buttons:
             button.click(partial(handlers.example_text, path), None, message, **ui).then(**turn)
-        undo.click(partial(handlers.on_undo, ctx), [session, word], [chatbot, *panel, session], **ui)
-        clear.click(partial(handlers.on_clear, ctx), [session, word], [chatbot, *panel, session], **ui)
-        word.change(handlers.on_filter, [session, word], table, **ui)
-        model.input(partial(handlers.on_model, ctx), [model, session], [status, hops, session], **ui)
-        export.click(handlers.on_export, session, exported, **ui)
-        upload.upload(partial(handlers.on_import, ctx), [upload, session, word], [status, chatbot, *panel, session], **ui)
+        undo.click(partial(handlers.on_undo, ctx), [key, word], [chatbot, *panel, key], **ui)
+        clear.click(partial(handlers.on_clear, ctx), [key, word], [chatbot, *panel, key], **ui)
+        word.change(partial(handlers.on_filter, ctx), [key, word], table, **ui)
+        heavy = dict(concurrency_limit=HEAVY, concurrency_id="heavy", **ui)
+        model.input(partial(handlers.on_model, ctx), [model, key], [status, hops, key], **heavy)
+        export.click(partial(handlers.on_export, ctx), key, exported, **heavy)
+        upload.upload(partial(handlers.on_import, ctx), [upload, key, word], [status, chatbot, *panel, key], **heavy)
 
-        gr.on([], partial(handlers.tell, ctx), [api_text, session], [api_out, session], api_name="tell")
-        gr.on([], partial(handlers.ask, ctx), [api_text, session], [api_out, session], api_name="ask")
-        gr.on([], partial(handlers.memory, ctx), [session], [api_out, session], api_name="memory")
-        gr.on([], partial(handlers.clear, ctx), [session], [api_out, session], api_name="clear")
+        writes = [api_text, api_key, api_session, api_message]
+        gr.on([], partial(handlers.tell, ctx), writes, [api_out, api_key], api_name="tell")
+        gr.on([], partial(handlers.ask, ctx), writes, [api_out, api_key], api_name="ask")
+        gr.on([], partial(handlers.memory, ctx), [api_key, api_session], [api_out, api_key], api_name="memory")
+        gr.on([], partial(handlers.clear, ctx), [api_key, api_session], [api_out, api_key], api_name="clear")
     return demo.queue(default_concurrency_limit=CONCURRENCY)
+
+
+def serve_options(host: str, allowed: tuple[str, ...] = ()) -> dict:
+    """`launch` options beyond the address: uploads capped at the server, and only requests whose
+    Host header names this app (`host`, this machine's names and `allowed`), so a web page cannot
+    reach it by DNS rebinding."""
+    hosts = sorted({*LOCAL_HOSTS, *allowed, *([host] if host not in ("0.0.0.0", "::") else [])})
+    return dict(max_file_size=handlers.MAX_IMPORT_BYTES,
+                app_kwargs={"middleware": [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)]})

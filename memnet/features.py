@@ -143,6 +143,11 @@ class FeatureLayout:
         keep = ids > PAD if use is None else (ids > PAD) & use
         return torch.where(keep, ids + block, torch.full_like(ids, self.null))
 
+    def hop_rows(self, sup_ids: torch.Tensor) -> torch.Tensor:
+        """HOP rows (R): for each word of supports (B, K, L), which hop found its support (1..K)."""
+        hop = torch.arange(1, sup_ids.shape[1] + 1)[None, :, None].expand_as(sup_ids)
+        return self.words(hop, self.HOP - 1, sup_ids > PAD)
+
     def context(self, ids: torch.Tensor, left_block: int, right_block: int, use: torch.Tensor) -> torch.Tensor:
         """Left and right neighbour rows (last dim x2) at positions where `use` is true."""
         left = torch.nn.functional.pad(ids, (1, 0))[..., :-1]

@@ -144,9 +144,10 @@ class MemoryNetwork:
         resolved = Path(path) if path is not None else checkpoint.DEFAULT_MODEL
         return cls(_cached_model(str(resolved.resolve())))
 
-    def conversation(self) -> "MemoryNetwork":
-        """Another conversation, with an empty memory, on the same weights."""
-        return MemoryNetwork(self.model, input_map=self.input_map)
+    def conversation(self, memory: Memory | None = None) -> "MemoryNetwork":
+        """Another conversation on the same weights and I: with `memory` (a restored or imported one),
+        or an empty one. Its coreference state starts fresh."""
+        return MemoryNetwork(self.model, memory, self.input_map)
 
     @property
     def memory(self) -> list[Slot]:

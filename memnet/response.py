@@ -43,8 +43,7 @@ def answer_scores(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_i
     first = (flat_keys[:, :, None] == flat_keys[:, None, :]).to(torch.int8).argmax(2)  # first same-key position
     column = torch.where(flat_ids > UNK, flat_ids, n_words + n_phrases + first)
     left, right = lay.context(sup_ids, lay.YL, lay.YR, sup_ids > PAD).split(sup_ids.shape[-1], dim=-1)
-    hop = torch.arange(sup_ids.shape[1])[None, :, None].expand_as(sup_ids)
-    hop_rows = lay.words(hop + 1, lay.HOP - 1, sup_ids > PAD)
+    hop_rows = lay.hop_rows(sup_ids)
     occurrence_rows = torch.stack([lay.words(sup_ids, lay.YS), left, right, hop_rows], dim=-1).reshape(batch, -1, 4)
     occurrence = torch.einsum("bn,bpn->bp", x, model.U_R(occurrence_rows).sum(2)) * (flat_ids > PAD)
     scores.scatter_add_(1, column, occurrence)
@@ -53,7 +52,7 @@ def answer_scores(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_i
         q_rows = lay.words(q_ids, lay.YM, q_known)
         scores.scatter_add_(1, q_ids, torch.einsum("bn,bln->bl", x, model.U_R(q_rows)) * q_known)
         local_in_q = occurs_in(flat_keys, q_keys) & (flat_ids == UNK)
-        scores[:, n_words + n_phrases:] += local_in_q * (x @ model.U_R(torch.tensor([lay.YM + UNK]))[0])[:, None]
+        scores[:, n_words + n_phrases:] += local_in_q * (x @ model.U_R(lay.words(torch.tensor([UNK]), lay.YM))[0])[:, None]
     valid = torch.ones_like(scores, dtype=torch.bool)
     valid[:, :2] = False
     if word_dropped is not None:

@@ -10,15 +10,16 @@ import pytest
 
 from app import ui
 from app.handlers import Context
-from app.sessions import Catalogue, Store
+from app.sessions import Catalogue
 from memnet import checkpoint
+from memnet.memory.store import SQLiteStore
 from tests.helpers import REPO
 
 ASSETS = REPO / "assets"
 
 
-def make_context(model_dir: Path, data_dir: Path) -> Context:
-    return Context(Store(data_dir), Catalogue(ASSETS, model_dir), ASSETS / "examples")
+def make_context(model_dir: Path, data_dir: Path, **limits) -> Context:
+    return Context(SQLiteStore(data_dir), Catalogue(ASSETS, model_dir), ASSETS / "examples", **limits)
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +35,8 @@ def context(app_model_dir, tmp_path) -> Context:
 def launch(context: Context, port: int | None = None):
     """The app on 127.0.0.1 (`port`, or a free one), in this process; returns (demo, url)."""
     demo = ui.build(context)
-    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                            **ui.serve_options("127.0.0.1"))
     return demo, url
 
 

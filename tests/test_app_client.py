@@ -48,3 +48,30 @@ def test_each_client_has_its_own_memory(app_url):
 def test_empty_tell_is_a_clear_error(client):
     with pytest.raises(Exception, match="That message was empty"):
         client.predict("  ", api_name="/tell")
+
+
+def test_a_client_keeps_its_own_session_key_and_message_ids(app_url):
+    key = "api-client-key-0123456789"
+    first = Client(app_url, verbose=False).predict("Bill went to the kitchen.", key, "m-1", api_name="/tell")
+    other = Client(app_url, verbose=False)   # a new connection (another run of the program) with the same key
+    assert other.predict("Bill went to the kitchen.", key, "m-1", api_name="/tell") == first   # a retry: stored once
+    assert [s["text"] for s in other.predict(key, api_name="/memory")] == ["Bill went to the kitchen."]
+    assert other.predict("Where is Bill?", key, api_name="/ask")["answer"] == "kitchen"
+
+
+def test_only_the_hosts_the_app_was_started_for_are_served(app_url):
+    import httpx
+
+    assert httpx.get(app_url).status_code == 200
+    assert httpx.get(app_url, headers={"Host": "localhost"}).status_code == 200
+    rebinding = httpx.get(app_url, headers={"Host": "attacker.example:7860"})
+    assert rebinding.status_code == 400
+
+
+def test_uploads_are_capped_at_the_server(app_url):
+    import httpx
+
+    from app.handlers import MAX_IMPORT_BYTES
+
+    big = httpx.post(app_url + "gradio_api/upload", files={"files": ("big.json", b"0" * (MAX_IMPORT_BYTES + 1))})
+    assert big.status_code == 413

@@ -97,3 +97,31 @@ def test_chat_memory_panel_escaping_and_persistence(browser, app_model_dir, tmp_
     finally:
         page.close()
         demo.close()
+
+
+def test_two_tabs_and_a_tab_left_open_across_a_restart_lose_nothing(browser, app_model_dir, tmp_path):
+    from playwright.sync_api import expect
+
+    demo, url = launch(make_context(app_model_dir, tmp_path / "data"))
+    context = browser.new_context()   # one browser profile: both tabs share the session key in localStorage
+    one, two = context.new_page(), context.new_page()
+    try:
+        one.goto(url)
+        expect(one.locator("#memory")).to_contain_text("The memory is empty")
+        two.goto(url)
+        expect(two.locator("#memory")).to_contain_text("The memory is empty")
+        for page, text, count in ((one, "Tabone went to the hall.", 1), (two, "Tabtwo went to the yard.", 2),
+                                  (one, "Tabthree went to the den.", 3)):
+            send(page, text)
+            expect(page.locator("#memory tr.slot")).to_have_count(count)
+        demo.close()   # a restart while tab one stays open, not reloaded
+        demo, url = launch(make_context(app_model_dir, tmp_path / "data"), port=urlparse(url).port)
+        send(one, "Tabfour went to the loft.")
+        expect(one.locator("#memory tr.slot")).to_have_count(4)
+        two.reload()
+        expect(two.locator("#memory tr.slot")).to_have_count(4)
+        for name in ("Tabone", "Tabtwo", "Tabthree", "Tabfour"):
+            expect(two.locator("#memory")).to_contain_text(name)
+    finally:
+        context.close()
+        demo.close()

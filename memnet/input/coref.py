@@ -14,7 +14,7 @@ known place, else the last place mentioned), and the subject left out of a conjo
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Mapping, Sequence
 
 from spacy.language import Language
@@ -142,6 +142,28 @@ class Discourse:
             self._observe(clause, found, actors)
         return text, words
 
+    def mark(self) -> tuple[dict, dict]:
+        """A cheap snapshot (shallow copies) for `to_json(since=...)`."""
+        return dict(self.entities), dict(self.whereabouts)
+
+    def to_json(self, since: tuple[dict, dict] | None = None) -> dict:
+        """The state as JSON types, so a conversation's coreference can be stored with each turn.
+        With `since` (a `mark()`), only the entities and whereabouts changed after it: a patch that,
+        merged key by key into the earlier state's JSON, gives this state (entries are never removed)."""
+        entities, whereabouts = since or ({}, {})
+        return {"entities": {key: {"mention": asdict(e.mention), "seen": e.seen, "subject": e.subject}
+                             for key, e in self.entities.items() if entities.get(key) is not e},
+                "whereabouts": {key: asdict(m) for key, m in self.whereabouts.items() if whereabouts.get(key) is not m},
+                "last_place": None if self.last_place is None else asdict(self.last_place), "clock": self.clock}
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> "Discourse":
+        """The state `to_json` wrote; KeyError or TypeError if `data` is not such a state."""
+        return cls({key: _Entity(_mention(e["mention"]), float(e["seen"]), bool(e["subject"]))
+                    for key, e in data["entities"].items()},
+                   {key: _mention(m) for key, m in data["whereabouts"].items()},
+                   None if data["last_place"] is None else _mention(data["last_place"]), int(data["clock"]))
+
     def _antecedent(self, ref: Reference) -> Mention | None:
         if ref.fallback is not None:
             return ref.fallback
@@ -192,6 +214,10 @@ class Discourse:
             for actor in actors:
                 for key in (actor.key, *actor.members):
                     self.whereabouts[key] = place
+
+
+def _mention(data: Mapping) -> Mention:
+    return Mention(**{**data, "words": tuple(data["words"]), "members": tuple(data["members"])})
 
 
 def _agreement_score(ref: Reference, mention: Mention) -> float | None:

@@ -1,4 +1,4 @@
-"""H's buckets (paper §3.3): which slots O scores for an input, so a huge memory is not scanned.
+"""The candidate index (paper §3.3, hashing): which slots O scores for an input, so a huge memory is not scanned.
 
 Three candidate strategies, each returning memory positions (None: score them all):
 

@@ -277,33 +277,69 @@ class Memory:
         return data
 
     @classmethod
-    def from_json(cls, data: object) -> "Memory":
-        """Rebuild a memory from `to_json` output, checking every field."""
+    def from_json(cls, data: object, limit: int | None = None) -> "Memory":
+        """Rebuild a memory from `to_json` output, checking every field's type before anything is
+        allocated; `limit` bounds the number of slots and every index (an index of 10,000,000
+        would otherwise allocate columns for ten million positions). Raises MemoryFormatError."""
         if not isinstance(data, dict) or data.get("format") != "memnet-memory/1":
             raise MemoryFormatError("not a memnet memory export (expected format 'memnet-memory/1')")
         raw_slots = data.get("slots", [])
         if not isinstance(raw_slots, list):
             raise MemoryFormatError("'slots' must be a list")
+        if limit is not None and len(raw_slots) > limit:
+            raise MemoryFormatError(f"it holds {len(raw_slots):,} slots; the limit is {limit:,}")
         slots = []
         for i, raw in enumerate(raw_slots):
-            try:
-                slot = Slot(int(raw["index"]), int(raw["time"]), str(raw["text"]), str(raw["resolved"]),
-                            tuple(str(t) for t in raw["tokens"]), int(raw.get("message", 0)))
-            except (KeyError, TypeError, ValueError) as error:
-                raise MemoryFormatError(f"slot {i} is malformed: {error!r}") from None
-            slots.append(slot)
+            problem = _slot_problem(raw, limit)
+            if problem:
+                raise MemoryFormatError(f"slot {i} is malformed: {problem}")
+            slots.append(Slot(raw["index"], raw["time"], raw["text"], raw["resolved"], tuple(raw["tokens"]), raw.get("message", 0)))
+        width = max((len(s.tokens) for s in slots), default=0)
+        span = max((s.index + 1 for s in slots), default=0)
+        if limit is not None and width * span > MAX_KEY_CELLS:
+            raise MemoryFormatError(f"its slots span {span:,} positions and the longest has {width:,} words: "
+                                    f"the word-key table would need {width * span:,} cells; the limit is {MAX_KEY_CELLS:,}")
         times = [s.time for s in slots]
-        if times != sorted(set(times)) or any(t < 0 for t in times):
-            raise MemoryFormatError("slot write times must be distinct, non-negative and increasing")
+        if times != sorted(set(times)):
+            raise MemoryFormatError("slot write times must be distinct and increasing")
         indices = [s.index for s in slots]
-        if len(set(indices)) != len(indices) or any(i < 0 for i in indices):
-            raise MemoryFormatError("slot indices must be distinct and non-negative")
+        if len(set(indices)) != len(indices):
+            raise MemoryFormatError("slot indices must be distinct")
         capacity = data.get("capacity")
-        if capacity is not None and (not isinstance(capacity, int) or capacity < max(len(slots), 1)):
+        if capacity is not None and (not _whole(capacity) or capacity < max(len(slots), 1)):
             raise MemoryFormatError("capacity must be an integer no smaller than the number of slots")
-        try:
-            clock = max([int(data.get("clock", 0)), *(t + 1 for t in times)])
-            messages = max([int(data.get("messages", 0)), *(s.message for s in slots)])
-        except (TypeError, ValueError):
-            raise MemoryFormatError("'clock' and 'messages' must be integers") from None
+        if not all(_whole(data.get(name, 0)) for name in ("clock", "messages")):
+            raise MemoryFormatError("'clock' and 'messages' must be non-negative integers")
+        clock = max([data.get("clock", 0), *(t + 1 for t in times)])
+        messages = max([data.get("messages", 0), *(s.message for s in slots)])
         return cls(slots, clock, messages, capacity)
+
+
+MAX_TOKENS = 10_000          # words in one imported slot (the key matrix is as wide as the longest slot)
+MAX_KEY_CELLS = 20_000_000   # positions x words of an import with a limit: 160 MB of int64 keys
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _slot_problem(raw: object, limit: int | None) -> str | None:
+    """What is wrong with one exported slot, or None."""
+    if not isinstance(raw, dict):
+        return "expected an object with index, time, text, resolved and tokens"
+    missing = [name for name in ("index", "time", "text", "resolved", "tokens") if name not in raw]
+    if missing:
+        return f"missing {', '.join(missing)}"
+    for name in ("index", "time", "message"):
+        if name in raw and not _whole(raw[name]):
+            return f"'{name}' must be a non-negative integer, not {raw[name]!r:.40}"
+    if limit is not None and raw["index"] >= limit:
+        return f"index {raw['index']:,} is beyond the limit of {limit:,} slots"
+    if not isinstance(raw["text"], str) or not isinstance(raw["resolved"], str):
+        return "'text' and 'resolved' must be strings"
+    tokens = raw["tokens"]
+    if not isinstance(tokens, list) or not all(isinstance(t, str) and t for t in tokens):
+        return f"'tokens' must be a list of words, not {tokens!r:.40}"
+    if len(tokens) > MAX_TOKENS:
+        return f"{len(tokens):,} tokens; the limit is {MAX_TOKENS:,}"
+    return None
