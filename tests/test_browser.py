@@ -30,9 +30,10 @@ def browser():
     if not CHROMIUM.exists():
         _missing(f"{CHROMIUM} is not installed")
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
     except ImportError:
         _missing("playwright is not installed")
+    expect.set_options(timeout=30_000)   # a turn on 2 busy cores can take seconds; an assertion waits, it does not time
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                               args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])

@@ -63,7 +63,7 @@ def test_a_long_sentence_without_a_full_stop_is_cut_at_spaces():
     assert " ".join(u.text for u in units) == text.strip()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, derandomize=True)
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=400) | st.text(alphabet="ab .!?\n\t", max_size=400),
        st.integers(20, 300))
 def test_never_drop_any_word(text, max_chars):

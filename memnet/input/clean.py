@@ -197,8 +197,10 @@ def prepare(text: object, max_chars: int = MAX_CHARS) -> Prepared:
                 continue
             sentence = calm(sentence)
             reason = refusal(sentence)
-            parts = [sentence] if reason or len(sentence) <= max_chars else _cut(sentence, max_chars)
-            units += [Unit(part, number, reason) for part in parts]
+            if reason or len(sentence) <= max_chars:
+                units.append(Unit(sentence, number, reason))
+            else:   # each part is calmed and judged on its own, as it will be when its chunk is prepared again
+                units += [Unit(part, number, refusal(part)) for part in map(calm, _cut(sentence, max_chars))]
     return Prepared(tuple(units))
 
 
