@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from memnet import checkpoint  # noqa: E402
-from memnet.data.babi import Story, load_tasks, read_stories  # noqa: E402
+from memnet.data.babi import Story, load_tasks, parse_task_range, read_stories  # noqa: E402
 from memnet.data.conversations import (BENCH_DATA, UNKNOWN, Drawer, Pools, distractors, from_world, interleave,  # noqa: E402
                                        pools, rename, story_entities, task_entities)
 from memnet.data.world import generate, setting_config  # noqa: E402
@@ -93,13 +93,16 @@ def main() -> int:
     parser.add_argument("--per-task", type=int, default=100, help="questions per task and set (0: all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="conversations", help="file stem under bench/results")
+    parser.add_argument("--tasks", default="all", help="bAbI task numbers, e.g. 1,6 for a pilot (default: all)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     start = time.perf_counter()
     model = checkpoint.load(args.model)
     I = make_input_map(model.config.input_map)
-    tasks = [t for t in load_tasks(args.babi / "en") if t.test]
-    entities = {t.name: task_entities(t.test) for t in tasks}
+    every_task = [t for t in load_tasks(args.babi / "en") if t.test]   # distractors and pools come from all tasks
+    chosen = parse_task_range(args.tasks)
+    tasks = [t for t in every_task if chosen is None or t.number in chosen]
+    entities = {t.name: task_entities(t.test) for t in every_task}
     seen = Pools(tuple(sorted({n for e in entities.values() for n in e.names})), frozenset(),
                  tuple(sorted({n for e in entities.values() for n in e.nouns})), ())
     _, held = pools(args.babi)
@@ -109,7 +112,7 @@ def main() -> int:
         rng = random.Random(f"{args.seed}-{task.name}")
         stories = first_questions(task.test, args.per_task)
         results["plain"][task.name] = score(model, I, stories)
-        others = [(entities[t.name], t.test) for t in tasks if t.name != task.name]
+        others = [(entities[t.name], t.test) for t in every_task if t.name != task.name]
         for factor in FACTORS:
             merged = []
             for story in stories:
