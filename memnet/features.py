@@ -13,7 +13,7 @@ candidate side (y) Y   word of a memory or answer      YL, YR  context of an uns
                    A   multi-word answers seen in training ("apple,football", "n,w")
 R's match rows     QX  (`answer_match`, input side) a question word (not a stop word) found in no
                        support: "Is Ravi in the garage?" over "Ravi went to the cellar" is "no"
-                       whatever the words; per word, unseen words share the <unk> row
+                       whatever the words; the <unk> row for every such word, plus the word's own
                    YQ  (`answer_match`, candidate side) the answer word stands after (or before) a
                        question word in support h: word-independent, so unseen words are placed
                        by the question's match too (§3.6's match, on R's side)
@@ -65,18 +65,23 @@ class Vocabulary:
         """W from the training tokens and answers. With `min_count` > 1, a word seen fewer times
         (tokens and answers together) stays unseen, as a name redrawn per story is: its rows could
         only learn that one story's noise, and <unk>'s rows learn what such words do (§3.5). An answer
-        word that occurs in no token list is kept whatever its count: R can name it only from W."""
+        word that occurs in no token list ("yes", "three", "unknown") can be named only from W: it is
+        kept when it answers at least min_count / 50 questions."""
         counts: Counter[str] = Counter()
         for tokens in token_lists:
             counts.update(tokens)
         in_text = set(counts)
         phrases: dict[str, None] = {}
+        answer_only: Counter[str] = Counter()
         for answer in answers:
             if "," in answer:
                 phrases[answer] = None
+            elif answer in in_text:
+                counts[answer] += 1
             else:
-                counts[answer] += min_count if answer not in in_text else 1
+                answer_only[answer] += 1
         words = [w for w, n in counts.items() if n >= min_count]
+        words += [w for w, n in answer_only.items() if n >= max(1, min_count // 50)]
         return cls(["<pad>", "<unk>", *sorted(words)], sorted(phrases))
 
     def __post_init__(self) -> None:

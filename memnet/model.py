@@ -146,9 +146,14 @@ class MemNN(nn.Module):
 
     def missing_part(self, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_keys: torch.Tensor) -> torch.Tensor:
         """U_Rᵀ Φ of the question's words (stop words aside) found in none of the supports (QX rows),
-        (B, n). Keys, not ids, decide, so an unseen word counts as found where it is written."""
+        (B, n): every such word adds the <unk> row (a word missing, whatever it is: "Where is Mary?"
+        when only John was mentioned), a dictionary word its own row too. Keys, not ids, decide, so
+        an unseen word counts as found where it is written."""
         missing = ~occurs_in(q_keys, sup_keys.flatten(1)) & self.content_word[q_ids]
-        return self.U_R(self.layout.words(q_ids, self.layout.QX, missing)).sum(1)
+        lay = self.layout
+        rows = torch.cat([lay.words(torch.full_like(q_ids, UNK), lay.QX, missing),
+                          lay.words(q_ids, lay.QX, missing & (q_ids > UNK))], dim=-1)
+        return self.U_R(rows).sum(1)
 
     def question_part(self, side: str, q_ids: torch.Tensor) -> torch.Tensor:
         """Uᵀ Φ of the question's words (Q rows), (B, n)."""
