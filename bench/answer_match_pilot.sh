@@ -4,7 +4,8 @@
 # simulated-world stories), hops 3, Adagrad 0.08, 10 epochs, hop maps, match source; one model per
 # variant, then bench/conversations.py on tasks 1 and 6 (results: bench/results/pilot-<variant>.md).
 #   bench/answer_match_pilot.sh [VARIANT...]   variants: plain (min count 1), count (min count 100),
-#                                              match (min count 100 + --answer-match); default all
+#                                              match (min count 100 + --answer-match); default all;
+#                                              each with --unlabelled-picks (R learns "unknown" on O's picks)
 # About 6 min per variant on one core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,17 +17,17 @@ ln -sf "$babi"/en/qa3_three-supporting-facts_train.txt "$work/babi/"
 [ -e "$work/conv" ] || .venv/bin/python -m memnet conversations --babi "$work/babi" --tasks 1,6 --everyday 300 \
   --world 100 --out "$work/conv" --seed 0
 ln -sf "$work"/conv/qa*_train.txt "$babi"/en/qa1_*_train.txt "$babi"/en/qa6_*_train.txt "$work/data/"
-for variant in "${@:-plain count match}"; do
-  for v in $variant; do
-    case $v in
-      plain) extra=(--min-count 1) ;;
-      count) extra=(--min-count 100) ;;
-      match) extra=(--min-count 100 --answer-match) ;;
-      *) echo "unknown variant $v" >&2; exit 2 ;;
-    esac
-    OMP_NUM_THREADS=1 .venv/bin/python -m memnet train --data "$work/data" --joint --input spacy --hops 3 \
-      --ngram-buckets 4096 --optimizer adagrad --lr 0.08 --epochs 10 --hop-maps --support-bigrams --match-source \
-      --align-maps "${extra[@]}" --out "$work/model-$v"
-    OMP_NUM_THREADS=1 .venv/bin/python bench/conversations.py --model "$work/model-$v" --tasks 1,6 --out "pilot-$v"
-  done
+variants=("$@")
+[ ${#variants[@]} -gt 0 ] || variants=(plain count match)
+for v in "${variants[@]}"; do
+  case $v in
+    plain) extra=(--min-count 1) ;;
+    count) extra=(--min-count 100) ;;
+    match) extra=(--min-count 100 --answer-match) ;;
+    *) echo "unknown variant $v" >&2; exit 2 ;;
+  esac
+  OMP_NUM_THREADS=1 .venv/bin/python -m memnet train --data "$work/data" --joint --input spacy --hops 3 \
+    --ngram-buckets 4096 --optimizer adagrad --lr 0.08 --epochs 10 --hop-maps --support-bigrams --match-source \
+    --align-maps --unlabelled-picks "${extra[@]}" --out "$work/model-$v"
+  OMP_NUM_THREADS=1 .venv/bin/python bench/conversations.py --model "$work/model-$v" --tasks 1,6 --before /dev/null --out "pilot-$v"
 done
