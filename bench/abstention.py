@@ -82,13 +82,15 @@ def main() -> int:
     results = {name: {"word": rates(rows, [w for _, w, _, _ in rows]),
                       "threshold": rates(rows, [s < threshold for _, _, s, _ in rows])}
                for name, rows in (("calibration", calibration), ("plain English", english))}
-    report = {"command": "python bench/abstention.py " + " ".join(sys.argv[1:]), "model": str(args.model),
+    root = Path(__file__).resolve().parent.parent
+    shown = args.model.resolve().relative_to(root) if args.model.resolve().is_relative_to(root) else args.model
+    report = {"command": "python bench/abstention.py " + " ".join(sys.argv[1:]), "model": str(shown),
               "threshold": float(threshold), "seconds": round(time.perf_counter() - start), "machine": machine(),
               "results": results}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "abstention.json").write_text(json.dumps(report, indent=1) + "\n")
     lines = ["# Abstention: the word `unknown` against a threshold on R's score", "",
-             f"Model `{args.model}`; threshold {threshold:.2f} on R's best score (fitted on the calibration set).", "",
+             f"Model `{shown}`; threshold {threshold:.2f} on R's best score (fitted on the calibration set).", "",
              "| set | way | unanswerable → unknown | answerable wrongly abstained | accuracy | questions |",
              "|---|---|---|---|---|---|"]
     for name, ways in results.items():
