@@ -6,7 +6,7 @@
 # input map, the unseen-word features, and R's match rows (issue 12). Then writes its per-task scores.
 #   scripts/train_default.sh [BABI_DIR]        (default: ../shared/babi; OUT=folder, default assets/model)
 # The conversation data is a subsample (50 main stories per task, 800 everyday, 150 simulated) so
-# that I's parse and the training stay within ~25 minutes on 2 shared cores.
+# that I's parse and the training cost about 11 minutes of CPU (33 min wall on 2 cores shared with other jobs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 babi="${1:-../shared/babi}"
