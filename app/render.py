@@ -83,11 +83,12 @@ def answer_reply(answer: Answer) -> Iterator[str]:
     if not answer.answer:
         yield escape(answer.message or "I have no answer.")
         return
-    text = f"<strong>{escape(answer.answer)}</strong>"
+    text = "<strong>I don’t know.</strong> (R ranked “unknown” first: the memory does not say)" if answer.abstained \
+        else f"<strong>{escape(answer.answer)}</strong>"
     yield text
     facts = [hop for hop in answer.hops if hop.slot is not None]
     if facts:
-        text += "\n\nbecause:"
+        text += "\n\nlooked at, and found no answer in:" if answer.abstained else "\n\nbecause:"
         for hop in facts:
             text += f"\n{hop.hop}. {escape(hop.text or '')} <em>(slot {hop.slot}, score {hop.score:.2f})</em>"
             yield text

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from memnet import checkpoint  # noqa: E402
-from memnet.data.babi import Story, load_tasks, read_stories  # noqa: E402
+from memnet.data.babi import Story, load_tasks, parse_task_range, read_stories  # noqa: E402
 from memnet.data.conversations import (BENCH_DATA, UNKNOWN, Drawer, Pools, distractors, from_world, interleave,  # noqa: E402
                                        pools, rename, story_entities, task_entities)
 from memnet.data.world import generate, setting_config  # noqa: E402
@@ -93,13 +93,18 @@ def main() -> int:
     parser.add_argument("--per-task", type=int, default=100, help="questions per task and set (0: all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="conversations", help="file stem under bench/results")
+    parser.add_argument("--tasks", default="all", help="bAbI task numbers, e.g. 1,6 for a pilot (default: all)")
+    parser.add_argument("--before", type=Path, default=RESULTS / "conversations-before.json",
+                        help="an earlier run's JSON to compare with (default: the baseline before retraining)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     start = time.perf_counter()
     model = checkpoint.load(args.model)
     I = make_input_map(model.config.input_map)
-    tasks = [t for t in load_tasks(args.babi / "en") if t.test]
-    entities = {t.name: task_entities(t.test) for t in tasks}
+    every_task = [t for t in load_tasks(args.babi / "en") if t.test]   # distractors and pools come from all tasks
+    chosen = parse_task_range(args.tasks)
+    tasks = [t for t in every_task if chosen is None or t.number in chosen]
+    entities = {t.name: task_entities(t.test) for t in every_task}
     seen = Pools(tuple(sorted({n for e in entities.values() for n in e.names})), frozenset(),
                  tuple(sorted({n for e in entities.values() for n in e.nouns})), ())
     _, held = pools(args.babi)
@@ -109,7 +114,7 @@ def main() -> int:
         rng = random.Random(f"{args.seed}-{task.name}")
         stories = first_questions(task.test, args.per_task)
         results["plain"][task.name] = score(model, I, stories)
-        others = [(entities[t.name], t.test) for t in tasks if t.name != task.name]
+        others = [(entities[t.name], t.test) for t in every_task if t.name != task.name]
         for factor in FACTORS:
             merged = []
             for story in stories:
@@ -135,6 +140,8 @@ def main() -> int:
     shown = args.model.resolve().relative_to(root) if args.model.resolve().is_relative_to(root) else args.model
     report = {"command": command.strip(), "seconds": round(seconds), "machine": machine(), "model": str(shown),
               "per_task": args.per_task, "renamed_dropped": dropped, "results": results}
+    if args.before.is_file() and args.before.resolve() != (RESULTS / f"{args.out}.json").resolve():
+        report["before"] = {"file": args.before.name, "summary": summary(json.loads(args.before.read_text())["results"])}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{args.out}.json").write_text(json.dumps(report, indent=1) + "\n")
     (RESULTS / f"{args.out}.md").write_text(markdown(report))
@@ -160,13 +167,32 @@ def english(model, I) -> dict:
     return out
 
 
+BABI_SETS = ["plain", *(f"interleaved x{f}" for f in FACTORS), "renamed"]
+ENGLISH_ROWS = ["all", "unanswerable: answered unknown", "answerable: wrongly answered unknown"]
+
+
+def summary(results: dict) -> dict[str, float]:
+    """Mean accuracy per bAbI set over the tasks, the unseen world, and the plain-English rows (%)."""
+    out = {}
+    for s in BABI_SETS:
+        values = [r["accuracy"] for r in results[s].values() if r["accuracy"] is not None]
+        out[s] = 100 * sum(values) / len(values)
+    out["unseen world"] = 100 * results["unseen world"]["qa0_simworld-unseen"]["accuracy"]
+    out.update({f"plain English {row}": 100 * results["plain English"][row]["accuracy"] for row in ENGLISH_ROWS})
+    return out
+
+
 def markdown(report: dict) -> str:
     results = report["results"]
     pct = lambda r: "–" if r["accuracy"] is None else f"{100 * r['accuracy']:.1f}"  # noqa: E731
-    babi_sets = ["plain", *(f"interleaved x{f}" for f in FACTORS), "renamed"]
-    lines = ["# Conversations, not bAbI stories (issue 12)", "",
-             f"Model: `{report['model']}`. **Baseline before retraining on conversation data**: the bundled model as"
-             " trained by scripts/train_default.sh on bAbI en-10k and the simulated world.", "",
+    babi_sets = BABI_SETS
+    lines = ["# Conversations, not bAbI stories (issue 12)", "", f"Model: `{report['model']}`.", ""]
+    if "before" in report:
+        now = summary(results)
+        lines += [f"Before and now (means over the tasks; before: `bench/results/{report['before']['file']}`):", "",
+                  "| set | before | now |", "|---|---|---|"]
+        lines += [f"| {k} | {v:.1f} | {now[k]:.1f} |" for k, v in report["before"]["summary"].items()] + [""]
+    lines += [
              f"bAbI `en` test files, the first {report['per_task'] or 'all'} questions per task."
              " Interleaved: memory made 2x / 10x longer with other tasks' and the simulator's statements (people and"
              " objects redrawn from bAbI words the story does not use). Renamed: people and places/objects redrawn"
@@ -176,11 +202,13 @@ def markdown(report: dict) -> str:
              "| task | " + " | ".join(babi_sets) + " |", "|---" * (len(babi_sets) + 1) + "|"]
     for task in results["plain"]:
         lines.append(f"| {task} | " + " | ".join(pct(results[s][task]) for s in babi_sets) + " |")
-    means = []
-    for s in babi_sets:
-        values = [r["accuracy"] for r in results[s].values() if r["accuracy"] is not None]
-        means.append(f"{100 * sum(values) / len(values):.1f}")
-    lines += ["| **mean** | " + " | ".join(means) + " |", ""]
+    means = summary(results)
+    lines += ["| **mean** | " + " | ".join(f"{means[s]:.1f}" for s in babi_sets) + " |", ""]
+    plain, x10 = results["plain"], results[f"interleaved x{FACTORS[-1]}"]
+    kept = [t for t in plain if x10[t]["accuracy"] >= 0.98 * plain[t]["accuracy"]]
+    lines += [f"Issue 12's targets: interleaved x{FACTORS[-1]} at least 0.98 x plain on {len(kept)} of {len(plain)} tasks"
+              f" (not: {', '.join(t.split('_')[0] for t in plain if t not in kept) or 'none'}); renamed / plain (means)"
+              f" {means['renamed'] / means['plain']:.3f} (target 0.95).", ""]
     world = results["unseen world"]["qa0_simworld-unseen"]
     lines += [f"Simulated world with unseen names (Figure 3's: {', '.join(UNSEEN_NAMES['actors'])}, ...):"
               f" {pct(world)}% of {world['n']} questions.", "",

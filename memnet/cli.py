@@ -26,7 +26,8 @@ def _model_config(args: argparse.Namespace) -> ModelConfig:
                        seed=args.seed, input_map=args.input, hop_maps=args.hop_maps,
                        support_bigrams=args.support_bigrams, match_source=args.match_source,
                        align_maps=args.align_maps, nonlinear=args.nonlinear,
-                       skip_found_negatives=args.skip_found_negatives, scan_hinges=args.scan_hinges)
+                       skip_found_negatives=args.skip_found_negatives, scan_hinges=args.scan_hinges,
+                       answer_match=args.answer_match, min_count=args.min_count, unlabelled_picks=args.unlabelled_picks)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -145,6 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scan-hinges", action="store_true",
                    help="train appendix C's time hinges only in the order Algorithm 1 compares (older challenges newer)")
     p.add_argument("--nonlinear", action="store_true", help="NL: input embedding tanh(W tanh(UΦx))")
+    p.add_argument("--answer-match", action="store_true",
+                   help="R's match rows: question words no support holds, answer words after/before a question word")
+    p.add_argument("--unlabelled-picks", action="store_true",
+                   help="R learns questions without labelled supports (answer 'unknown') from O's own picks")
+    p.add_argument("--min-count", type=int, default=defaults.min_count,
+                   help="words seen fewer times in training stay unseen (default 1: every word)")
     p.set_defaults(run=cmd_train)
 
     p = commands.add_parser("eval", help="per-task accuracy table", description="Evaluate on bAbI-format test files.")

@@ -46,12 +46,13 @@ def parse_stories(stories: Sequence[Story], input_map: InputMap, progress: bool 
     return parsed
 
 
-def build_vocabulary(stories: Iterable[ParsedStory]) -> Vocabulary:
+def build_vocabulary(stories: Iterable[ParsedStory], min_count: int = 1) -> Vocabulary:
+    """W of the training stories (see `Vocabulary.build` for `min_count`)."""
     stories = list(stories)
     tokens = [s.tokens for story in stories for s in story.memory]
     tokens += [q.tokens for story in stories for q, *_ in story.questions]
     answers = [answer for story in stories for *_, answer in story.questions]
-    return Vocabulary.build(tokens, answers)
+    return Vocabulary.build(tokens, answers, min_count)
 
 
 def make_examples(stories: Iterable[ParsedStory], vocab: Vocabulary) -> list[Example]:

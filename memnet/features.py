@@ -11,6 +11,12 @@ candidate side (y) Y   word of a memory or answer      YL, YR  context of an uns
                    YS  (R only) answer word occurring in a supporting memory
                    HOP (R only) which hop found the memory an answer word occurs in
                    A   multi-word answers seen in training ("apple,football", "n,w")
+R's match rows     QX  (`answer_match`, input side) a question word (not a stop word) found in no
+                       support: "Is Ravi in the garage?" over "Ravi went to the cellar" is "no"
+                       whatever the words; the <unk> row for every such word, plus the word's own
+                   YQ  (`answer_match`, candidate side) the answer word stands after (or before) a
+                       question word in support h: word-independent, so unseen words are placed
+                       by the question's match too (§3.6's match, on R's side)
                    T   the three write-time features of s_Ot (§3.4)
                    STOP  the "stop" memory that ends the hops early
 n-grams            QN, YN  hashed bigrams of known words in the question and the candidate (after
@@ -25,6 +31,7 @@ Row 0 of every word block is padding, row 1 the unseen word ("<unk>").
 from __future__ import annotations
 
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -54,16 +61,27 @@ class Vocabulary:
     phrases: list[str]
 
     @classmethod
-    def build(cls, token_lists: Iterable[Sequence[str]], answers: Iterable[str]) -> "Vocabulary":
-        words: dict[str, None] = {}
-        phrases: dict[str, None] = {}
+    def build(cls, token_lists: Iterable[Sequence[str]], answers: Iterable[str], min_count: int = 1) -> "Vocabulary":
+        """W from the training tokens and answers. With `min_count` > 1, a word seen fewer times
+        (tokens and answers together) stays unseen, as a name redrawn per story is: its rows could
+        only learn that one story's noise, and <unk>'s rows learn what such words do (§3.5). An answer
+        word that occurs in no token list ("yes", "three", "unknown") can be named only from W: it is
+        kept when it answers at least min_count / 50 questions."""
+        counts: Counter[str] = Counter()
         for tokens in token_lists:
-            words.update(dict.fromkeys(tokens))
+            counts.update(tokens)
+        in_text = set(counts)
+        phrases: dict[str, None] = {}
+        answer_only: Counter[str] = Counter()
         for answer in answers:
             if "," in answer:
                 phrases[answer] = None
+            elif answer in in_text:
+                counts[answer] += 1
             else:
-                words[answer] = None
+                answer_only[answer] += 1
+        words = [w for w, n in counts.items() if n >= min_count]
+        words += [w for w, n in answer_only.items() if n >= max(1, min_count // 50)]
         return cls(["<pad>", "<unk>", *sorted(words)], sorted(phrases))
 
     def __post_init__(self) -> None:
@@ -108,7 +126,7 @@ class FeatureLayout:
     """Offsets of the blocks inside D; `null` is an all-zero padding row."""
 
     def __init__(self, n_words: int, n_phrases: int, ngram_buckets: int = 0, support_bigrams: bool = False,
-                 match_source: bool = False):
+                 match_source: bool = False, answer_match: bool = False):
         self.n_words = n_words
         self.ngram_buckets = ngram_buckets
         offset = 0
@@ -129,9 +147,13 @@ class FeatureLayout:
         if match_source:           # YMS: O's match rows for words found in a support but not in the question
             self.YMS = self.dim
             self.dim += n_words
+        if answer_match:           # QX, YQ: R's match rows (appended, as above)
+            self.QX = self.dim
+            self.YQ = self.QX + n_words
+            self.dim = self.YQ + 2 * MAX_HOPS
         self.null = self.dim       # index of the zero padding row
-        self._sizes = {**dict.fromkeys(WORD_BLOCKS + ("YMS",), n_words), **dict.fromkeys(NGRAM_ROLES + ("SN",), ngram_buckets),
-                       "A": n_phrases, "HOP": MAX_HOPS, "T": 3, "STOP": 1}
+        self._sizes = {**dict.fromkeys(WORD_BLOCKS + ("YMS", "QX"), n_words), **dict.fromkeys(NGRAM_ROLES + ("SN",), ngram_buckets),
+                       "A": n_phrases, "HOP": MAX_HOPS, "T": 3, "STOP": 1, "YQ": 2 * MAX_HOPS}
 
     def rows(self, block: str) -> torch.Tensor:
         """The row ids of a whole block ("Y", "A", "T", "STOP", ...), to look up with U(...)."""

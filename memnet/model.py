@@ -36,6 +36,9 @@ class ModelConfig:
     scan_hinges: bool = False        # appendix C's pair hinges only in the order Algorithm 1 compares (older challenges)
     align_maps: bool = False         # R: a learned map per (hop, where the question's word stands in the support)
     hop_maps: bool = False           # a learned n×n map per hop for each support's embedding (keeps order)
+    answer_match: bool = False       # R's §3.6 rows: question words found in no support (QX), answer after/before one (YQ)
+    unlabelled_picks: bool = False   # R trains on O's picks for questions without labelled supports ("unknown")
+    min_count: int = 1               # words seen fewer times in training stay unseen (redrawn names: see Vocabulary.build)
     nonlinear: bool = False          # NL of arXiv 1502.05698: input embedding E(x) = tanh(W tanh(Uᵀ Φx(x)))
     word_dropout: float = 0.1        # d: share of word types treated as unseen in each training example
     margin: float = 0.1              # γ
@@ -83,7 +86,7 @@ class MemNN(nn.Module):
         self.config = config
         self.vocab = vocab
         self.layout = FeatureLayout(len(vocab), len(vocab.phrases), config.ngram_buckets, config.support_bigrams,
-                                    config.match_source)
+                                    config.match_source, config.answer_match)
         rows = self.layout.dim + 1
         # sparse gradients touch only the rows a batch used: most of D is n-gram buckets no batch sees
         sparse = config.optimizer in SPARSE_OPTIMIZERS
@@ -98,13 +101,14 @@ class MemNN(nn.Module):
             self.W_R = nn.Linear(config.dim, config.dim, bias=False)
             nn.init.eye_(self.W_O.weight)
             nn.init.eye_(self.W_R.weight)
-        if config.align_maps:   # zero at first: R starts as without them
+        if config.align_maps or config.answer_match:
             # spaCy's English stop words ("the", "of", "to") say nothing about where a question's
             # entity stands in a support, so the alignment looks only at the other words. Imported
             # here: loading spaCy costs every other `import memnet` half a second.
             from spacy.lang.en.stop_words import STOP_WORDS
 
             self.content_word = torch.tensor([i > PAD and w not in STOP_WORDS for i, w in enumerate(vocab.words)])
+        if config.align_maps:   # zero at first: R starts as without them
             self.A_R = nn.Parameter(torch.zeros(MAX_HOPS, ALIGNMENTS, config.dim, config.dim))
         if config.hop_maps:
             self.P_O = nn.Parameter(torch.eye(config.dim).repeat(MAX_HOPS, 1, 1))
@@ -132,9 +136,24 @@ class MemNN(nn.Module):
     # ---- Φ on both sides -------------------------------------------------------------
     def input_vector(self, side: str, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_ids: torch.Tensor,
                      sup_keys: torch.Tensor) -> torch.Tensor:
-        """E([x, m_o1, ...]) for O or R: question words in Q, supports in S, their question words in SM."""
+        """E([x, m_o1, ...]) for O or R: question words in Q, supports in S, their question words in SM
+        (and, R with `answer_match`, the question words no support holds in QX)."""
         parts = self.support_parts(side, q_keys, sup_ids, sup_keys)
-        return self.combine(side, self.question_part(side, q_ids), parts, sup_ids, sup_keys, q_keys)
+        question = self.question_part(side, q_ids)
+        if side == "R" and self.config.answer_match:
+            question = question + self.missing_part(q_ids, q_keys, sup_keys)
+        return self.combine(side, question, parts, sup_ids, sup_keys, q_keys)
+
+    def missing_part(self, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_keys: torch.Tensor) -> torch.Tensor:
+        """U_Rᵀ Φ of the question's words (stop words aside) found in none of the supports (QX rows),
+        (B, n): every such word adds the <unk> row (a word missing, whatever it is: "Where is Mary?"
+        when only John was mentioned), a dictionary word its own row too. Keys, not ids, decide, so
+        an unseen word counts as found where it is written."""
+        missing = ~occurs_in(q_keys, sup_keys.flatten(1)) & self.content_word[q_ids]
+        lay = self.layout
+        rows = torch.cat([lay.words(torch.full_like(q_ids, UNK), lay.QX, missing),
+                          lay.words(q_ids, lay.QX, missing & (q_ids > UNK))], dim=-1)
+        return self.U_R(rows).sum(1)
 
     def question_part(self, side: str, q_ids: torch.Tensor) -> torch.Tensor:
         """Uᵀ Φ of the question's words (Q rows), (B, n)."""

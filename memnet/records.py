@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+UNKNOWN = "unknown"   # R's dictionary word for "the memory does not say" (learned from questions without an answer)
+
 
 @dataclass
 class Hop:
@@ -53,6 +55,11 @@ class Answer:
     hops: list[Hop] = field(default_factory=list)
     ranking: list[tuple[str, float]] = field(default_factory=list)   # R's answers with s_R, best first
     message: str = ""
+
+    @property
+    def abstained(self) -> bool:
+        """R's best answer is `UNKNOWN`: the memory does not say (the app shows "I don't know")."""
+        return self.answer == UNKNOWN
 
     @property
     def supports(self) -> list[int]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import torch
 
+from memnet import output
 from memnet.batch import Batch, gather_rows, sample_negatives
 from memnet.features import PAD, UNK, occurs_in, token_key
 
@@ -43,8 +44,10 @@ def answer_scores(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_i
     first = (flat_keys[:, :, None] == flat_keys[:, None, :]).to(torch.int8).argmax(2)  # first same-key position
     column = torch.where(flat_ids > UNK, flat_ids, n_words + n_phrases + first)
     left, right = lay.context(sup_ids, lay.YL, lay.YR, sup_ids > PAD).split(sup_ids.shape[-1], dim=-1)
-    hop_rows = lay.hop_rows(sup_ids)
-    occurrence_rows = torch.stack([lay.words(sup_ids, lay.YS), left, right, hop_rows], dim=-1).reshape(batch, -1, 4)
+    rows = [lay.words(sup_ids, lay.YS), left, right, lay.hop_rows(sup_ids)]
+    if model.config.answer_match:
+        rows.append(question_side(model, q_keys, sup_ids, sup_keys))
+    occurrence_rows = torch.stack(rows, dim=-1).reshape(batch, -1, len(rows))
     occurrence = torch.einsum("bn,bpn->bp", x, model.U_R(occurrence_rows).sum(2)) * (flat_ids > PAD)
     scores.scatter_add_(1, column, occurrence)
     if model.config.match:   # candidate words that occur in the question (§3.6)
@@ -59,6 +62,20 @@ def answer_scores(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_i
         valid[:, :n_words] &= ~word_dropped
     valid[:, n_words + n_phrases:] = (flat_ids == UNK) & (first == torch.arange(n_local))
     return scores, valid, flat_keys
+
+
+def question_side(model: MemNN, q_keys: torch.Tensor, sup_ids: torch.Tensor, sup_keys: torch.Tensor) -> torch.Tensor:
+    """YQ rows (B, K, L): for each word of support h that is not itself a question word, whether it
+    stands after (row 2h) or before (2h + 1) the support's first question word (stop words aside);
+    null where the support holds no question word. "Where is X?" over "X is in the garage": the
+    place follows X, whatever the two words are."""
+    lay = model.layout
+    in_question = occurs_in(sup_keys, q_keys) & model.content_word[sup_ids]
+    first = in_question.to(torch.int8).argmax(-1, keepdim=True)                       # (B, K, 1)
+    before = torch.arange(sup_ids.shape[-1]) < first
+    hop = torch.arange(sup_ids.shape[1])[None, :, None]
+    use = in_question.any(-1, keepdim=True) & ~in_question & (sup_ids > PAD)
+    return torch.where(use, lay.YQ + 2 * hop + before, torch.full_like(sup_ids, lay.null))
 
 
 def answer_columns(model: MemNN, answers: Sequence[str], flat_keys: torch.Tensor,
@@ -77,10 +94,30 @@ def answer_columns(model: MemNN, answers: Sequence[str], flat_keys: torch.Tensor
     return torch.tensor(columns)
 
 
+def o_picks(model: MemNN, batch: Batch, mem_ids: torch.Tensor, q_ids: torch.Tensor, rows: torch.Tensor,
+            width: int) -> torch.Tensor:
+    """O's picks (len(rows), width) for the questions `rows` of a batch, newest-first positions, -1 after
+    a stop (no gradient: O learns from its own loss)."""
+    part = Batch(*(t[rows] for t in (batch.mem_ids, batch.mem_keys, batch.mem_time, batch.mem_valid, batch.q_ids,
+                                     batch.q_keys, batch.supports)), [batch.answers[r] for r in rows.tolist()])
+    found = output.find_supports(model, q_ids[rows], part.q_keys, output.batch_memories(model, part, mem_ids[rows]))
+    picks = torch.full((len(rows), width), -1, dtype=torch.long)
+    for b, hops in enumerate(found):
+        slots = [hop.slot for hop in hops if hop.slot is not None][:width]
+        picks[b, : len(slots)] = torch.tensor(slots, dtype=torch.long)
+    return picks
+
+
 def answer_loss(model: MemNN, batch: Batch, mem_ids: torch.Tensor, q_ids: torch.Tensor,
                 word_dropped: torch.Tensor | None, generator: torch.Generator) -> torch.Tensor:
-    """Eq. 8: the right answer above sampled wrong candidates, given the labelled supports (a scalar)."""
+    """Eq. 8: the right answer above sampled wrong candidates, given the labelled supports (a scalar).
+    With `unlabelled_picks`, a question without labelled supports ("Where is Mary?" when nobody said)
+    is answered from what O picks for it, as at inference, so R learns what such picks look like."""
     picks = batch.supports[:, : model.config.hops]
+    unlabelled = (picks[:, 0] < 0).nonzero()[:, 0]
+    if model.config.unlabelled_picks and len(unlabelled):
+        picks = picks.clone()
+        picks[unlabelled] = o_picks(model, batch, mem_ids, q_ids, unlabelled, picks.shape[1])
     sup_ids, sup_keys = gather_rows(mem_ids, picks), gather_rows(batch.mem_keys, picks)
     scores, valid, flat_keys = answer_scores(model, q_ids, batch.q_keys, sup_ids, sup_keys, word_dropped)
     target = answer_columns(model, batch.answers, flat_keys, word_dropped)

@@ -39,7 +39,7 @@ def shuffled_batches(examples: list[Example], size: int, rng: random.Random) -> 
 def train(stories: list[ParsedStory], config: ModelConfig, progress: bool = True) -> tuple[MemNN, TrainLog]:
     """Fit a fresh model on parsed stories. The same stories, config and seed give the same weights."""
     torch.manual_seed(config.seed)
-    model = MemNN(config, build_vocabulary(stories))
+    model = MemNN(config, build_vocabulary(stories, config.min_count))
     examples = make_examples(stories, model.vocab)
     if not examples:
         raise ValueError("no questions to train on")

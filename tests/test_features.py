@@ -44,3 +44,22 @@ def test_bigram_rows_follow_word_order_and_skip_unseen_words():
     with_unseen = layout.sentence(torch.tensor([[4, UNK, 6]]), "Y", unseen_context=False)
     assert with_unseen[0, 3:].tolist() == [layout.null] * 3
     assert layout.sentence(torch.tensor([[4, 5, 6]]), "S", unseen_context=False).shape == (1, 3)  # not on supports
+
+
+def test_min_count_leaves_rare_words_unseen_but_keeps_answer_only_words():
+    stories = [["john", "went", "to", "the", "kitchen"]] * 10 + [["anika", "went", "to", "the", "lobby"]]
+    answers = ["kitchen"] * 10 + ["lobby", "unknown", "unknown", "yes", "patient_basket"]
+    vocab = Vocabulary.build(stories, answers, min_count=5)
+    assert {"john", "kitchen", "went", "unknown"} <= set(vocab.words)
+    # seen once: unseen, as at run time; an answer-only word needs min_count / 50 answers (1 here)
+    assert "anika" not in vocab.words and "lobby" not in vocab.words
+    assert Vocabulary.build(stories, answers, min_count=100).words.count("unknown") == 1
+    assert "patient_basket" not in Vocabulary.build(stories, answers, min_count=100).words
+
+
+def test_answer_match_rows_are_appended_after_the_older_blocks():
+    old = FeatureLayout(n_words=10, n_phrases=2, ngram_buckets=8, support_bigrams=True, match_source=True)
+    new = FeatureLayout(n_words=10, n_phrases=2, ngram_buckets=8, support_bigrams=True, match_source=True,
+                        answer_match=True)
+    assert (new.QX, new.YQ, new.dim) == (old.dim, old.dim + 10, old.dim + 10 + 2 * MAX_HOPS)
+    assert len(new.rows("YQ")) == 2 * MAX_HOPS and new.rows("QX")[0] == new.QX

@@ -161,3 +161,36 @@ def test_training_scores_the_labelled_hops_then_one_stop_hop(stories, monkeypatc
     monkeypatch.setattr(output, "hop_scores", lambda *args: calls.append(1) or original(*args))
     output.hop_loss(model, batch, batch.mem_ids, batch.q_ids, torch.Generator().manual_seed(0))
     assert len(calls) == 2
+
+
+def test_answer_match_marks_missing_question_words_and_where_answers_stand(stories):
+    from memnet.response import question_side
+
+    model = MemNN(ModelConfig(answer_match=True), build_vocabulary(stories))
+    lay = model.layout
+    q_ids, q_keys = _ids(model, "where is zorblax")       # an unseen name
+    sup, sup_keys = _ids(model, "zorblax went to the kitchen", "john went to the garden")
+    # the unseen name is in support 1: nothing is missing, so QX adds nothing
+    assert torch.count_nonzero(model.missing_part(q_ids[:, 0], q_keys[:, 0], sup_keys)) == 0
+    other, other_keys = _ids(model, "john went to the garden")
+    missing = model.missing_part(q_ids[:, 0], q_keys[:, 0], other_keys)
+    assert torch.allclose(missing[0], model.U_R.weight[lay.QX + 1])   # the shared <unk> row
+    rows = question_side(model, q_keys[:, 0], sup, sup_keys)[0]
+    # support 1 (hop 0): every word after "zorblax" gets YQ row 0 (after); support 2 has no question word
+    assert rows[0, 0] == lay.null and (rows[0, 1:5] == lay.YQ).all()
+    assert (rows[1] == lay.null).all()
+
+
+def test_unlabelled_questions_train_r_on_os_picks(stories):
+    from memnet import response
+
+    model = MemNN(ModelConfig(hops=2, unlabelled_picks=True), build_vocabulary(stories))
+    batch = collate(make_examples(stories[:2], model.vocab)[:4])
+    batch.supports[:] = -1                                   # as for an "unknown" question
+    picks = response.o_picks(model, batch, batch.mem_ids, batch.q_ids, torch.arange(4), 2)
+    assert (picks[:, 0] >= 0).all()                           # O always picks at hop 1
+    def loss():
+        return response.answer_loss(model, batch, batch.mem_ids, batch.q_ids, None, torch.Generator().manual_seed(0))
+    on_picks = loss()
+    model.config.unlabelled_picks = False                    # R would see no support at all
+    assert not torch.isclose(on_picks, loss())

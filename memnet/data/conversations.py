@@ -40,8 +40,8 @@ from typing import Callable, Iterable, Sequence
 
 from memnet.data.babi import Question, Story, load_tasks, parse_task_range
 from memnet.data.world import Question as WorldQuestion, WorldConfig, generate, setting_config
+from memnet.records import UNKNOWN
 
-UNKNOWN = "unknown"
 BENCH_DATA = Path(__file__).resolve().parents[2] / "bench" / "data"  # the hand-written plain-English set
 HELD_OUT_SHARE = 4  # one word in four is held out for the benchmark
 PRONOUNS = frozenset("he she they him her them his their it its there".split())
@@ -139,9 +139,12 @@ class Drawer:
     def __init__(self, pools: Pools, rng: random.Random, taken: Iterable[str] = ()):
         self.pools, self.rng = pools, rng
         self.taken = {w.lower() for w in taken}
+        self.reserved = set(self.taken)   # the main story's words: never drawn again
 
     def _draw(self, words: Sequence[str]) -> str:
-        for _ in range(1000):
+        for attempt in range(2000):
+            if attempt == 1000:   # a very long memory used up the pool: distractors may share words again
+                self.taken = set(self.reserved)
             word = self.rng.choice(words)
             if word.lower() not in self.taken:
                 self.taken.add(word.lower())
@@ -417,17 +420,17 @@ def everyday_story(drawer: Drawer, rng: random.Random, events: int = 10) -> Stor
             _ask_about(rng, people, places, objects, state, ask)
     for _ in range(2):
         _ask_about(rng, people, places, objects, state, ask)
-    _ask_unknown(drawer, rng, people, objects, state, ask)
+    _ask_unknown(drawer, rng, people, objects, state, ask, story.statements)
     return story
 
 
 def _ask_about(rng, people, places, objects, state: _Tracker, ask) -> None:
     kind = rng.choice(("person", "object", "carrying", "yes/no"))
-    person, obj = rng.choice(people), rng.choice(objects)
+    person, obj = rng.choice(people), rng.choice(objects) if objects else None  # "they" may have taken them all
     if kind == "person" and person in state.place:
         place, line = state.place[person]
         ask(f"Where is {person}?", _place_word(place), (line,))
-    elif kind == "object" and (found := state.where_object(obj)) is not None:
+    elif kind == "object" and obj is not None and (found := state.where_object(obj)) is not None:
         ask(f"Where is {obj}?", _place_word(found[0]), found[1])
     elif kind == "carrying" and len(held := state.carrying(person)) == 1:
         # one object: a list answer would need R to have seen that very list
@@ -438,8 +441,10 @@ def _ask_about(rng, people, places, objects, state: _Tracker, ask) -> None:
         ask(f"Is {person} in {asked}?", "yes" if asked == place else "no", (line,))
 
 
-def _ask_unknown(drawer: Drawer, rng, people, objects, state: _Tracker, ask) -> None:
-    """A question about someone or something never mentioned, or whose place was never said."""
+def _ask_unknown(drawer: Drawer, rng, people, objects, state: _Tracker, ask, statements: Sequence[str]) -> None:
+    """A question about someone or something never mentioned, or whose place was never said. The
+    latter names the newest line that mentions it as its support: that is what O finds, and R must
+    learn that it says nothing about a place."""
     roll = rng.random()
     if roll < 0.4:
         ask(f"Where is {drawer.person()}?", UNKNOWN, ())
@@ -448,7 +453,9 @@ def _ask_unknown(drawer: Drawer, rng, people, objects, state: _Tracker, ask) -> 
     else:
         unplaced = [p for p in people if p not in state.place] + [o for o in objects if state.where_object(o) is None]
         if unplaced:
-            ask(f"Where is {rng.choice(unplaced)}?", UNKNOWN, ())
+            entity = rng.choice(unplaced)
+            said = re.compile(rf"\b{re.escape(_place_word(entity))}\b", re.IGNORECASE)
+            ask(f"Where is {entity}?", UNKNOWN, tuple(i for i, text in enumerate(statements) if said.search(text))[-1:])
         else:
             ask(f"What is {drawer.person()} carrying?", UNKNOWN, ())
 
@@ -504,6 +511,7 @@ def write_conversations(out: str | Path, babi: str | Path, seed: int = 0, tasks:
     written: dict[str, int] = {}
     for split, per_task, share in (("train", stories, 1.0), ("test", test_stories, 0.25)):
         sources = [(entities[t.name], getattr(t, split) or t.train) for t in babi_tasks]
+        sources = [source for source in sources if source[1]]   # a task without this split's file (en-10k's task 3)
         groups: list[tuple[str, Iterable]] = []
         for task in babi_tasks:
             rng = random.Random(f"{seed}-{split}-{task.name}")
