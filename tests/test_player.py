@@ -1,0 +1,165 @@
+"""The story player and the demo handlers, called directly: stories from files and the simulator,
+stepping through the chat turn, the checks against the file's answers, side by side, why this
+slot, the memory table's pages, the downloadable page."""
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from app import demo, player, render
+from app.player import Step
+from memnet.data.babi import BabiFormatError
+from tests.app_fixtures import app_model_dir, context  # noqa: F401
+from tests.helpers import REPO
+
+STORIES = REPO / "assets" / "stories"
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def test_a_babi_story_keeps_file_order_answers_and_supports():
+    play = player.read_file(STORIES / "milk-and-apple.txt")
+    assert [s.is_question for s in play.steps[:4]] == [False, False, False, True]
+    assert play.steps[3] == Step("Where is Mary?", True, "kitchen", (0,))
+    assert play.steps[5] == Step("Where is the milk?", True, "office", (1, 3))
+    assert sum(s.is_question for s in play.steps) == 6 and len(play.steps) == 14
+
+
+def test_plain_text_plays_sentence_by_sentence_without_answers(tmp_path):
+    path = tmp_path / "story.txt"
+    path.write_text("Mary went to the kitchen. She took the milk.\nWhere is the milk?\n")
+    play = player.read_file(path)
+    assert [s.text for s in play.steps] == ["Mary went to the kitchen.", "She took the milk.", "Where is the milk?"]
+    assert play.steps[2].is_question and play.steps[2].expected is None
+
+
+def test_bad_files_and_story_numbers_are_named(tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1 Mary went home.\n3 Where is Mary?\thome\t1\n")
+    with pytest.raises(BabiFormatError, match="bad.txt:2"):
+        player.read_file(bad)
+    with pytest.raises(ValueError, match="no story 2"):
+        player.read_file(STORIES / "milk-and-apple.txt", 2)
+
+
+def test_simulated_stories_are_seeded_and_their_supports_point_at_statements():
+    one, same, other = player.simulate(3), player.simulate(3), player.simulate(4, "actor", 1)
+    assert one.steps == same.steps != other.steps
+    statements = [s for s in one.steps if not s.is_question]
+    questions = [s for s in one.steps if s.is_question]
+    assert len(statements) == player.SIMULATED_STATEMENTS and len(questions) == player.SIMULATED_QUESTIONS
+    for q in questions:
+        assert q.expected and all(0 <= line < len(statements) for line in q.supports)
+        assert any(q.expected in statements[line].text for line in q.supports)   # the answer is stated in a support
+    with pytest.raises(ValueError, match="unknown setting"):
+        player.simulate(1, "everything")
+
+
+def test_outcomes_map_supports_to_slots_and_count_accuracy():
+    play = player.Play("t", [Step("A went to the hall."), Step("B went to the den."),
+                             Step("Where is A?", True, "hall", (0,)), Step("Where is B?", True, "Den", (1,)),
+                             Step("Where is C?", True)])
+    player.stored(play, [0])
+    player.stored(play, [1, 2])
+    first = player.answered(play, "hall", [0], "den", [1])
+    second = player.answered(play, "den", [2], "hall", [0])
+    third = player.answered(play, "yard", [])
+    assert (first.expected_slots, second.expected_slots) == ([0], [1, 2])
+    assert (first.right, second.right, third.right) == (True, True, None)   # "Den" is the answer "den"
+    assert (first.other_right, second.other_right) == (False, False)
+    assert play.accuracy() == (2, 2) and play.accuracy(other=True) == (0, 2) and play.done
+    with pytest.raises(ValueError):
+        player.stored(player.Play("q", [Step("Where?", True)]), [0])
+
+
+def _load(context, key=None):
+    play, panel, chat, table, chart, ranking, key, _ = demo.on_load_story(
+        context, key, demo.SOURCES[0], "milk and apple", None, 1, 0, "actor+object", 5, "")
+    return play, key
+
+
+def test_stepping_a_bundled_story_through_the_chat(context):
+    play, key = _load(context)
+    assert play is not None and play.position == 0
+    outputs = None
+    while not play.done:
+        outputs = demo.on_step(context, key, play, 2, "", False, None, 1)
+    play, panel, chat, table, chart, ranking, key, timer = outputs
+    session = context.sessions.get(key)
+    assert len(session.net.memory) == 8                       # every statement stored, committed
+    said = "".join(line["content"] for line in chat)   # the chat shows each line as if typed, with its reply
+    assert "She picked up the milk.Stored in slot 1" in said and "Where is the apple?<strong>" in said
+    right, checked = play.accuracy()
+    assert checked == 6 and f"accuracy: {right}/6 right" in panel
+    assert panel.count('class="outcome"') == 6 and ("✓" in panel or "✗" in panel)
+    assert timer.active is False                              # the Play timer stops at the end
+    # a statement step highlights the slots it wrote
+    play, key = _load(context, key)
+    *_, table, _, _, _, _ = demo.on_step(context, key, play, 2, "", False, None, 1)
+    assert play.last_slots == [0] and '<tr class="slot new" data-slot="0">' in table
+    assert len(context.sessions.get(key).net.memory) == 1    # Load started from an empty memory
+
+
+def test_side_by_side_answers_the_same_question_with_the_second_model(context):
+    play, key = _load(context)
+    label = context.catalogue.labels[0]
+    while not play.done:
+        demo.on_step(context, key, play, 2, "", True, label, 1)
+    assert all(o.other is not None for o in play.outcomes)
+    view = demo.on_compare(context, key, True, label, 1, 2, play)
+    assert view.count('class="side"') == 2 and "run with k=1" in view and "run with k=2" in view
+    assert view.count('<p class="accuracy">') == 2
+    session = context.sessions.get(key)
+    other = demo.other_answer(context, session, label, 1, "Where is Mary?")
+    assert len(other.hops) == 1 and other.hops[0].slot is not None
+    differs = other.answer != session.last_answer.answer
+    assert ("answer differs" in view) == differs
+    assert "Tick" in demo.on_compare(context, key, False, label, 1, 2, play)
+
+
+def test_why_this_slot_shows_s_o_parts_and_algorithm_1(context):
+    session = context.sessions.get("w" * 20)
+    list(demo.handlers.chat_turn(context, session.key, f"Mary moved to the bathroom. {XSS} John went to the hallway. "
+                                 "Mary travelled to the office.", 2))
+    list(demo.handlers.chat_turn(context, session.key, "Where is Mary?", 2))
+    session = context.sessions.get(session.key)
+    picked = session.last_answer.supports[0]
+    table, why, back, word = demo.select_slot(context, session.key, "", picked, 1)
+    assert f"Why slot {picked}" in why and "§3.6 match" in why and "picked" in why
+    assert f'class="slot support selected" data-slot="{picked}"' in table and back == 0
+    loser = next(s.index for s in session.net.memory if s.index != picked)
+    why_not = demo.why(session, loser)
+    assert re.search(r"did not beat slot \d|beat slot \d+ \(s_Ot [^)]*\), then slot \d+ beat it|never beaten", why_not)
+    assert "R’s top answers in parts" in why_not and session.last_answer.answer in why_not
+    xss_slot = next(s.index for s in session.net.memory if "onerror" in s.text)
+    assert XSS not in demo.why(session, xss_slot) and "&lt;img" in demo.why(session, xss_slot)
+    # a click event names the slot; a filter that hides it is cleared
+    table, why, back, word = demo.on_select(context, session.key, "hallway", SimpleNamespace(_data={"slot": str(picked), "hop": "1"}))
+    assert word == "" and f"Why slot {picked}" in why
+    assert demo.on_select(context, session.key, "", SimpleNamespace(_data={})) [0] == {"__type__": "update"}
+
+
+def test_pages_of_a_large_memory_and_jumping_to_a_slot(context):
+    session = context.sessions.get("p" * 20)
+    list(demo.handlers.chat_turn(context, session.key, " ".join(f"Walker{i} went to the yard." for i in range(350)), 2))
+    table, back = demo.on_page(context, session.key, "", 0, 1)
+    assert back == 1 and "Page 3 of 4" in table and "Walker150 " in table and "Walker349 " not in table
+    table, back = demo.on_page(context, session.key, "", 3, 1)
+    assert back == 3 and "Page 1 of 4" in table                 # clamped at the oldest
+    table, why, back, word = demo.select_slot(context, session.key, "", 5)
+    assert back == 3 and 'selected" data-slot="5"' in table
+    table, back = demo.on_page(context, session.key, "walker12", 0, 0)
+    assert "11 of 350 slots match" in table and back == 0
+
+
+def test_the_downloaded_page_is_self_contained_and_escaped(context):
+    session = context.sessions.get("d" * 20)
+    list(demo.handlers.chat_turn(context, session.key, f"{XSS} Mary went to the kitchen.", 2))
+    list(demo.handlers.chat_turn(context, session.key, "Where is Mary?", 2))
+    list(demo.handlers.chat_turn(context, session.key, "John went to the garden. Where is John?", 2))
+    page = open(demo.conversation_file(context, session.key), encoding="utf-8").read()
+    assert XSS not in page and page.count("&lt;img src=x onerror=alert(1)&gt;") >= 2   # chat and memory
+    assert page.count('<section class="answer">') == 2 and page.count("<svg") >= 2
+    assert not re.search(r"<script|src=\"http|href=\"http|<link|@import", page)
+    assert "Content-Security-Policy" in page
