@@ -228,6 +228,24 @@ def _num(value: float | None) -> str:
     return "—" if value is None else f"{value:+.3f}"
 
 
+def _verdict(why) -> str:
+    """What Algorithm 1 (or the argmax, without time features) made of a memory at one hop."""
+    if not why.pickable:
+        return f"picked at an earlier hop: it cannot compete at hop {why.hop}"
+    if why.met is not None:
+        verdict = (f"beat slot {why.met} (s_Ot {why.challenge:+.3f})" if why.took_over
+                   else f"did not beat slot {why.met}, the winner so far (s_Ot {why.challenge:+.3f})")
+    else:
+        verdict = "led" if why.took_over else f"lost to slot {why.beaten_by} (a higher s_O)"
+    if why.took_over:
+        verdict += f", then slot {why.beaten_by} beat it" if why.beaten_by is not None else ", never beaten"
+    if why.stop is not None and why.stop > 0 and why.winner is not None:
+        verdict += f"; the stop memory beat the winner, slot {why.winner} (s_Ot {why.stop:+.3f}), and ended the hops"
+    elif why.picked:
+        verdict += ": picked"
+    return verdict
+
+
 def why_panel(slot: Slot | None, whys: list, answer_parts: list, focus: int | None = None) -> str:
     """Why O scored `slot` as it did at each hop of the last answer (`memnet.output.SlotWhy`), and
     the parts of R's top answers' scores (`memnet.response.AnswerWhy`); `focus` marks one hop."""
@@ -236,24 +254,7 @@ def why_panel(slot: Slot | None, whys: list, answer_parts: list, focus: int | No
                 '(after a question).</p>')
     rows = []
     for why in whys:
-        if not why.pickable:
-            verdict = f"picked at an earlier hop: it cannot compete at hop {why.hop}"
-        elif why.met is None and why.took_over and why.beaten_by is None:
-            verdict = "won: no memory beat it"
-        elif why.met is None and why.took_over:
-            verdict = f"led first, then slot {why.beaten_by} beat it"
-        elif why.met is None:
-            verdict = f"lost to slot {why.beaten_by}"
-        elif why.took_over and why.beaten_by is None:
-            verdict = f"beat slot {why.met} (s_Ot {why.challenge:+.3f}) and was never beaten"
-        elif why.took_over:
-            verdict = f"beat slot {why.met} (s_Ot {why.challenge:+.3f}), then slot {why.beaten_by} beat it"
-        else:
-            verdict = f"did not beat slot {why.met}, the winner so far (s_Ot {why.challenge:+.3f})"
-        if why.picked:
-            verdict += "; picked"
-        elif why.winner is not None and why.stop is not None and why.stop > 0:
-            verdict += f"; the stop memory beat the winner, slot {why.winner} (s_Ot {why.stop:+.3f})"
+        verdict = _verdict(why)
         cls = ' class="support"' if why.hop == focus else ""
         rank = f"{why.rank}" if why.pickable else "—"
         time = (f"{why.challenger_terms:+.3f} vs slot {why.met}: {why.incumbent_side:+.3f}" if why.met is not None

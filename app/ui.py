@@ -84,7 +84,7 @@ def build(ctx: Context) -> gr.Blocks:
                     model = gr.Dropdown(ctx.catalogue.labels, value=ctx.catalogue.default, label="model")
                     with gr.Row():
                         export = gr.Button("Export memory (JSON)")
-                        upload = gr.UploadButton("Import memory (JSON)", file_types=[".json"], file_count="single")
+                        upload = gr.UploadButton("Import memory (JSON)", file_types=[".json"], file_count="single", elem_id="import")
                         download = gr.Button("Download this conversation (HTML)", elem_id="download")
                     exported = gr.File(label="exported memory", interactive=False)
                     downloaded = gr.File(label="this conversation, one HTML file", interactive=False, elem_id="downloaded")
@@ -133,7 +133,7 @@ def build(ctx: Context) -> gr.Blocks:
         load_story.click(partial(demo_handlers.on_load_story, ctx), story_inputs, started, **ui).then(**compare)
         reset.click(partial(demo_handlers.on_reset, ctx), [key, play, word], started, **ui).then(**compare)
         stepped = dict(fn=partial(demo_handlers.on_step, ctx), inputs=[key, play, hops, word, comparing, other, other_hops],
-                       outputs=started, **ui)
+                       outputs=started, trigger_mode="once", **ui)   # a slow step skips a tick, never runs twice
         gr.on([step.click, timer.tick], **stepped).then(**newest_page).then(**compare).then(
             demo_handlers.on_timer_stopped, play, [playing, play_button], **ui)
         play_button.click(demo_handlers.on_play, [playing, play, speed], [playing, play_button, timer], **ui)

@@ -130,7 +130,7 @@ def test_why_this_slot_shows_s_o_parts_and_algorithm_1(context):
     assert f'class="slot support selected" data-slot="{picked}"' in table and back == 0
     loser = next(s.index for s in session.net.memory if s.index != picked)
     why_not = demo.why(session, loser)
-    assert re.search(r"did not beat slot \d|beat slot \d+ \(s_Ot [^)]*\), then slot \d+ beat it|never beaten", why_not)
+    assert re.search(r"did not beat slot \d+, the winner so far|then slot \d+ beat it", why_not)
     assert "R’s top answers in parts" in why_not and session.last_answer.answer in why_not
     xss_slot = next(s.index for s in session.net.memory if "onerror" in s.text)
     assert XSS not in demo.why(session, xss_slot) and "&lt;img" in demo.why(session, xss_slot)
@@ -163,3 +163,32 @@ def test_the_downloaded_page_is_self_contained_and_escaped(context):
     assert page.count('<section class="answer">') == 2 and page.count("<svg") >= 2
     assert not re.search(r"<script|src=\"http|href=\"http|<link|@import", page)
     assert "Content-Security-Policy" in page
+
+
+def test_an_uploaded_babi_file_plays_and_a_bad_one_is_refused(context, tmp_path):
+    good, bad = tmp_path / "mine.txt", tmp_path / "broken.txt"
+    good.write_text("1 Tom went to the hall.\n2 Where is Tom?\thall\t1\n1 Ann went to the den.\n2 Where is Ann?\tden\t1\n")
+    bad.write_text("1 Tom went to the hall.\n3 Where is Tom?\thall\t1\n")
+    play, panel, *_ = demo.on_load_story(context, None, demo.SOURCES[1], None, str(good), 2, 0, "actor", 5, "")
+    assert play.title == "mine.txt, story 2 of 2" and play.steps[1] == Step("Where is Ann?", True, "den", (0,))
+    for path, number, message in ((None, 1, "upload a bAbI-format file first"), (str(bad), 1, "broken.txt:2"),
+                                  (str(good), 3, "there is no story 3")):
+        play, panel, *_ = demo.on_load_story(context, None, demo.SOURCES[1], None, path, number, 0, "actor", 5, "")
+        assert play is None and message in panel and "Could not load that story" in panel
+    play, panel, *_ = demo.on_load_story(context, None, demo.SOURCES[2], None, None, 1, 7, "actor", 3, "")
+    assert play.steps == player.simulate(7, "actor", 3).steps and "seed 7" in panel
+
+
+def test_the_ablation_checkpoints_are_what_their_names_say():
+    from memnet import checkpoint
+
+    settings = {name: checkpoint.load(REPO / "assets" / "ablations" / name).config
+                for name in ("full", "k1", "no-time", "no-unseen-match")}
+    full = settings["full"]
+    assert (full.hops, full.time, full.unseen_context, full.match) == (2, True, True, True)
+    assert settings["k1"].hops == 1 and not settings["no-time"].time
+    assert not settings["no-unseen-match"].unseen_context and not settings["no-unseen-match"].match
+    for name, config in settings.items():   # each differs from "full" only where its name says
+        assert {k for k, v in vars(config).items() if vars(full)[k] != v} == {
+            "full": set(), "k1": {"hops"}, "no-time": {"time"}, "no-unseen-match": {"unseen_context", "match"}}[name]
+    assert all((REPO / "assets" / "ablations" / n / "weights.safetensors").stat().st_size < 2_000_000 for n in settings)
