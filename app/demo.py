@@ -19,9 +19,8 @@ from app import handlers, player, render
 from app.handlers import Context, _browser_key, _clear
 from app.player import Play
 from app.sessions import Session
-from memnet import Answer, Memory
+from memnet import Answer, Memory, output, response
 from memnet.network import Recall
-from memnet import output, response
 
 SOURCES = ("bundled story", "upload a bAbI file", "simulated world")
 TIMER_OFF, TIMER_ON = dict(active=False), dict(active=True)

@@ -30,7 +30,7 @@ table.memory td, table.memory th { padding: 3px 6px; border-bottom: 1px solid va
 table.memory tr.support { background: #fde68a; color: #1f2937; font-weight: 600; }
 table.memory tr.new { outline: 2px solid #16a34a; }
 table.memory tr.selected { background: #bfdbfe; color: #1f2937; }
-table.memory tr.slot, .hopchart g.bar { cursor: pointer; }
+table.memory tr.slot, .hopchart g.bar, .hopchart p[data-slot] { cursor: pointer; }
 table.memory .hop { white-space: nowrap; }
 table.memory .changed { color: #b45309; }
 p.note { color: var(--body-text-color-subdued); margin: 4px 0; }
@@ -215,7 +215,8 @@ def _hop_svg(hop: Hop, texts: Sequence[str]) -> str:
                     f'<rect x="{x0:.1f}" y="{y + 3}" width="{max(x1 - x0, 1):.1f}" height="{row_h - 6}" fill="{colour}"/>'
                     f'<text x="{label_w + bar_w + 4}" y="{y + 13}" font-size="11">{score:.2f}</text></g>')
     height = len(shown) * row_h
-    return (f'<div class="hopchart" data-hop="{hop.hop}"><p class="charthead">{escape(head)}</p>'
+    jump = f' data-slot="{hop.slot}" data-hop="{hop.hop}"' if hop.slot is not None else ""   # a click jumps to the pick
+    return (f'<div class="hopchart" data-hop="{hop.hop}"><p class="charthead"{jump}>{escape(head)}</p>'
             f'<p class="note">{summary}</p>'
             f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" preserveAspectRatio="xMinYMin meet" '
             f'viewBox="0 0 {label_w + bar_w + 44} {height}" role="img" font-family="sans-serif">'

@@ -8,8 +8,11 @@ from types import SimpleNamespace
 
 import pytest
 
+import numpy as np
+
 from app import demo, player, render
 from app.player import Step
+from memnet import Answer, Hop
 from memnet.data.babi import BabiFormatError
 from tests.app_fixtures import app_model_dir, context  # noqa: F401
 from tests.helpers import REPO
@@ -192,3 +195,13 @@ def test_the_ablation_checkpoints_are_what_their_names_say():
         assert {k for k, v in vars(config).items() if vars(full)[k] != v} == {
             "full": set(), "k1": {"hops"}, "no-time": {"time"}, "no-unseen-match": {"unseen_context", "match"}}[name]
     assert all((REPO / "assets" / "ablations" / n / "weights.safetensors").stat().st_size < 2_000_000 for n in settings)
+
+
+def test_the_chart_of_5000_scores_shows_the_top_slots_the_pick_and_a_summary():
+    scores = np.linspace(3, -2, 5000).astype(np.float32)
+    hop = Hop(1, 4321, float(scores[4321]), np.arange(5000, dtype=np.int64)[::-1].copy(), scores, text="<b>x</b>")
+    chart = render.hop_chart(Answer("q", "a", [hop]), [f"slot text {i} <b>" for i in range(5000)])
+    assert chart.count('<g class="bar"') == render.TOP_BARS
+    assert '<g class="bar" data-slot="4999" data-hop="1">' in chart   # the best score (slots newest first)
+    assert 'data-slot="4321" data-hop="1">' in chart and "#ea580c" in chart   # the pick, though not in the top
+    assert "5,000 memories scored" in chart and "median" in chart and "<b>" not in chart
