@@ -19,7 +19,7 @@ from memnet import Answer, Answered, Hop, Skipped, Slot, Stored
 SHOWN_IN_REPLY = 10     # slots listed in a "Stored ..." reply; a long paste is summarised
 PAGE = 100              # rows per page of the memory table
 TOP_BARS = 12           # bars per hop in O's chart; the rest are summarised
-CLIP = 44               # characters of a slot's text beside its bar
+CLIP = 38               # characters of a slot's text beside its bar
 SHOWN_OF_MESSAGE = 2000  # characters of a user's message echoed in the chat
 SHOWN_OF_SKIPPED = 80   # characters of each text named as not stored
 
@@ -194,7 +194,7 @@ def _hop_svg(hop: Hop, texts: Sequence[str]) -> str:
     scores = hop.scores.astype(float)
     low, high = min(0.0, float(scores.min())), max(0.0, float(scores.max()))
     span = (high - low) or 1.0
-    label_w, bar_w, row_h = 300, 240, 18
+    label_w, bar_w, row_h = 250, 200, 18
     zero = label_w + bar_w * (0 - low) / span
     if hop.slot is None:
         head = f"hop {hop.hop}: stopped (the stop memory scored {hop.score:.2f})"
@@ -218,7 +218,7 @@ def _hop_svg(hop: Hop, texts: Sequence[str]) -> str:
     jump = f' data-slot="{hop.slot}" data-hop="{hop.hop}"' if hop.slot is not None else ""   # a click jumps to the pick
     return (f'<div class="hopchart" data-hop="{hop.hop}"><p class="charthead"{jump}>{escape(head)}</p>'
             f'<p class="note">{summary}</p>'
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" preserveAspectRatio="xMinYMin meet" '
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + bar_w + 44}" height="{height}" '
             f'viewBox="0 0 {label_w + bar_w + 44} {height}" role="img" font-family="sans-serif">'
             f'<line x1="{zero:.1f}" y1="0" x2="{zero:.1f}" y2="{height}" stroke="#333" stroke-width="0.5"/>'
             f"{''.join(bars)}</svg></div>")
@@ -354,6 +354,7 @@ SIDES_CSS = """
 .right { color: #15803d; font-weight: 700; }
 .wrong { color: #b91c1c; font-weight: 700; }
 p.charthead { margin: 6px 0 0 0; font-weight: 600; }
+.hopchart { overflow-x: auto; }   /* a narrow column scrolls the chart rather than shrink its text */
 """
 
 

@@ -97,9 +97,8 @@ def build(ctx: Context) -> gr.Blocks:
                     older = gr.Button("older ▶", size="sm", elem_id="page-older")
                 table = gr.HTML(css_template=render.TABLE_CSS, max_height=440, elem_id="memory", js_on_load=SELECT_JS)
                 why = gr.HTML(render.why_panel(None, [], []), css_template=render.TABLE_CSS, elem_id="why", js_on_load=None)
-                with gr.Row():
-                    chart = gr.HTML(css_template=render.TABLE_CSS + render.SIDES_CSS, elem_id="chart", js_on_load=SELECT_JS, scale=3)
-                    runner_ups = gr.HTML(css_template=render.TABLE_CSS, elem_id="ranking", js_on_load=None, scale=2)
+                chart = gr.HTML(css_template=render.TABLE_CSS + render.SIDES_CSS, elem_id="chart", js_on_load=SELECT_JS)
+                runner_ups = gr.HTML(css_template=render.TABLE_CSS, elem_id="ranking", js_on_load=None)
         with gr.Column(visible=False):  # the API endpoints' own inputs and outputs
             api_text = gr.Textbox()
             api_session = gr.Textbox("", label="session")        # a key the client keeps (optional)
