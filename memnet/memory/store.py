@@ -149,6 +149,9 @@ class ConversationStore(Protocol):
     def set_settings(self, key: str, expected: int, settings: dict) -> int:
         """Merge `settings` (model, hops) into the conversation's; returns the new version."""
 
+    def answers(self, key: str) -> list[dict]:
+        """Every answer the live conversation kept, oldest first (`Answer.to_json` dicts)."""
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
