@@ -205,3 +205,16 @@ def test_the_chart_of_5000_scores_shows_the_top_slots_the_pick_and_a_summary():
     assert '<g class="bar" data-slot="4999" data-hop="1">' in chart   # the best score (slots newest first)
     assert 'data-slot="4321" data-hop="1">' in chart and "#ea580c" in chart   # the pick, though not in the top
     assert "5,000 memories scored" in chart and "median" in chart and "<b>" not in chart
+
+
+def test_the_download_keeps_the_live_answers_only(context):
+    key = "u" * 20
+    turn = lambda text: list(demo.handlers.chat_turn(context, key, text, 2))  # noqa: E731
+    turn("Mary went to the kitchen. Where is Mary?")
+    turn("John went to the garden. Where is John?")
+    assert [a["question"] for a in context.store.answers(key)] == ["Where is Mary?", "Where is John?"]
+    demo.handlers.on_undo(context, key, "")             # takes back the second message, its answer too
+    assert [a["question"] for a in context.store.answers(key)] == ["Where is Mary?"]
+    demo.handlers.on_clear(context, key, "")
+    turn("Sandra went to the hall. Where is Sandra?")
+    assert [a["question"] for a in context.store.answers(key)] == ["Where is Sandra?"]
