@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import tempfile
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
 
 import gradio as gr
@@ -23,7 +24,12 @@ from memnet import Answer, Memory, output, response
 from memnet.network import Recall
 
 SOURCES = ("bundled story", "upload a bAbI file", "simulated world")
-TIMER_OFF, TIMER_ON = dict(active=False), dict(active=True)
+TIMER_OFF = dict(active=False)
+
+
+def _stopped() -> tuple:
+    """The last outputs of a player event that stops it: timer, side-by-side view, playing, button label."""
+    return gr.Timer(**TIMER_OFF), render.side_by_side([]), False, "Play"
 
 
 # ---- the story player -----------------------------------------------------------------------
@@ -53,14 +59,14 @@ def open_story(ctx: Context, source: str, name: str | None, upload: str | None, 
 def on_load_story(ctx: Context, key: str | None, source: str, name: str | None, upload: str | None,
                   number: float | None, seed: float | None, setting: str, difficulty: float, word: str) -> tuple:
     """Load a story into the player and start from an empty memory (a story is its own memory).
-    Outputs: play, player panel, chatbot, panel…, key, timer."""
+    Outputs as `on_step`'s (the player stopped, the side-by-side view emptied)."""
     key = _browser_key(key)
     try:
         play = open_story(ctx, source, name, upload, number, seed, setting, difficulty)
     except (ValueError, OSError, UnicodeDecodeError) as error:
         session = ctx.sessions.get(key)
-        return None, render.player_panel(None, f"Could not load that story: {error}"), session.chat, \
-            *handlers.panel(session, word), key, gr.Timer(**TIMER_OFF)
+        return (None, render.player_panel(None, f"Could not load that story: {error}"), session.chat,
+                *handlers.panel(session, word), key, *_stopped())
     return _start(ctx, key, play, word)
 
 
@@ -69,14 +75,14 @@ def on_reset(ctx: Context, key: str | None, play: Play | None, word: str) -> tup
     key = _browser_key(key)
     if play is None:
         session = ctx.sessions.get(key)
-        return None, render.player_panel(None), session.chat, *handlers.panel(session, word), key, gr.Timer(**TIMER_OFF)
+        return None, render.player_panel(None), session.chat, *handlers.panel(session, word), key, *_stopped()
     return _start(ctx, key, play.restart(), word)
 
 
 def _start(ctx: Context, key: str, play: Play, word: str) -> tuple:
     _clear(ctx, key)
     session = ctx.sessions.get(key)
-    return play, render.player_panel(play), session.chat, *handlers.panel(session, word), key, gr.Timer(**TIMER_OFF)
+    return play, render.player_panel(play), session.chat, *handlers.panel(session, word), key, *_stopped()
 
 
 def step(ctx: Context, key: str, play: Play, hops: int | None, other: tuple[str, int] | None = None) -> Play:
@@ -104,7 +110,7 @@ def step(ctx: Context, key: str, play: Play, hops: int | None, other: tuple[str,
 def on_step(ctx: Context, key: str | None, play: Play | None, hops: float, word: str, comparing: bool,
             other: str | None, other_hops: float) -> tuple:
     """One step of the player (the Step button, or a tick of the Play timer). Outputs: play, player
-    panel, chatbot, panel…, key, timer (stopped at the end of the story)."""
+    panel, chatbot, panel…, key, timer, sides, playing, play button (stopped at the end of the story)."""
     key = _browser_key(key)
     if play is not None and not play.done:
         step(ctx, key, play, int(hops), (other, int(other_hops)) if comparing and other else None)
@@ -112,8 +118,10 @@ def on_step(ctx: Context, key: str | None, play: Play | None, hops: float, word:
     table, chart, ranking = handlers.panel(session, word)
     if play is not None and play.last_slots:
         table = render.memory_table(session.net.memory, session.last_answer, word, new=play.last_slots)
-    timer = gr.Timer(**TIMER_OFF) if play is None or play.done else gr.skip()
-    return play, render.player_panel(play), session.chat, table, chart, ranking, key, timer
+    over = play is None or play.done
+    return (play, render.player_panel(play), session.chat, table, chart, ranking, key,
+            gr.Timer(**TIMER_OFF) if over else gr.skip(), sides(ctx, key, comparing, other, other_hops, hops, play),
+            *((False, "Play") if over else (gr.skip(), gr.skip())))
 
 
 def on_play(playing: bool, play: Play | None, speed: float) -> tuple:
@@ -123,12 +131,25 @@ def on_play(playing: bool, play: Play | None, speed: float) -> tuple:
     return playing, "Pause" if playing else "Play", gr.Timer(float(speed), active=playing)
 
 
-def on_timer_stopped(play: Play | None) -> tuple:
-    """After a step: the Play button shows Play again once the story is over. Outputs: playing, label."""
-    return (False, "Play") if play is None or play.done else (gr.skip(), gr.skip())
-
-
 # ---- side by side ---------------------------------------------------------------------------
+def on_turn(ctx: Context, message: str, key: str | None, hops: float, word: str, comparing: bool,
+            other: str | None, other_hops: float) -> Iterator[tuple]:
+    """`handlers.on_message`, with the side-by-side view in its last output (in the same event, so
+    nothing is left in flight once the turn shows). Outputs: those of on_message, then sides."""
+    last = None
+    for outputs in handlers.on_message(ctx, message, key, hops, word):
+        if last is not None:
+            yield *last, gr.skip()
+        last = outputs
+    yield *last, sides(ctx, last[-1], comparing, other, other_hops, hops, None)
+
+
+def sides(ctx: Context, key: str | None, comparing: bool, other: str | None, other_hops: float, hops: float,
+          play: Play | None):
+    """The side-by-side view when comparing; else nothing to redraw."""
+    return on_compare(ctx, key, comparing, other, other_hops, hops, play) if comparing else gr.skip()
+
+
 _recalls: "weakref.WeakKeyDictionary[Memory, dict[str, Recall]]" = weakref.WeakKeyDictionary()
 
 
@@ -199,33 +220,34 @@ def why(session: Session, slot: int, focus: int | None = None) -> str:
 
 def select_slot(ctx: Context, key: str | None, word: str, slot: int, hop: int | None = None) -> tuple:
     """A click on a slot's row or bar: the why view, and the table at the page that shows the slot
-    (the filter cleared when it hides the slot). Outputs: table, why, page, filter."""
+    (the filter cleared when it hides the slot). Outputs: table, why, filter."""
     session = ctx.sessions.get(_browser_key(key))
     back = render.pages_back(session.net.memory, word, slot)
     if back is None:
         word, back = "", render.pages_back(session.net.memory, "", slot) or 0
     table = render.memory_table(session.net.memory, session.last_answer, word, back, selected=slot)
-    return table, why(session, slot, hop), back, word
+    return table, why(session, slot, hop), word
 
 
 def on_select(ctx: Context, key: str | None, word: str, evt: gr.EventData) -> tuple:
-    """The table's or chart's select event (its data: slot, hop) -> `select_slot`."""
+    """The table's or chart's select event: {page} from a page button (`on_page`), or {slot, hop}
+    from a row or bar (`select_slot`). Outputs: table, why, filter."""
     data = getattr(evt, "_data", None) or {}
     try:
+        if data.get("page") not in (None, ""):
+            return on_page(ctx, key, word, int(data["page"])), gr.skip(), gr.skip()
         slot = int(data.get("slot"))
     except (TypeError, ValueError):
-        return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return gr.skip(), gr.skip(), gr.skip()
     hop = data.get("hop")
     return select_slot(ctx, key, word, slot, int(hop) if str(hop or "").isdigit() else None)
 
 
 # ---- the memory table's pages, the download -----------------------------------------------------
-def on_page(ctx: Context, key: str | None, word: str, back: float, move: int) -> tuple:
-    """Older (move +1) or newer (−1) page; 0 shows the newest. Outputs: table, page."""
+def on_page(ctx: Context, key: str | None, word: str, back: int) -> str:
+    """The memory table's page `back` (0: the newest, clamped to the oldest). Output: table."""
     session = ctx.sessions.get(_browser_key(key))
-    back = 0 if move == 0 else int(back or 0) + move
-    _, _, back, _ = render.memory_page(session.net.memory, word, back)
-    return render.memory_table(session.net.memory, session.last_answer, word, back), back
+    return render.memory_table(session.net.memory, session.last_answer, word, back)
 
 
 def conversation_file(ctx: Context, key: str | None) -> str:

@@ -31,6 +31,7 @@ table.memory tr.support { background: #fde68a; color: #1f2937; font-weight: 600;
 table.memory tr.new { outline: 2px solid #16a34a; }
 table.memory tr.selected { background: #bfdbfe; color: #1f2937; }
 table.memory tr.slot, .hopchart g.bar, .hopchart p[data-slot] { cursor: pointer; }
+.pager button { margin: 2px 4px 4px 0; padding: 1px 8px; border: 1px solid var(--border-color-primary); border-radius: 4px; }
 table.memory .hop { white-space: nowrap; }
 table.memory .changed { color: #b45309; }
 p.note { color: var(--body-text-color-subdued); margin: 4px 0; }
@@ -145,8 +146,14 @@ def memory_table(slots: list[Slot], answer: Answer | None, word: str = "", back:
     picked = {hop.slot: hop for hop in (answer.hops if answer else []) if hop.slot is not None}
     rows, matching, back, pages = memory_page(slots, word, back)
     note = f"{matching:,} of {len(slots):,} slots match “{escape(word.strip())}”." if word.strip() else f"{len(slots):,} slots."
+    pager = ""
     if pages > 1:
-        note += f" Page {pages - back} of {pages} (newest last): use the page buttons, or filter by a word."
+        note += f" Page {pages - back} of {pages} (newest last)."
+        # the page to show travels in the button itself, so the view never disagrees with a page state
+        pager = "".join(f'<button class="page" data-page="{to}"{"" if ok else " disabled"}>{label}</button>'
+                        for label, to, ok in (("newest", 0, back > 0), ("◀ newer", back - 1, back > 0),
+                                              ("older ▶", back + 1, back < pages - 1), ("oldest", pages - 1, back < pages - 1)))
+        pager = f'<div class="pager">{pager}</div>'
     body = []
     for s in rows:
         hop = picked.get(s.index)
@@ -157,7 +164,7 @@ def memory_table(slots: list[Slot], answer: Answer | None, word: str = "", back:
         changed = ' class="changed"' if s.resolved != s.text else ""
         body.append(f'<tr class="{classes}" data-slot="{s.index}"{hop_attr}><td>{s.index}</td><td>{s.time}</td>'
                     f"<td>{escape(s.text)}</td><td{changed}>{escape(s.resolved)}</td>{mark}</tr>")
-    return (f'<p class="note">{note}</p><table class="memory"><thead><tr><th>slot</th><th>time</th>'
+    return (f'<p class="note">{note}</p>{pager}<table class="memory"><thead><tr><th>slot</th><th>time</th>'
             f"<th>as typed</th><th>as stored</th><th>support</th></tr></thead><tbody>{''.join(body)}</tbody></table>")
 
 

@@ -18,10 +18,11 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 # every page (GET /config), so it protects nothing and is not treated as a secret.
 BROWSER_SECRET = "memnet-session-key-not-a-secret"
 
-# a click on a slot's row (memory table) or its bar (O's chart) asks why O scored it so
+# a click on a slot's row (memory table) or its bar (O's chart) asks why O scored it so; a page button turns the page
 SELECT_JS = """element.addEventListener('click', (event) => {
-  const hit = event.target.closest('[data-slot]');
-  if (hit) trigger('select', {slot: hit.dataset.slot, hop: hit.dataset.hop || ''});
+  const hit = event.target.closest('[data-slot], [data-page]');
+  if (hit && hit.dataset.page !== undefined) trigger('select', {page: hit.dataset.page});
+  else if (hit) trigger('select', {slot: hit.dataset.slot, hop: hit.dataset.hop || ''});
 });"""
 
 INTRO = """# memnet: a Memory Network you can talk to
@@ -35,7 +36,7 @@ def build(ctx: Context) -> gr.Blocks:
     with gr.Blocks(title="memnet", analytics_enabled=False) as demo:
         key = gr.BrowserState(None, storage_key="memnet-session", secret=BROWSER_SECRET)
         api_key = gr.State()  # an API client that names no session gets one per connection
-        play, playing, back = gr.State(None), gr.State(False), gr.State(0)
+        play, playing = gr.State(None), gr.State(False)
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=5):
@@ -91,10 +92,6 @@ def build(ctx: Context) -> gr.Blocks:
                     status = gr.Markdown(elem_id="status")
             with gr.Column(scale=6):
                 word = gr.Textbox(placeholder="filter the memory by a word", show_label=False, elem_id="filter")
-                with gr.Row():
-                    newest = gr.Button("newest", size="sm", elem_id="page-newest")
-                    newer = gr.Button("◀ newer", size="sm", elem_id="page-newer")
-                    older = gr.Button("older ▶", size="sm", elem_id="page-older")
                 table = gr.HTML(css_template=render.TABLE_CSS, max_height=440, elem_id="memory", js_on_load=SELECT_JS)
                 why = gr.HTML(render.why_panel(None, [], []), css_template=render.TABLE_CSS, elem_id="why", js_on_load=None)
                 chart = gr.HTML(css_template=render.TABLE_CSS + render.SIDES_CSS, elem_id="chart", js_on_load=SELECT_JS)
@@ -108,33 +105,31 @@ def build(ctx: Context) -> gr.Blocks:
         panel = [table, chart, runner_ups]
         compare = dict(fn=partial(demo_handlers.on_compare, ctx), inputs=[key, comparing, other, other_hops, hops, play],
                        outputs=sides, **ui)
-        newest_page = dict(fn=lambda: 0, inputs=None, outputs=back, **ui)
         demo.load(partial(handlers.on_load, ctx), [key, word], [key, chatbot, hops, model, *panel], **ui)
-        turn = dict(fn=partial(handlers.on_message, ctx), inputs=[message, key, hops, word],
-                    outputs=[chatbot, message, *panel, key], **ui)
-        gr.on([message.submit, send.click], **turn).then(**newest_page).then(**compare)
+        # one event per action, no chained ones: nothing is left in flight once a turn shows (a restart
+        # right after it loses nothing, and the tab keeps working)
+        turn = dict(fn=partial(demo_handlers.on_turn, ctx), inputs=[message, key, hops, word, comparing, other, other_hops],
+                    outputs=[chatbot, message, *panel, key, sides], **ui)
+        gr.on([message.submit, send.click], **turn)
         for button, path in example_buttons:
-            button.click(partial(handlers.example_text, path), None, message, **ui).then(**turn).then(**newest_page).then(**compare)
-        undo.click(partial(handlers.on_undo, ctx), [key, word], [chatbot, *panel, key], **ui).then(**newest_page)
-        clear.click(partial(handlers.on_clear, ctx), [key, word], [chatbot, *panel, key], **ui).then(**newest_page)
-        word.change(partial(handlers.on_filter, ctx), [key, word], table, **ui).then(**newest_page)
-        for button, move in ((newest, 0), (newer, -1), (older, 1)):
-            button.click(partial(demo_handlers.on_page, ctx, move=move), [key, word, back], [table, back], **ui)
+            button.click(partial(handlers.example_text, path), None, message, **ui).then(**turn)
+        undo.click(partial(handlers.on_undo, ctx), [key, word], [chatbot, *panel, key], **ui)
+        clear.click(partial(handlers.on_clear, ctx), [key, word], [chatbot, *panel, key], **ui)
+        word.change(partial(handlers.on_filter, ctx), [key, word], table, **ui)
+
         def on_select(key: str | None, word: str, evt: gr.EventData):   # gradio finds EventData by this annotation
             return demo_handlers.on_select(ctx, key, word, evt)
 
         for view in (table, chart):
-            view.select(on_select, [key, word], [table, why, back, word], **ui)
+            view.select(on_select, [key, word], [table, why, word], **ui)
         gr.on([comparing.change, other.change, other_hops.change], **compare)
 
-        started = [play, player_view, chatbot, *panel, key, timer]
+        started = [play, player_view, chatbot, *panel, key, timer, sides, playing, play_button]
         story_inputs = [key, source, story, story_file, number, seed, setting, difficulty, word]
-        load_story.click(partial(demo_handlers.on_load_story, ctx), story_inputs, started, **ui).then(**compare)
-        reset.click(partial(demo_handlers.on_reset, ctx), [key, play, word], started, **ui).then(**compare)
-        stepped = dict(fn=partial(demo_handlers.on_step, ctx), inputs=[key, play, hops, word, comparing, other, other_hops],
-                       outputs=started, trigger_mode="once", **ui)   # a slow step skips a tick, never runs twice
-        gr.on([step.click, timer.tick], **stepped).then(**newest_page).then(**compare).then(
-            demo_handlers.on_timer_stopped, play, [playing, play_button], **ui)
+        load_story.click(partial(demo_handlers.on_load_story, ctx), story_inputs, started, **ui)
+        reset.click(partial(demo_handlers.on_reset, ctx), [key, play, word], started, **ui)
+        gr.on([step.click, timer.tick], partial(demo_handlers.on_step, ctx), [key, play, hops, word, comparing, other, other_hops],
+              started, trigger_mode="once", **ui)   # a slow step skips a tick, never runs twice
         play_button.click(demo_handlers.on_play, [playing, play, speed], [playing, play_button, timer], **ui)
         speed.change(demo_handlers.on_speed, [playing, speed], timer, **ui)
 

@@ -123,12 +123,12 @@ def main() -> None:
                                          "w => (document.querySelector('#memory')?.innerText || '').includes('slots match “' + w)", word))
             times["clear filter"].append(timed(page, lambda: page.locator("#filter textarea, #filter input").first.fill(""),
                                                "n => (document.querySelector('#memory')?.innerText || '').includes(n)", shown))
-            times["older page"].append(timed(page, lambda: page.locator("#page-older").click(),
+            times["older page"].append(timed(page, lambda: page.locator("#memory button.page", has_text="older").click(),
                                              "p => (document.querySelector('#memory')?.innerText || '').includes(p)", f"Page {pages - 1} of {pages}"))
             row = page.locator("#memory tr.slot").nth(r)
             slot = row.get_attribute("data-slot")
             times["why"].append(timed(page, row.click, "s => (document.querySelector('#why')?.innerText || '').includes('Why slot ' + s)", slot))
-            page.locator("#page-newest").click()
+            page.locator("#memory button.page", has_text="newest").click()
             page.wait_for_function("p => (document.querySelector('#memory')?.innerText || '').includes(p)", arg=f"Page {pages} of {pages}")
         browser.close()
     demo.close()

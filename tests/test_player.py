@@ -77,7 +77,7 @@ def test_outcomes_map_supports_to_slots_and_count_accuracy():
 
 
 def _load(context, key=None):
-    play, panel, chat, table, chart, ranking, key, _ = demo.on_load_story(
+    play, panel, chat, table, chart, ranking, key, *_ = demo.on_load_story(
         context, key, demo.SOURCES[0], "milk and apple", None, 1, 0, "actor+object", 5, "")
     return play, key
 
@@ -88,7 +88,7 @@ def test_stepping_a_bundled_story_through_the_chat(context):
     outputs = None
     while not play.done:
         outputs = demo.on_step(context, key, play, 2, "", False, None, 1)
-    play, panel, chat, table, chart, ranking, key, timer = outputs
+    play, panel, chat, table, chart, ranking, key, timer, sides, playing, label = outputs
     session = context.sessions.get(key)
     assert len(session.net.memory) == 8                       # every statement stored, committed
     said = "".join(line["content"] for line in chat)   # the chat shows each line as if typed, with its reply
@@ -96,10 +96,11 @@ def test_stepping_a_bundled_story_through_the_chat(context):
     right, checked = play.accuracy()
     assert checked == 6 and f"accuracy: {right}/6 right" in panel
     assert panel.count('class="outcome"') == 6 and ("✓" in panel or "✗" in panel)
-    assert timer.active is False                              # the Play timer stops at the end
+    assert timer.active is False and (playing, label) == (False, "Play")   # the Play timer stops at the end
+    assert sides == {"__type__": "update"}                    # not comparing: the side view is left alone
     # a statement step highlights the slots it wrote
     play, key = _load(context, key)
-    *_, table, _, _, _, _ = demo.on_step(context, key, play, 2, "", False, None, 1)
+    _, _, _, table, *_ = demo.on_step(context, key, play, 2, "", False, None, 1)
     assert play.last_slots == [0] and '<tr class="slot new" data-slot="0">' in table
     assert len(context.sessions.get(key).net.memory) == 1    # Load started from an empty memory
 
@@ -108,7 +109,8 @@ def test_side_by_side_answers_the_same_question_with_the_second_model(context):
     play, key = _load(context)
     label = context.catalogue.labels[0]
     while not play.done:
-        demo.on_step(context, key, play, 2, "", True, label, 1)
+        *_, sides, _, _ = demo.on_step(context, key, play, 2, "", True, label, 1)
+    assert sides.count('class="side"') == 2
     assert all(o.other is not None for o in play.outcomes)
     view = demo.on_compare(context, key, True, label, 1, 2, play)
     assert view.count('class="side"') == 2 and "run with k=1" in view and "run with k=2" in view
@@ -128,9 +130,9 @@ def test_why_this_slot_shows_s_o_parts_and_algorithm_1(context):
     list(demo.handlers.chat_turn(context, session.key, "Where is Mary?", 2))
     session = context.sessions.get(session.key)
     picked = session.last_answer.supports[0]
-    table, why, back, word = demo.select_slot(context, session.key, "", picked, 1)
+    table, why, word = demo.select_slot(context, session.key, "", picked, 1)
     assert f"Why slot {picked}" in why and "§3.6 match" in why and "picked" in why
-    assert f'class="slot support selected" data-slot="{picked}"' in table and back == 0
+    assert f'class="slot support selected" data-slot="{picked}"' in table
     loser = next(s.index for s in session.net.memory if s.index != picked)
     why_not = demo.why(session, loser)
     assert re.search(r"did not beat slot \d+, the winner so far|then slot \d+ beat it", why_not)
@@ -138,7 +140,7 @@ def test_why_this_slot_shows_s_o_parts_and_algorithm_1(context):
     xss_slot = next(s.index for s in session.net.memory if "onerror" in s.text)
     assert XSS not in demo.why(session, xss_slot) and "&lt;img" in demo.why(session, xss_slot)
     # a click event names the slot; a filter that hides it is cleared
-    table, why, back, word = demo.on_select(context, session.key, "hallway", SimpleNamespace(_data={"slot": str(picked), "hop": "1"}))
+    table, why, word = demo.on_select(context, session.key, "hallway", SimpleNamespace(_data={"slot": str(picked), "hop": "1"}))
     assert word == "" and f"Why slot {picked}" in why
     assert demo.on_select(context, session.key, "", SimpleNamespace(_data={})) [0] == {"__type__": "update"}
 
@@ -146,14 +148,17 @@ def test_why_this_slot_shows_s_o_parts_and_algorithm_1(context):
 def test_pages_of_a_large_memory_and_jumping_to_a_slot(context):
     session = context.sessions.get("p" * 20)
     list(demo.handlers.chat_turn(context, session.key, " ".join(f"Walker{i} went to the yard." for i in range(350)), 2))
-    table, back = demo.on_page(context, session.key, "", 0, 1)
-    assert back == 1 and "Page 3 of 4" in table and "Walker150 " in table and "Walker349 " not in table
-    table, back = demo.on_page(context, session.key, "", 3, 1)
-    assert back == 3 and "Page 1 of 4" in table                 # clamped at the oldest
-    table, why, back, word = demo.select_slot(context, session.key, "", 5)
-    assert back == 3 and 'selected" data-slot="5"' in table
-    table, back = demo.on_page(context, session.key, "walker12", 0, 0)
-    assert "11 of 350 slots match" in table and back == 0
+    table = demo.on_page(context, session.key, "", 1)
+    assert "Page 3 of 4" in table and "Walker150 " in table and "Walker349 " not in table
+    assert '<button class="page" data-page="2">older ▶</button>' in table and 'data-page="0">newest' in table
+    table = demo.on_page(context, session.key, "", 9)
+    assert "Page 1 of 4" in table and "Walker0 " in table and 'data-page="4" disabled>older' in table   # the oldest
+    table, why, word = demo.select_slot(context, session.key, "", 5)
+    assert "Page 1 of 4" in table and 'selected" data-slot="5"' in table
+    table, why, word = demo.on_select(context, session.key, "", SimpleNamespace(_data={"page": "2"}))
+    assert "Page 2 of 4" in table and why == word == {"__type__": "update"}
+    table = demo.on_page(context, session.key, "walker12", 0)
+    assert "11 of 350 slots match" in table and "data-page" not in table
 
 
 def test_the_downloaded_page_is_self_contained_and_escaped(context):
@@ -218,3 +223,13 @@ def test_the_download_keeps_the_live_answers_only(context):
     demo.handlers.on_clear(context, key, "")
     turn("Sandra went to the hall. Where is Sandra?")
     assert [a["question"] for a in context.store.answers(key)] == ["Where is Sandra?"]
+
+
+def test_a_turn_shows_the_side_by_side_view_in_its_last_output(context):
+    key = "t" * 20
+    label = context.catalogue.labels[0]
+    outputs = list(demo.on_turn(context, "Mary went to the kitchen. Where is Mary?", key, 2, "", True, label, 1))
+    assert all(o[-1] == {"__type__": "update"} for o in outputs[:-1])
+    assert outputs[-1][-1].count('class="side"') == 2 and outputs[-1][:-1][-1] == key
+    quiet = list(demo.on_turn(context, "Where is Mary?", key, 2, "", False, label, 1))
+    assert quiet[-1][-1] == {"__type__": "update"}
