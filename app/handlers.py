@@ -278,7 +278,8 @@ def clear(ctx: Context, state: str | None = None, session: str = "") -> tuple[di
 def panel(session: Session, word: str = "") -> tuple:
     """The memory panel: the slot table, O's per-hop chart, R's runner-ups."""
     answer = session.last_answer
-    return render.memory_table(session.net.memory, answer, word), render.hop_chart(answer), render.ranking_table(answer)
+    return (render.memory_table(session.net.memory, answer, word),
+            render.hop_chart(answer, session.net.memory_store.resolved), render.ranking_table(answer))
 
 
 def _browser_key(key: str | None) -> str:

@@ -7,7 +7,8 @@ import gradio as gr
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from app import handlers, render
+from app import demo as demo_handlers
+from app import handlers, player, render
 from app.handlers import Context
 
 CONCURRENCY = 4  # events served at once; the model is small and the machine may have 2 cores
@@ -16,6 +17,13 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 # The browser keeps only the session key, in localStorage; gradio serves BrowserState's secret to
 # every page (GET /config), so it protects nothing and is not treated as a secret.
 BROWSER_SECRET = "memnet-session-key-not-a-secret"
+
+# a click on a slot's row (memory table) or its bar (O's chart) asks why O scored it so; a page button turns the page
+SELECT_JS = """element.addEventListener('click', (event) => {
+  const hit = event.target.closest('[data-slot], [data-page]');
+  if (hit && hit.dataset.page !== undefined) trigger('select', {page: hit.dataset.page});
+  else if (hit) trigger('select', {slot: hit.dataset.slot, hop: hit.dataset.hop || ''});
+});"""
 
 INTRO = """# memnet: a Memory Network you can talk to
 Tell it facts (*John went to the kitchen. He picked up the milk.*) and ask questions (*Where is the milk?*).
@@ -28,34 +36,66 @@ def build(ctx: Context) -> gr.Blocks:
     with gr.Blocks(title="memnet", analytics_enabled=False) as demo:
         key = gr.BrowserState(None, storage_key="memnet-session", secret=BROWSER_SECRET)
         api_key = gr.State()  # an API client that names no session gets one per connection
+        play, playing = gr.State(None), gr.State(False)
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=5):
                 chatbot = gr.Chatbot(label="Conversation", height=460, elem_id="chat", feedback_options=None,
                                      render_markdown=False)  # replies are escaped HTML: user text is never Markdown
-                message = gr.Textbox(placeholder="Tell me something, or ask a question…", show_label=False,
-                                     lines=1, max_lines=8, elem_id="message", autofocus=True)
-                with gr.Row():
-                    send = gr.Button("Send", variant="primary", elem_id="send")
-                    undo = gr.Button("Undo last", elem_id="undo")
-                    clear = gr.Button("Clear memory", variant="stop", elem_id="clear")
-                gr.Markdown("**Example stories** (one click tells the story and asks its questions)")
-                with gr.Row():
-                    example_buttons = [(gr.Button(path.stem.replace("-", " "), size="sm"), path) for path in handlers.examples(ctx)]
+                with gr.Tabs():
+                    with gr.Tab("Chat", elem_id="chat-tab"):
+                        message = gr.Textbox(placeholder="Tell me something, or ask a question…", show_label=False,
+                                             lines=1, max_lines=8, elem_id="message", autofocus=True)
+                        with gr.Row():
+                            send = gr.Button("Send", variant="primary", elem_id="send")
+                            undo = gr.Button("Undo last", elem_id="undo")
+                            clear = gr.Button("Clear memory", variant="stop", elem_id="clear")
+                        gr.Markdown("**Example stories** (one click tells the story and asks its questions)")
+                        with gr.Row():
+                            example_buttons = [(gr.Button(path.stem.replace("-", " "), size="sm"), path) for path in handlers.examples(ctx)]
+                    with gr.Tab("Story player", elem_id="player-tab"):
+                        source = gr.Radio(list(demo_handlers.SOURCES), value=demo_handlers.SOURCES[0], show_label=False, elem_id="source")
+                        with gr.Row():
+                            story = gr.Dropdown(list(demo_handlers.stories(ctx)), value=next(iter(demo_handlers.stories(ctx)), None),
+                                                label="bundled story", elem_id="story")
+                            story_file = gr.File(label="bAbI-format file (with answers)", file_types=[".txt"], type="filepath",
+                                                 elem_id="story-file")
+                            number = gr.Number(1, precision=0, minimum=1, label="story number in the file", elem_id="story-number")
+                        with gr.Row():
+                            seed = gr.Number(0, precision=0, label="simulator seed", elem_id="seed")
+                            setting = gr.Dropdown(list(player.SETTINGS), value="actor+object", label="setting")
+                            difficulty = gr.Slider(1, 10, value=5, step=1, label="difficulty")
+                        with gr.Row():
+                            load_story = gr.Button("Load", variant="primary", elem_id="load-story")
+                            step = gr.Button("Step", elem_id="step")
+                            play_button = gr.Button("Play", elem_id="play")
+                            reset = gr.Button("Reset", elem_id="reset")
+                            speed = gr.Slider(0.3, 5, value=1.5, step=0.1, label="seconds per step", elem_id="speed")
+                        player_view = gr.HTML(render.player_panel(None), css_template=render.TABLE_CSS + render.SIDES_CSS,
+                                              elem_id="player", js_on_load=None)
+                        timer = gr.Timer(1.5, active=False)
+                with gr.Accordion("Side by side: a second model answers the same conversation", open=False, elem_id="compare-box"):
+                    with gr.Row():
+                        comparing = gr.Checkbox(False, label="compare", elem_id="compare")
+                        other = gr.Dropdown(ctx.catalogue.labels, value=ctx.catalogue.default, label="model B", elem_id="other")
+                        other_hops = gr.Slider(1, handlers.max_hops(ctx), step=1, value=1, label="hops k for B", elem_id="other-hops")
+                    sides = gr.HTML(css_template=render.TABLE_CSS + render.SIDES_CSS, elem_id="sides", js_on_load=None)
                 with gr.Accordion("Settings and data", open=False):
                     hops = gr.Slider(1, handlers.max_hops(ctx), step=1, value=2, label="hops k (supporting memories per question)", elem_id="hops")
                     model = gr.Dropdown(ctx.catalogue.labels, value=ctx.catalogue.default, label="model")
                     with gr.Row():
                         export = gr.Button("Export memory (JSON)")
-                        upload = gr.UploadButton("Import memory (JSON)", file_types=[".json"], file_count="single")
+                        upload = gr.UploadButton("Import memory (JSON)", file_types=[".json"], file_count="single", elem_id="import")
+                        download = gr.Button("Download this conversation (HTML)", elem_id="download")
                     exported = gr.File(label="exported memory", interactive=False)
+                    downloaded = gr.File(label="this conversation, one HTML file", interactive=False, elem_id="downloaded")
                     status = gr.Markdown(elem_id="status")
             with gr.Column(scale=6):
                 word = gr.Textbox(placeholder="filter the memory by a word", show_label=False, elem_id="filter")
-                table = gr.HTML(css_template=render.TABLE_CSS, max_height=440, elem_id="memory", js_on_load=None)
-                with gr.Row():
-                    chart = gr.Plot(show_label=False, scale=3, elem_id="chart")
-                    runner_ups = gr.HTML(css_template=render.TABLE_CSS, elem_id="ranking", js_on_load=None, scale=2)
+                table = gr.HTML(css_template=render.TABLE_CSS, max_height=440, elem_id="memory", js_on_load=SELECT_JS)
+                why = gr.HTML(render.why_panel(None, [], []), css_template=render.TABLE_CSS, elem_id="why", js_on_load=None)
+                chart = gr.HTML(css_template=render.TABLE_CSS + render.SIDES_CSS, elem_id="chart", js_on_load=SELECT_JS)
+                runner_ups = gr.HTML(css_template=render.TABLE_CSS, elem_id="ranking", js_on_load=None)
         with gr.Column(visible=False):  # the API endpoints' own inputs and outputs
             api_text = gr.Textbox()
             api_session = gr.Textbox("", label="session")        # a key the client keeps (optional)
@@ -63,18 +103,40 @@ def build(ctx: Context) -> gr.Blocks:
             api_out = gr.JSON()
 
         panel = [table, chart, runner_ups]
+        compare = dict(fn=partial(demo_handlers.on_compare, ctx), inputs=[key, comparing, other, other_hops, hops, play],
+                       outputs=sides, **ui)
         demo.load(partial(handlers.on_load, ctx), [key, word], [key, chatbot, hops, model, *panel], **ui)
-        turn = dict(fn=partial(handlers.on_message, ctx), inputs=[message, key, hops, word],
-                    outputs=[chatbot, message, *panel, key], **ui)
+        # one event per action, no chained ones: nothing is left in flight once a turn shows (a restart
+        # right after it loses nothing, and the tab keeps working)
+        turn = dict(fn=partial(demo_handlers.on_turn, ctx), inputs=[message, key, hops, word, comparing, other, other_hops],
+                    outputs=[chatbot, message, *panel, key, sides], **ui)
         gr.on([message.submit, send.click], **turn)
         for button, path in example_buttons:
             button.click(partial(handlers.example_text, path), None, message, **ui).then(**turn)
         undo.click(partial(handlers.on_undo, ctx), [key, word], [chatbot, *panel, key], **ui)
         clear.click(partial(handlers.on_clear, ctx), [key, word], [chatbot, *panel, key], **ui)
         word.change(partial(handlers.on_filter, ctx), [key, word], table, **ui)
+
+        def on_select(key: str | None, word: str, evt: gr.EventData):   # gradio finds EventData by this annotation
+            return demo_handlers.on_select(ctx, key, word, evt)
+
+        for view in (table, chart):
+            view.select(on_select, [key, word], [table, why, word], **ui)
+        gr.on([comparing.change, other.change, other_hops.change], **compare)
+
+        started = [play, player_view, chatbot, *panel, key, timer, sides, playing, play_button]
+        story_inputs = [key, source, story, story_file, number, seed, setting, difficulty, word]
+        load_story.click(partial(demo_handlers.on_load_story, ctx), story_inputs, started, **ui)
+        reset.click(partial(demo_handlers.on_reset, ctx), [key, play, word], started, **ui)
+        gr.on([step.click, timer.tick], partial(demo_handlers.on_step, ctx), [key, play, hops, word, comparing, other, other_hops],
+              started, trigger_mode="once", **ui)   # a slow step skips a tick, never runs twice
+        play_button.click(demo_handlers.on_play, [playing, play, speed], [playing, play_button, timer], **ui)
+        speed.change(demo_handlers.on_speed, [playing, speed], timer, **ui)
+
         heavy = dict(concurrency_limit=HEAVY, concurrency_id="heavy", **ui)
         model.input(partial(handlers.on_model, ctx), [model, key], [status, hops, key], **heavy)
         export.click(partial(handlers.on_export, ctx), key, exported, **heavy)
+        download.click(partial(demo_handlers.conversation_file, ctx), key, downloaded, **heavy)
         upload.upload(partial(handlers.on_import, ctx), [upload, key, word], [status, chatbot, *panel, key], **heavy)
 
         writes = [api_text, api_key, api_session, api_message]

@@ -366,3 +366,83 @@ class SlotVectors(Synced):
             if slots is None:
                 self._all = gathered
         return replace(gathered, in_question=occurs(gathered, q_keys[None]))
+
+
+@dataclass
+class SlotWhy:
+    """Why O scored one memory as it did at one hop, and what Algorithm 1 made of it (paper §3.1,
+    §3.4, §3.6). Scores are in s_O's units; slots are slot names as in `Memories.slots`."""
+
+    hop: int                    # 1-based
+    slot: int
+    embedding: float            # x·U_O Φy(m): the bag-of-words part of s_O
+    match: float                # the §3.6 exact-match part (0 without match features)
+    score: float                # s_O = embedding + match
+    rank: int                   # 1-based among the memories this hop may pick, by s_O (0: not pickable)
+    pickable: bool              # False: picked at an earlier hop, so it never competes again
+    met: int | None = None      # Algorithm 1: the winner so far it challenged (None: it came first, or no time features)
+    challenger_terms: float = 0.0   # its write-time terms as the challenger: x·T1·[newer than the reference] + x·T3 (older)
+    incumbent_side: float = 0.0     # the winner it met: s_O(met) − x·T2·[met newer than the reference]
+    challenge: float = 0.0      # s_Ot(x, slot, met) = score + challenger_terms − incumbent_side; > 0: it took over
+    took_over: bool = False     # it became the winner so far (or came first)
+    beaten_by: int | None = None    # the first older memory that took over from it (None: it stayed the winner)
+    winner: int | None = None   # the hop's winner among the memories
+    stop: float | None = None   # from hop 2: the stop memory's s_Ot against the winner (> 0: the hops ended)
+    picked: bool = False        # this memory is the hop's pick
+
+
+@torch.no_grad()
+def explain(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, memories: Memories, earlier: list[int] | tuple[int, ...],
+            slot: int) -> SlotWhy:
+    """s_O's parts for memory `slot` at the hop after the picks `earlier` (slot names, in hop order),
+    for one question (q_ids, q_keys: (1, Lq)) over `memories` (batch of one, newest first). Scores
+    come from `hop_scores` / `match_scores` and the winner from `pick`, as `find_supports` computes
+    them. Raises KeyError when `slot` or an earlier pick is not among the memories."""
+    names = memories.slots[0].tolist()
+    position = {name: p for p, name in enumerate(names)}
+    at = torch.tensor([[position[s] for s in earlier]], dtype=torch.long).view(1, len(earlier))
+    p = position[slot]
+    width = (1, len(earlier), memories.ids.shape[2])
+    sup_ids = memories.ids.gather(1, at[:, :, None].expand(width))
+    sup_keys = memories.keys.gather(1, at[:, :, None].expand(width))
+    rows = Rows.of(model)
+    x = model.combine("O", model.question_part("O", q_ids), model.support_parts("O", q_keys, sup_ids, sup_keys),
+                      sup_ids, sup_keys, q_keys)
+    scores, stop, time = hop_scores(model, memories, rows, x, sup_keys)
+    match = match_scores(model, x, memories, rows, sup_keys.flatten(1))[0, p] if model.config.match else torch.zeros(())
+    picks = torch.tensor([list(earlier)], dtype=torch.long).view(1, len(earlier))
+    pick_time = memories.time.gather(1, at)
+    available = unpicked(memories, picks)
+    chosen, winner = pick(model, scores, stop, time, memories, available, pick_time, len(earlier))
+    row, pickable = scores[0], bool(available[0, p])
+    why = SlotWhy(len(earlier) + 1, slot, float(row[p] - match), float(match), float(row[p]),
+                  int((row[available[0]] > row[p]).sum()) + 1 if pickable else 0, pickable,
+                  winner=names[int(winner[0])] if available.any() else None, picked=int(chosen[0]) == slot)
+    if model.config.time:
+        after = after_reference(memories, pick_time)[0]
+        # the two sides of s_Ot(x, y, m_t) = u_y − v_t that `time_winner` compares
+        u = row + time[0, 0] * after + time[0, 2]
+        v = row - time[0, 1] * after
+        why.challenger_terms = float(u[p] - row[p])
+        if len(earlier):
+            why.stop = float(stop[0] - v[winner[0]])
+        if pickable:
+            before = available[0].clone()
+            before[p:] = False
+            if before.any():   # the winner among the newer memories, which this one challenges
+                met = int(fast_winner(u[None], v[None], before[None])[0])
+                why.met, why.incumbent_side = names[met], float(v[met])
+                why.challenge = float(u[p] - v[met])
+                why.took_over = why.challenge > 0
+            else:
+                why.took_over = True
+            if why.took_over:
+                later = (u[p + 1:] > v[p]) & available[0, p + 1:]
+                if later.any():
+                    why.beaten_by = names[p + 1 + int(later.to(torch.int8).argmax())]
+    else:
+        if len(earlier):
+            why.stop = float(stop[0] - row[winner[0]])
+        why.took_over = why.winner == slot
+        why.beaten_by = None if why.took_over or not pickable else why.winner
+    return why

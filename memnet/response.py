@@ -10,6 +10,7 @@ its context rows). Written once for training (`answer_loss`), batched evaluation
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
 import torch
@@ -150,3 +151,40 @@ def rank(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_ids: torch
                  else local[c - n_words - n_phrases] for c in columns.tolist()]
         rankings.append(list(zip(names, values.tolist())))
     return rankings
+
+
+@dataclass
+class AnswerWhy:
+    """One candidate answer's s_R in parts (paper §3.1 eq. 3, §3.5, §3.6)."""
+
+    answer: str
+    score: float      # s_R, as `rank` gives it
+    word: float       # x·U_R Φy(w): the candidate's own row (a word unseen in training: the <unk> row)
+    match: float      # §3.6: the candidate occurs in the question
+    supports: float   # the rest: its occurrences in the supporting memories (their rows, §3.5 context, hop)
+
+
+@torch.no_grad()
+def explain(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_ids: torch.Tensor, sup_keys: torch.Tensor,
+            sup_tokens: Sequence[Sequence[str]], top: int = 5) -> list[AnswerWhy]:
+    """R's `top` answers for one question (q_ids, q_keys: (1, Lq); supports (1, K, L) in hop order,
+    `sup_tokens` their tokens) with each score in parts. The total is `answer_scores`' own; the word
+    and match parts are the rows it adds for them, and the rest comes from the supports."""
+    lay, vocab = model.layout, model.vocab
+    x = model.input_vector("R", q_ids, q_keys, sup_ids, sup_keys)[0]
+    (ranking,) = rank(model, q_ids, q_keys, sup_ids, sup_keys, [sup_tokens], top)
+    question = q_ids[0].tolist()
+    parts = []
+    for answer, score in ranking:
+        column = vocab.answer_column(answer)
+        if column is None:   # a word of the supports the dictionary lacks
+            word_row, match_id = lay.Y + UNK, UNK if token_key(answer) in q_keys[0].tolist() else None
+            uses = 1
+        elif column < len(vocab):
+            word_row, match_id, uses = lay.Y + column, column, question.count(column)
+        else:
+            word_row, match_id, uses = lay.A + column - len(vocab), None, 0
+        word = float(x @ model.U_R.weight[word_row])
+        match = float(x @ model.U_R.weight[lay.YM + match_id]) * uses if model.config.match and match_id is not None else 0.0
+        parts.append(AnswerWhy(answer, score, word, match, score - word - match))
+    return parts

@@ -149,6 +149,9 @@ class ConversationStore(Protocol):
     def set_settings(self, key: str, expected: int, settings: dict) -> int:
         """Merge `settings` (model, hops) into the conversation's; returns the new version."""
 
+    def answers(self, key: str) -> list[dict]:
+        """Every answer the live conversation kept, oldest first (`Answer.to_json` dicts)."""
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -340,3 +343,12 @@ class SQLiteStore:
             current = json.loads(db.execute("SELECT settings FROM conversations WHERE key = ?", (key,)).fetchone()[0])
             db.execute("UPDATE conversations SET settings = ? WHERE key = ?", (json.dumps({**current, **settings}), key))
         return version
+
+    def answers(self, key: str) -> list[dict]:
+        """Every answer the live conversation kept (one per turn that answered), oldest first, as
+        `Answer.to_json` dicts: what a download of the conversation shows."""
+        with self._read() as db:
+            turns = db.execute("SELECT seq, kind, answer, sets_answer, undone FROM turns WHERE conversation = ? ORDER BY seq",
+                               (key,)).fetchall()
+        cleared = max((t[0] for t in turns if t[1] in ("clear", "import")), default=-1)
+        return [json.loads(t[2]) for t in turns if t[0] > cleared and t[3] and t[2] and not t[4]]
