@@ -27,7 +27,8 @@ def _model_config(args: argparse.Namespace) -> ModelConfig:
                        support_bigrams=args.support_bigrams, match_source=args.match_source,
                        align_maps=args.align_maps, nonlinear=args.nonlinear,
                        skip_found_negatives=args.skip_found_negatives, scan_hinges=args.scan_hinges,
-                       answer_match=args.answer_match, min_count=args.min_count, unlabelled_picks=args.unlabelled_picks)
+                       answer_match=args.answer_match, min_count=args.min_count, unlabelled_picks=args.unlabelled_picks,
+                       fit_check=args.fit_check)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -152,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="R learns questions without labelled supports (answer 'unknown') from O's own picks")
     p.add_argument("--min-count", type=int, default=defaults.min_count,
                    help="words seen fewer times in training stay unseen (default 1: every word)")
+    p.add_argument("--fit-check", type=int, default=defaults.fit_check,
+                   help="every this many epochs, stop once every training answer and support is right (0: never)")
     p.set_defaults(run=cmd_train)
 
     p = commands.add_parser("eval", help="per-task accuracy table", description="Evaluate on bAbI-format test files.")

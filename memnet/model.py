@@ -46,6 +46,7 @@ class ModelConfig:
     optimizer: str = "adam"          # "adam", "adagrad" or "sgd" (the paper's)
     epochs: int = 10
     batch_size: int = 32
+    fit_check: int = 0               # every this many epochs, stop if all training answers and supports are right
     negatives: int = 100             # sampled negatives per hinge
     memory_size: int | None = None   # newest memories a question sees (None: all)
     init_scale: float = 0.1
@@ -60,7 +61,7 @@ class ModelConfig:
 # to 6 hops ended by the stop memory. See README, "bAbI: what each task needs".
 BABI_SETTINGS = {"hops": 6, "ngram_buckets": 4096, "optimizer": "adagrad", "lr": 0.08, "epochs": 40,
                  "hop_maps": True, "support_bigrams": True, "match_source": True, "align_maps": True,
-                 "skip_found_negatives": True}
+                 "skip_found_negatives": True, "fit_check": 5}
 
 
 ALIGNMENTS = 3  # where a support's first question word stands: nowhere, first half, second half

@@ -9,7 +9,7 @@ from memnet.dataset import build_vocabulary, make_examples, parse_stories
 from memnet.features import occurs_in
 from memnet.model import MemNN, ModelConfig, alignment
 from memnet.input.sentence import Sentence, SimpleInput
-from memnet.train import train
+from memnet.train import fits, train
 
 OPTIONS = {"hop_maps": True, "support_bigrams": True, "match_source": True, "nonlinear": True, "align_maps": True,
            "ngram_buckets": 64, "optimizer": "adagrad", "lr": 0.05, "hops": 3}
@@ -194,3 +194,13 @@ def test_unlabelled_questions_train_r_on_os_picks(stories):
     on_picks = loss()
     model.config.unlabelled_picks = False                    # R would see no support at all
     assert not torch.isclose(on_picks, loss())
+
+
+def test_fit_check_stops_once_every_training_answer_and_support_is_right(stories):
+    config = ModelConfig(hops=2, optimizer="adagrad", lr=0.08, epochs=30, seed=0, fit_check=2)
+    model, log = train(stories, config, progress=False)
+    assert len(log.epoch_losses) < config.epochs and len(log.epoch_losses) % 2 == 0
+    assert fits(model, stories)
+    _, full = train(stories[:10], ModelConfig(hops=2, epochs=3, seed=0), progress=False)
+    assert len(full.epoch_losses) == 3   # fit_check 0: every epoch
+
