@@ -168,7 +168,7 @@ def main() -> None:
     parser.add_argument("--hops", type=int, default=BABI_SETTINGS["hops"])
     parser.add_argument("--ngram-buckets", type=int, default=BABI_SETTINGS["ngram_buckets"])
     parser.add_argument("--epochs", type=int, default=BABI_SETTINGS["epochs"])
-    parser.add_argument("--fit-check", type=int, default=BABI_SETTINGS["fit_check"],
+    parser.add_argument("--fit-check", type=int, default=0,
                         help="every this many epochs, stop a training once all its answers and supports are right (0: never)")
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder for babi.json and babi.md")
     args = parser.parse_args()

@@ -61,7 +61,7 @@ class ModelConfig:
 # to 6 hops ended by the stop memory. See README, "bAbI: what each task needs".
 BABI_SETTINGS = {"hops": 6, "ngram_buckets": 4096, "optimizer": "adagrad", "lr": 0.08, "epochs": 40,
                  "hop_maps": True, "support_bigrams": True, "match_source": True, "align_maps": True,
-                 "skip_found_negatives": True, "fit_check": 5}
+                 "skip_found_negatives": True}
 
 
 ALIGNMENTS = 3  # where a support's first question word stands: nowhere, first half, second half
