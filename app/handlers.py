@@ -8,6 +8,8 @@ session holds is always what is committed.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import tempfile
 from collections.abc import Callable, Iterator
@@ -21,13 +23,40 @@ from app.sessions import RETRIES, BadKey, Catalogue, Session, Sessions, check_ke
 from memnet import Answered, Memory, Skipped, Stored
 from memnet.input.clean import prepare, strip_controls
 from memnet.memory.slots import MemoryFormatError
-from memnet.memory.store import Conflict, ConversationStore, StoreFull, Turn
+from memnet.memory.store import Conflict, ConversationStore, StoreError, StoreFull, Turn
 
 MAX_CHARS = 1_000_000       # a longer paste is refused whole, with a message
 MAX_IMPORT_BYTES = 50_000_000
 MAX_SLOTS = 100_000         # per conversation, unless app.py --max-slots says otherwise
 CHUNK = 200                 # sentences read per step of a long paste, between progress updates
 DISK_FULL = "The disk is full (or the data folder is read-only)"
+
+
+def _store_message(error: StoreError) -> str:
+    if isinstance(error, StoreFull):
+        return f"{DISK_FULL}: nothing was stored. ({error})"
+    return f"The conversation store cannot be read: {error}. Nothing was changed."
+
+
+def plain_errors(fn: Callable) -> Callable:
+    """`fn` with the store's failures as a gr.Error that says what happened (gradio shows any other
+    exception as a bare "Error", or `{"error": null}` to an API client)."""
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def stream(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except StoreError as error:
+                raise gr.Error(_store_message(error)) from None
+        return stream
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except StoreError as error:
+            raise gr.Error(_store_message(error)) from None
+    return call
 
 
 @dataclass
@@ -203,6 +232,7 @@ def _api_write(ctx: Context, key: str, message_id: str | None, body: Callable[[]
         raise gr.Error(str(error)) from None
 
 
+@plain_errors
 def tell(ctx: Context, text: str, state: str | None = None, session: str = "", message_id: str = "") -> tuple[dict, str]:
     """Store the statements in `text`; returns {"slots": the slots written, "skipped": [{"text", "reason"}]
     for each part of the text that was not stored}. `session`: a key the client keeps
@@ -227,6 +257,7 @@ def tell(ctx: Context, text: str, state: str | None = None, session: str = "", m
     return _api_write(ctx, key, message_id, body), key
 
 
+@plain_errors
 def ask(ctx: Context, question: str, state: str | None = None, session: str = "", message_id: str = "") -> tuple[dict, str]:
     """Answer from memory: the answer, its supporting slots in hop order with scores, R's runner-ups.
     On a full disk the answer still comes; only its record in the conversation is missing."""
@@ -249,6 +280,7 @@ def ask(ctx: Context, question: str, state: str | None = None, session: str = ""
     return _api_write(ctx, key, message_id, body), key
 
 
+@plain_errors
 def memory(ctx: Context, state: str | None = None, session: str = "") -> tuple[list[dict], str]:
     """Every slot, in write order."""
     key = _api_key(state, session)
@@ -265,6 +297,7 @@ def _clear(ctx: Context, key: str) -> int:
     return _retried(body)
 
 
+@plain_errors
 def clear(ctx: Context, state: str | None = None, session: str = "") -> tuple[dict, str]:
     """Forget everything this session stored, and the conversation with it."""
     key = _api_key(state, session)
@@ -288,6 +321,7 @@ def _browser_key(key: str | None) -> str:
         return new_key()
 
 
+@plain_errors
 def on_filter(ctx: Context, key: str | None, word: str) -> str:
     session = ctx.sessions.get(_browser_key(key))
     return render.memory_table(session.net.memory, session.last_answer, word)
@@ -298,6 +332,7 @@ def max_hops(ctx: Context) -> int:
     return ctx.catalogue.open(None).model.max_hops
 
 
+@plain_errors
 def on_load(ctx: Context, key: str | None, word: str) -> tuple:
     """A page (re)load: the browser's session back from the store, or a new one.
     Outputs: key, chatbot, hops, model, panel…"""
@@ -319,6 +354,7 @@ def _set_hops(ctx: Context, key: str, hops: int) -> None:
         pass   # the turn itself says what the disk allows
 
 
+@plain_errors
 def on_message(ctx: Context, message: str, key: str | None, hops: int, word: str) -> Iterator[tuple]:
     """Outputs: chatbot, textbox, memory table, chart, runner-ups, key. The tab's key travels with
     every event, so a tab left open across a restart keeps writing into its own conversation."""
@@ -337,6 +373,7 @@ def on_message(ctx: Context, message: str, key: str | None, hops: int, word: str
         yield session.chat, "", *panel(session, word), key
 
 
+@plain_errors
 def on_undo(ctx: Context, key: str | None, word: str) -> tuple:
     """Take back everything the last message that wrote memories changed: its slots, its chat lines
     and what coreference learned from it. Outputs: chatbot, panel…, key."""
@@ -362,6 +399,7 @@ def on_undo(ctx: Context, key: str | None, word: str) -> tuple:
     return session.chat, *panel(session, word), key
 
 
+@plain_errors
 def on_clear(ctx: Context, key: str | None, word: str) -> tuple:
     key = _browser_key(key)
     try:
@@ -372,6 +410,7 @@ def on_clear(ctx: Context, key: str | None, word: str) -> tuple:
     return session.chat, *panel(session, word), key
 
 
+@plain_errors
 def on_export(ctx: Context, key: str | None) -> str:
     """The memory as a JSON file, for the download component (in a folder only the owner can read)."""
     session = ctx.sessions.get(_browser_key(key))
@@ -398,6 +437,7 @@ def read_memory_file(path: str | Path, max_slots: int = MAX_SLOTS) -> Memory:
         raise MemoryFormatError(str(error) or type(error).__name__) from None
 
 
+@plain_errors
 def on_import(ctx: Context, path: str | None, key: str | None, word: str) -> tuple:
     """Replace the memory with an exported one; a bad file changes nothing. Outputs: status, chatbot, panel…, key."""
     key = _browser_key(key)
@@ -425,6 +465,7 @@ def on_import(ctx: Context, path: str | None, key: str | None, word: str) -> tup
     return status, session.chat, *panel(session, word), key
 
 
+@plain_errors
 def on_model(ctx: Context, label: str, key: str | None) -> tuple[str, int, str]:
     """Answer with another checkpoint from now on; the memory and the coreference state stay.
     Outputs: status, hops, key."""

@@ -466,3 +466,30 @@ def test_starting_where_the_data_folder_cannot_be_made_is_a_message_not_a_traceb
     blocker.write_text("")
     with pytest.raises(SystemExit, match="cannot open the data folder"):
         main.main(["--data-dir", str(blocker / "data")])
+
+
+def test_on_a_real_full_disk_reading_goes_on_and_writes_are_refused_by_name(app_model_dir, small_disk):
+    import gradio as gr
+    from tests.conftest import fill
+
+    context = make_context(app_model_dir, small_disk / "data")
+    key = handlers.tell(context, STORY, session="full-disk-session-key")[1]
+    fill(small_disk)
+    for ctx in (context, make_context(app_model_dir, small_disk / "data")):   # running, and started on the full disk
+        with pytest.raises(gr.Error, match="The disk is full .* nothing was stored"):
+            handlers.tell(ctx, "Daniel went to the garden.", session=key)
+        assert handlers.ask(ctx, "Where is Mary?", session=key)[0]["answer"] == "office"
+        assert [slot["text"] for slot in handlers.memory(ctx, session=key)[0]][-1] == "Mary travelled to the office."
+        assert len(handlers.on_load(ctx, key, "")[1]) == 2   # a reload shows the conversation
+        assert turn(ctx, handlers.open_session(ctx, key), "Fred went to the den.")[-1].startswith("The disk is full")
+        assert len(ctx.store.load(key).memory) == 3
+
+
+def test_a_damaged_store_is_named_not_a_bare_error(context):
+    import gradio as gr
+
+    key = handlers.tell(context, STORY, session="damaged-store-key-0")[1]
+    context.store.path.write_bytes(b"not a database" * 100)
+    context.sessions._sessions.clear()
+    with pytest.raises(gr.Error, match="The conversation store cannot be read: .*not a database"):
+        handlers.memory(context, session=key)

@@ -102,8 +102,7 @@ def test_clear_and_import_reset_the_memory(tmp_path):
 
 
 def test_the_data_folder_and_files_are_the_owners_only(tmp_path):
-    folder = tmp_path / "data"
-    folder.mkdir(mode=0o755)
+    folder = tmp_path / "data"   # made by the store
     store = SQLiteStore(folder)
     store.append("k", 0, _turn(Memory(), "A went to b."))
     assert folder.stat().st_mode & 0o777 == 0o700
@@ -126,3 +125,42 @@ def test_a_full_disk_refuses_writes_clearly_and_reading_goes_on(tmp_path, monkey
     with pytest.raises(StoreFull):
         reopened.append("k", 1, _turn(Memory(), "C went to d."))
     assert [s.text for s in reopened.load("k").memory.slots] == ["A went to b."]
+
+
+def test_a_real_full_disk_refuses_writes_and_keeps_every_read(small_disk):
+    from tests.conftest import fill
+
+    log, memory = SQLiteStore(small_disk / "data"), Memory()
+    log.append("k", 0, _turn(memory, "John went to the hall.", message_id="m1"))
+    fill(small_disk)
+    for reader in (log, SQLiteStore(small_disk / "data")):   # this process, and one started on the full disk
+        assert reader.version("k") == 1
+        assert [s.text for s in reader.load("k").memory.slots] == ["John went to the hall."]
+        assert reader.find("k", "m1").seq == 0 and reader.find("k", "m2") is None
+        with pytest.raises(StoreFull, match="full"):
+            reader.append("k", 1, _turn(Memory(), "Mary went to the yard."))
+    assert log.load("k").version == 1
+
+
+def test_a_new_store_on_a_full_disk_is_store_full_not_a_crash(small_disk):
+    from tests.conftest import fill
+
+    fill(small_disk)
+    with pytest.raises(StoreFull):
+        SQLiteStore(small_disk / "data")
+
+
+def test_only_a_folder_the_store_made_is_closed_to_others(tmp_path, caplog):
+    import stat
+
+    made = tmp_path / "new" / "data"
+    SQLiteStore(made)
+    assert stat.S_IMODE(made.stat().st_mode) == 0o700
+    assert stat.S_IMODE((made / "sessions.sqlite3").stat().st_mode) == 0o600
+    shared = tmp_path / "home"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    SQLiteStore(shared)
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755   # --data-dir ~ must not lock the home folder
+    assert "can be listed by other users" in caplog.text
+    assert stat.S_IMODE((shared / "sessions.sqlite3").stat().st_mode) == 0o600

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import sqlite3
 import time
@@ -84,7 +85,11 @@ class Conflict(Exception):
     """Another writer changed the conversation since the caller read it: read it again and retry."""
 
 
-class StoreFull(OSError):
+class StoreError(OSError):
+    """The store cannot be read (the data file is damaged or gone); the message says what SQLite said."""
+
+
+class StoreFull(StoreError):
     """The store cannot take a write (disk full, read-only); what was committed can still be read."""
 
 
@@ -181,41 +186,61 @@ def _full(error: sqlite3.Error) -> bool:
 
 
 class SQLiteStore:
-    """The conversation log in one SQLite file (WAL) in `folder`, readable and writable by the owner only.
+    """The conversation log in one SQLite file in `folder`, readable and writable by the owner only.
 
     Writers take SQLite's write lock first (BEGIN IMMEDIATE), check the conversation's version and
     append, so two processes on one folder serialise their turns and neither overwrites the other.
-    Opening a folder on a full disk works as long as the file exists (reads need no space).
+    The file uses a rollback journal (journal_mode=DELETE), not WAL: a WAL reader needs the
+    `-shm` index, which SQLite re-grows whenever a first connection opens, so on a full disk every
+    read failed; with a rollback journal a read needs only the data file, so on a full disk (and
+    when the app starts on one) reading keeps working and only writes are refused (StoreFull).
+    The cost of a commit is measured in bench/results/load.md.
     """
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
+        created = not self.folder.exists()
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if self.folder.stat().st_mode & 0o077:
+        if created:
             self.folder.chmod(0o700)   # our data folder: the conversations are the owner's alone
+        elif self.folder.stat().st_mode & 0o077:
+            # a folder someone else chose (--data-dir ~): left as it is; the files in it are the owner's alone
+            logging.getLogger(__name__).warning("%s can be listed by other users (mode %o); the conversation files in it "
+                                                "are readable by their owner only", self.folder, self.folder.stat().st_mode & 0o777)
         self.path = self.folder / LOG_FILE
-        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))   # before SQLite: it copies this mode to -wal/-shm
-        for path in (self.path, self.path.with_name(LOG_FILE + "-wal"), self.path.with_name(LOG_FILE + "-shm")):
-            if path.exists() and path.stat().st_mode & 0o077:
+        try:
+            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))   # before SQLite: it copies this mode to its journal
+        except OSError as error:
+            raise StoreFull(f"cannot create {self.path}: {error.strerror}") from None
+        for path in self.folder.glob(LOG_FILE + "*"):
+            if path.stat().st_mode & 0o077:
                 path.chmod(0o600)
         with self._read() as db:
             ready = db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'turn_slots'").fetchone()[0]
+            mode = db.execute("PRAGMA journal_mode").fetchone()[0]
         if not ready:
             with self._write() as db:
                 for statement in SCHEMA.split(";")[:-1]:   # not executescript: it commits first
                     db.execute(statement)
+        if mode != "delete":   # a file written in WAL mode by an earlier version (needs a writable disk once)
             with self._connect() as db:
-                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA journal_mode=DELETE")
 
     # ---- connections -------------------------------------------------------------------
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection per call (handlers run on many threads), always closed."""
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        """A connection per call (handlers run on many threads), always closed; SQLite's failures
+        as StoreFull (nothing can be written) or StoreError (the file cannot be read)."""
         try:
-            yield db
-        finally:
-            db.close()
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            try:
+                yield db
+            finally:
+                db.close()
+        except sqlite3.OperationalError as error:
+            raise (StoreFull if _full(error) else StoreError)(f"{self.path}: {error}") from None
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"{self.path}: {error}") from None
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -229,20 +254,23 @@ class SQLiteStore:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction holding SQLite's write lock from its start; committed on success."""
-        try:
-            with self._connect() as db:
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield db
-                except BaseException:
+        """A write transaction holding SQLite's write lock from its start; committed on success.
+        Its page cache holds a large import (64 MB), so readers are shut out only while it commits."""
+        with self._connect() as db:
+            db.execute("PRAGMA cache_size = -65536")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
-                    raise
+                raise
+            try:
                 db.execute("COMMIT")
-        except sqlite3.OperationalError as error:
-            if _full(error):
-                raise StoreFull(str(error)) from None
-            raise
+            except sqlite3.Error:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                raise
 
     @staticmethod
     def _check(db: sqlite3.Connection, key: str, expected: int) -> int:
@@ -257,7 +285,7 @@ class SQLiteStore:
 
     # ---- ConversationStore ---------------------------------------------------------------
     def version(self, key: str) -> int | None:
-        with self._connect() as db:
+        with self._read() as db:
             row = db.execute("SELECT version FROM conversations WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
