@@ -8,11 +8,15 @@ session holds is always what is committed.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import inspect
 import json
+import multiprocessing
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -437,30 +441,71 @@ def read_memory_file(path: str | Path, max_slots: int = MAX_SLOTS) -> Memory:
         raise MemoryFormatError(str(error) or type(error).__name__) from None
 
 
+def _import_file(store: ConversationStore, key: str, expected: int, path: str, max_slots: int, name: str) -> int:
+    """Run in the import worker process: read and validate the file, append it as an import turn
+    (at version `expected`; Conflict otherwise); returns the number of slots imported."""
+    imported = read_memory_file(path, max_slots)
+    status = f"Imported {len(imported)} slots from {name}."
+    store.append(key, expected, Turn("import", slots=imported.slots, lines=[_bot(render.user_message(status))],
+                                     clock=imported.clock, messages=imported.messages))
+    return len(imported)
+
+
+_importer: concurrent.futures.ProcessPoolExecutor | None = None
+_importer_lock = threading.Lock()
+
+
+def _import_worker() -> concurrent.futures.ProcessPoolExecutor:
+    """One worker process for imports (started at the first one): parsing and validating a large
+    export and inserting its rows hold the GIL for seconds (json.loads of 37 MB alone is one call of
+    about a second), which in this process would stall every other session's turns."""
+    global _importer
+    with _importer_lock:
+        if _importer is None:
+            _importer = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        return _importer
+
+
+def _discard_upload(path: str) -> None:
+    """Delete an uploaded file (and its folder, when empty) once read: gradio keeps uploads in its
+    temp folder until the app stops, so every import would otherwise stay on disk."""
+    upload, uploads = Path(path).resolve(), Path(gr.utils.get_upload_folder()).resolve()
+    if uploads in upload.parents:
+        upload.unlink(missing_ok=True)
+        if upload.parent != uploads and not any(upload.parent.iterdir()):
+            upload.parent.rmdir()
+
+
 @plain_errors
 def on_import(ctx: Context, path: str | None, key: str | None, word: str) -> tuple:
-    """Replace the memory with an exported one; a bad file changes nothing. Outputs: status, chatbot, panel…, key."""
+    """Replace the memory with an exported one; a bad file changes nothing. The file is read,
+    checked and stored by a worker process, so a large import does not stall other sessions.
+    Outputs: status, chatbot, panel…, key."""
+    global _importer
     key = _browser_key(key)
     name = Path(path).name if path else ""
     try:
         if not path:
             raise MemoryFormatError("no file was uploaded")
-        imported = read_memory_file(path, ctx.max_slots)
-    except MemoryFormatError as error:
-        status = f"Could not import {name or 'a file'}: {error}. Your memory is unchanged."
-    else:
-        status = f"Imported {len(imported)} slots from {name}."
 
         def body():
             with ctx.sessions.writing(key) as session:
-                session.net = session.net.conversation(imported)
-                ctx.sessions.restore_coref(session)
-                ctx.sessions.commit(session, Turn("import", slots=imported.slots, lines=[_bot(render.user_message(status))]))
-                session.last_answer = None
-        try:
-            _retried(body)
-        except StoreFull:
-            status = f"Could not import {name}: {DISK_FULL}. Your memory is unchanged."
+                work = _import_worker().submit(_import_file, ctx.store, key, session.version, path, ctx.max_slots, name)
+                count = work.result()
+                ctx.sessions.reload(session)
+                return count
+        status = f"Imported {_retried(body)} slots from {name}."
+    except MemoryFormatError as error:
+        status = f"Could not import {name or 'a file'}: {error}. Your memory is unchanged."
+    except StoreFull:
+        status = f"Could not import {name}: {DISK_FULL}. Your memory is unchanged."
+    except BrokenProcessPool:
+        with _importer_lock:
+            _importer = None
+        status = f"Could not import {name}: the import worker stopped (out of memory?). Your memory is unchanged."
+    finally:
+        if path:
+            _discard_upload(path)
     session = ctx.sessions.get(key)
     return status, session.chat, *panel(session, word), key
 

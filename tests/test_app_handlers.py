@@ -493,3 +493,20 @@ def test_a_damaged_store_is_named_not_a_bare_error(context):
     context.sessions._sessions.clear()
     with pytest.raises(gr.Error, match="The conversation store cannot be read: .*not a database"):
         handlers.memory(context, session=key)
+
+
+def test_an_uploaded_import_file_is_deleted_once_read(context, tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
+    session = handlers.open_session(context, None)
+    turn(context, session, STORY)
+    upload = tmp_path / "uploads" / "0123abcd" / "memory.json"
+    upload.parent.mkdir(parents=True)
+    upload.write_text(json.dumps(session.net.memory_store.to_json()))
+    bad = tmp_path / "uploads" / "4567" / "bad.json"
+    bad.parent.mkdir()
+    bad.write_text("{")
+    other = handlers.open_session(context, None)
+    assert handlers.on_import(context, str(upload), other.key, "")[0] == "Imported 3 slots from memory.json."
+    assert handlers.on_import(context, str(bad), other.key, "")[0].startswith("Could not import bad.json")
+    assert not upload.exists() and not bad.exists() and list((tmp_path / "uploads").iterdir()) == []
+    assert [s.text for s in handlers.open_session(context, other.key).net.memory] == [s.text for s in session.net.memory]
