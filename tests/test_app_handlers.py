@@ -510,3 +510,10 @@ def test_an_uploaded_import_file_is_deleted_once_read(context, tmp_path, monkeyp
     assert handlers.on_import(context, str(bad), other.key, "")[0].startswith("Could not import bad.json")
     assert not upload.exists() and not bad.exists() and list((tmp_path / "uploads").iterdir()) == []
     assert [s.text for s in handlers.open_session(context, other.key).net.memory] == [s.text for s in session.net.memory]
+
+
+def test_a_question_after_an_over_long_word_is_answered(context):
+    session = handlers.open_session(context, None)
+    reply = turn(context, session, "John went to the hallway. " + "y" * 20_000 + " Where is John?")[-1]
+    assert "<strong>hallway</strong>" in reply and "a word of 20,000 characters" in reply
+    assert [s.text for s in session.net.memory] == ["John went to the hallway."]

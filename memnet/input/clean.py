@@ -39,6 +39,7 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _CONTROLS = {c: None for c in [*range(0x20), *range(0x7f, 0xa0), *range(0xd800, 0xe000)] if not chr(c).isspace()}
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+")  # after ".", "!", "?" (and a closing quote)
 _STATEMENT_END = ".!?;:"
+_LONG_WORD = re.compile(rf"(\S{{{MAX_WORD + 1},}})")   # kept by re.split, so the word becomes a unit
 
 
 class Skipped(NamedTuple):
@@ -186,21 +187,22 @@ class Prepared:
 def prepare(text: object, max_chars: int = MAX_CHARS) -> Prepared:
     """`text` normalised and split into units of at most `max_chars`, each refused one with its reason.
 
-    A unit is a sentence (split after ".", "!" or "?") or a line without one; a sentence longer
+    A unit is a sentence (split after ".", "!" or "?") or a line without one; a "word" longer than
+    MAX_WORD is a unit of its own (refused: the text around it is still read); a sentence longer
     than `max_chars` is cut at spaces into parts. Refusals are judged per sentence, so one
     foreign or garbled sentence in a paste costs only itself.
     """
     units: list[Unit] = []
     for number, line in enumerate(normalise(text).split("\n")):
-        for sentence in _SENTENCE_END.split(line):
-            if not sentence:
-                continue
-            sentence = calm(sentence)
-            reason = refusal(sentence)
-            if reason or len(sentence) <= max_chars:
-                units.append(Unit(sentence, number, reason))
-            else:   # each part is calmed and judged on its own, as it will be when its chunk is prepared again
-                units += [Unit(part, number, refusal(part)) for part in map(calm, _cut(sentence, max_chars))]
+        for whole in _SENTENCE_END.split(line):
+            # a "word" too long to be one is a unit of its own: refused alone, the text around it is read
+            for sentence in filter(None, (part.strip() for part in _LONG_WORD.split(whole))):
+                sentence = calm(sentence)
+                reason = refusal(sentence)
+                if reason or len(sentence) <= max_chars:
+                    units.append(Unit(sentence, number, reason))
+                else:   # each part is calmed and judged on its own, as it will be when its chunk is prepared again
+                    units += [Unit(part, number, refusal(part)) for part in map(calm, _cut(sentence, max_chars))]
     return Prepared(tuple(units))
 
 
