@@ -418,9 +418,13 @@ def on_clear(ctx: Context, key: str | None, word: str) -> tuple:
 def on_export(ctx: Context, key: str | None) -> str:
     """The memory as a JSON file, for the download component (in a folder only the owner can read)."""
     session = ctx.sessions.get(_browser_key(key))
-    folder = Path(tempfile.mkdtemp(prefix="memnet-export-"))
-    path = folder / "memnet-memory.json"
-    path.write_text(json.dumps(session.net.memory_store.to_json(), indent=1))
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="memnet-export-"))
+        path = folder / "memnet-memory.json"
+        path.write_text(json.dumps(session.net.memory_store.to_json(), indent=1))
+    except OSError as error:
+        raise gr.Error(f"Could not write the export file in {tempfile.gettempdir()}: {error.strerror} "
+                       "(is that disk full?). Your memory is unchanged.") from None
     return str(path)
 
 
