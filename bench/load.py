@@ -217,12 +217,12 @@ def export_file(slots: int) -> bytes:
     return json.dumps(memory.to_json(), indent=1).encode()
 
 
-def _asks(client: LightClient, key: str, until: Callable[[], bool], limit: int, tally: Tally, name: str) -> None:
-    """/ask in a loop until `until()` (or `limit` asks), timing each."""
+def _asks(client: LightClient, key: str, until: Callable[[], bool], limit: int, tally: Tally, phase: Callable[[], str]) -> None:
+    """/ask in a loop until `until()` (or `limit` asks), timing each under the name `phase()` gives when it starts."""
     for i in range(limit):
         if until():
             return
-        start = time.perf_counter()
+        name, start = phase(), time.perf_counter()
         try:
             answer = client.call("ask", "Where is Agent0?", key, "")
         except Exception as error:  # noqa: BLE001 - counted
@@ -241,27 +241,32 @@ def import_stall(url: str, slots: int, baseline: int, timeout: float) -> dict:
     key, other, outcome = secrets.token_urlsafe(16), secrets.token_urlsafe(16), {}
     try:
         neighbour.call("tell", "Agent0 went to the kitchen. Agent0 went to the garden. Agent0 went to the office.", key, "")
-        _asks(neighbour, key, lambda: False, baseline, tally, "alone")
-        done = threading.Event()
+        _asks(neighbour, key, lambda: False, baseline, tally, lambda: "alone")
+        done, uploaded = threading.Event(), threading.Event()
 
         def run_import():
             begin = time.perf_counter()
             try:
                 event = importer.event_name("upload")
-                outcome["status"] = importer.call(event, importer.upload("memory.json", content), other, "")
+                sent = importer.upload("memory.json", content)
+                uploaded.set()
+                outcome["upload_s"] = time.perf_counter() - begin
+                outcome["status"] = importer.call(event, sent, other, "")
             except Exception as error:  # noqa: BLE001 - reported
                 outcome["status"] = f"failed: {error!r}"
             outcome["import_s"] = time.perf_counter() - begin
             done.set()
         thread = threading.Thread(target=run_import, daemon=True)
         thread.start()
-        _asks(neighbour, key, done.is_set, 100_000, tally, "during the import")
+        _asks(neighbour, key, done.is_set, 100_000, tally,
+              lambda: "during the import event (worker + re-read)" if uploaded.is_set() else "during the upload (gradio's route)")
         thread.join(timeout)
         imported = len(neighbour.call("memory", other))
     finally:
         neighbour.close()
         importer.close()
     return {"slots": slots, "file_mb": round(len(content) / 1e6, 1), "import_s": round(outcome.get("import_s", 0), 1),
+            "upload_s": round(outcome.get("upload_s", 0), 1),
             "status": outcome.get("status"), "imported_slots": imported, "errors": tally.errors,
             "neighbour_ask_ms": {name: {"n": len(v), "p50": percentile(v, 50) * 1000, "p95": percentile(v, 95) * 1000,
                                         "max": max(v) * 1000} for name, v in tally.latencies.items() if v}}
@@ -287,7 +292,7 @@ def report(args: argparse.Namespace, load: dict, cost: dict, stall: dict) -> str
              f"p50 at {large['slots']:,} slots / p50 at {small['slots']:,} slots: **{ratio:.2f}** (target <= 1.5).", "",
              f"## A neighbour's /ask while another session imports {stall['slots']:,} slots ({stall['file_mb']} MB) "
              "through the UI's upload event (after the other parts)", "",
-             f"- import: {stall['import_s']}s, status {stall['status']!r}; the importing session then holds "
+             f"- import: {stall['import_s']}s (the upload {stall['upload_s']}s of it), status {stall['status']!r}; the importing session then holds "
              f"{stall['imported_slots']:,} slots", f"- neighbour errors: {len(stall['errors'])}", "",
              "| neighbour /ask | n | p50 ms | p95 ms | max ms |", "|---|---|---|---|---|",
              *(f"| {name} | {v['n']} | {v['p50']:.0f} | {v['p95']:.0f} | {v['max']:.0f} |"
