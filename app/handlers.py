@@ -13,8 +13,10 @@ import functools
 import inspect
 import json
 import multiprocessing
+import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -466,8 +468,18 @@ def _import_worker() -> concurrent.futures.ProcessPoolExecutor:
     global _importer
     with _importer_lock:
         if _importer is None:
-            _importer = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            _importer = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                                               initializer=_exit_with_app, initargs=(os.getpid(),))
         return _importer
+
+
+def _exit_with_app(app: int) -> None:
+    """In the import worker: exit once the app process is gone (stopped, or killed with -9), never linger."""
+    def watch():
+        while os.getppid() == app:
+            time.sleep(1)
+        os._exit(0)
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _discard_upload(path: str) -> None:

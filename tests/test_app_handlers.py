@@ -225,6 +225,7 @@ PASTE_ITEMS = {  # kind -> (text, is a statement)
 @given(st.lists(st.sampled_from(sorted(PASTE_ITEMS)), min_size=1, max_size=30), st.integers(1, 40),
        st.sampled_from([" ", "\n", " \n\n"]))
 @example(["statement"] * 12 + ["line", "foreign", "garbled"], 1_340, " ")  # 0.99 of the app's limit, 17,420 statements
+@example(["garbled", "line"], 2, " ")   # a line glued to the next one after a refused over-long word
 def test_every_statement_of_a_paste_is_stored_or_named(context, kinds, repeat, separator):
     """Pastes up to the app's limit: each statement is in a slot or in a text named as not stored
     (with its reason), each refused item is named, and the chat stores what /tell stores."""

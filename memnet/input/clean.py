@@ -39,6 +39,7 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _CONTROLS = {c: None for c in [*range(0x20), *range(0x7f, 0xa0), *range(0xd800, 0xe000)] if not chr(c).isspace()}
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+")  # after ".", "!", "?" (and a closing quote)
 _STATEMENT_END = ".!?;:"
+_ENDED = re.compile(r"[.!?][\"')\]]?$")   # a text that ends a sentence
 _LONG_WORD = re.compile(rf"(\S{{{MAX_WORD + 1},}})")   # kept by re.split, so the word becomes a unit
 
 
@@ -157,13 +158,15 @@ class Prepared:
 
     def pieces(self, max_chars: int = MAX_CHARS) -> list[str]:
         """The units that are read, packed into pieces of at most `max_chars` for the parser.
-        A piece never spans two lines (a line break ends a statement the parser cannot see)."""
+        A piece never spans two lines (a line break ends a statement the parser cannot see) and
+        goes on after a unit only if that unit ends a sentence (the text before a refused
+        over-long word does not: glued to the next unit it would read as one statement)."""
         pieces: list[str] = []
         line = None
         for unit in self.units:
             if unit.reason:
                 continue
-            if unit.line == line and len(pieces[-1]) + 1 + len(unit.text) <= max_chars:
+            if unit.line == line and _ENDED.search(pieces[-1]) and len(pieces[-1]) + 1 + len(unit.text) <= max_chars:
                 pieces[-1] += " " + unit.text
             else:
                 pieces.append(unit.text)
