@@ -1,4 +1,5 @@
 """Persistence of large memories: SQLite slots and safetensors columns."""
+import contextlib
 import sqlite3
 
 import pytest
@@ -164,3 +165,39 @@ def test_only_a_folder_the_store_made_is_closed_to_others(tmp_path, caplog):
     assert stat.S_IMODE(shared.stat().st_mode) == 0o755   # --data-dir ~ must not lock the home folder
     assert "can be listed by other users" in caplog.text
     assert stat.S_IMODE((shared / "sessions.sqlite3").stat().st_mode) == 0o600
+
+
+def test_a_large_turn_is_written_in_chunks_and_seen_whole_or_not_at_all(tmp_path, monkeypatch):
+    from memnet.memory import store as module
+
+    monkeypatch.setattr(module, "CHUNK_ROWS", 100)
+    log, memory = SQLiteStore(tmp_path), Memory()
+    log.append("k", 0, _turn(memory, "John went to the hall."))
+    imported = Memory()
+    turn = _turn(imported, *(f"Actor{i} went to room{i}." for i in range(450)), message_id="imp")
+    turn.kind = "import"
+    other = _turn(memory, "Mary went to the yard.")
+    real, seen, others = module.SQLiteStore._write, [], [other]
+
+    @contextlib.contextmanager
+    def write(self):   # after each of the log's transactions: a reader, and once another writer
+        with real(self) as db:
+            yield db
+        if self is log:
+            seen.append(len(SQLiteStore(tmp_path).load("k").memory))
+            if len(seen) == 2 and others:
+                SQLiteStore(tmp_path).append("k", 1, others.pop())
+    monkeypatch.setattr(module.SQLiteStore, "_write", write)
+    with pytest.raises(Conflict):   # the other writer came in between the chunks: the staged rows go
+        log.append("k", 1, turn)
+    assert seen == [1, 1, 2, 2, 2, 2, 2]   # staged, 5 chunks (the other writer after the first), cleaned up
+    with sqlite3.connect(log.path) as db:
+        assert db.execute("SELECT count(*) FROM turn_slots").fetchone()[0] == 2
+        assert db.execute("SELECT count(*) FROM turns WHERE kind = 'staged'").fetchone()[0] == 0
+    seen.clear()
+    assert log.append("k", 2, turn) == 3
+    assert seen == [2] * 6 + [450]   # readers see the import whole, or not at all
+    saved = log.load("k")
+    assert [s.text for s in saved.memory.slots] == [s.text for s in imported.slots]
+    assert (saved.memory.clock, saved.memory.messages) == (imported.clock, imported.messages)
+    assert log.find("k", "imp").kind == "import"

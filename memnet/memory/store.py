@@ -170,6 +170,8 @@ CREATE TABLE IF NOT EXISTS turn_slots (
 CREATE INDEX IF NOT EXISTS turn_slots_by_turn ON turn_slots (conversation, seq);
 """
 LOG_FILE = "sessions.sqlite3"
+CHUNK_ROWS = 2_000    # slot rows per transaction of a large turn (an import): what another writer may wait for
+STAGED = "staged"     # the kind of a large turn while its rows are written; readers skip it
 
 
 def patch_state(state: dict | None, patch: dict | None) -> dict | None:
@@ -308,7 +310,8 @@ class SQLiteStore:
         for position, stamp, text, resolved, tokens, message in slots:
             newest[position] = Slot(position, stamp, text, text if resolved is None else resolved,
                                     tuple(tokens.split(SEPARATOR)) if tokens else (), message)
-        clock, messages = (turns[-1][6], turns[-1][7]) if turns else (0, 0)
+        done = [t for t in turns if t[1] != STAGED]
+        clock, messages = (done[-1][6], done[-1][7]) if done else (0, 0)
         coref = None
         for t in live:
             coref = patch_state(coref, None if t[3] is None else json.loads(t[3]))
@@ -334,14 +337,53 @@ class SQLiteStore:
                 None if turn.result is None else json.dumps(turn.result), turn.clock, turn.messages, time.time()))
         except sqlite3.IntegrityError:
             raise KeyError(f"message id {turn.message_id!r} is already stored") from None
+        self._insert_slots(db, key, turn.seq, turn.slots)
+
+    @staticmethod
+    def _insert_slots(db: sqlite3.Connection, key: str, seq: int, slots: list[Slot]) -> None:
         db.executemany("INSERT INTO turn_slots VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (
-            (key, turn.seq, s.index, s.time, s.message, s.text, None if s.resolved == s.text else s.resolved,
-             SEPARATOR.join(s.tokens)) for s in turn.slots))
+            (key, seq, s.index, s.time, s.message, s.text, None if s.resolved == s.text else s.resolved,
+             SEPARATOR.join(s.tokens)) for s in slots))
 
     def append(self, key: str, expected: int, turn: Turn) -> int:
+        if len(turn.slots) > CHUNK_ROWS:
+            return self._append_staged(key, expected, turn)
         with self._write() as db:
             version = self._check(db, key, expected)
             self._insert(db, key, turn)
+        return version
+
+    def _append_staged(self, key: str, expected: int, turn: Turn) -> int:
+        """A turn of many slots (an import): its rows are written CHUNK_ROWS at a time, each in a
+        short transaction, under a turn no reader counts (kind STAGED); one last short transaction
+        checks the version and makes the turn real. So other writers (a neighbour recording its
+        question) wait for one chunk, not for the whole import; if anything fails, the staged rows go."""
+        with self._write() as db:
+            found = db.execute("SELECT version FROM conversations WHERE key = ?", (key,)).fetchone()
+            if (found[0] if found else 0) != expected:
+                raise Conflict(f"conversation {key[:6]}… is at version {found[0] if found else 0}, not {expected}")
+            self._insert(db, key, Turn(STAGED, lines=turn.lines, coref=turn.coref, answer=turn.answer,
+                                       sets_answer=turn.sets_answer, result=turn.result, clock=turn.clock,
+                                       messages=turn.messages))
+            seq = db.execute("SELECT max(seq) FROM turns WHERE conversation = ?", (key,)).fetchone()[0]
+            db.execute("UPDATE turns SET undone = 1 WHERE conversation = ? AND seq = ?", (key, seq))
+        try:
+            for first in range(0, len(turn.slots), CHUNK_ROWS):
+                with self._write() as db:
+                    self._insert_slots(db, key, seq, turn.slots[first:first + CHUNK_ROWS])
+            with self._write() as db:
+                version = self._check(db, key, expected)
+                try:
+                    db.execute("UPDATE turns SET kind = ?, message_id = ?, undone = 0 WHERE conversation = ? AND seq = ?",
+                               (turn.kind, turn.message_id, key, seq))
+                except sqlite3.IntegrityError:
+                    raise KeyError(f"message id {turn.message_id!r} is already stored") from None
+        except BaseException:
+            with contextlib.suppress(StoreError), self._write() as db:
+                db.execute("DELETE FROM turn_slots WHERE conversation = ? AND seq = ?", (key, seq))
+                db.execute("DELETE FROM turns WHERE conversation = ? AND seq = ? AND kind = ?", (key, seq, STAGED))
+            raise
+        turn.seq = seq
         return version
 
     def undo(self, key: str, expected: int, note: Callable[[Turn], Turn]) -> tuple[int, Turn | None]:
