@@ -8,9 +8,17 @@ session holds is always what is committed.
 """
 from __future__ import annotations
 
+import concurrent.futures
+import functools
+import inspect
 import json
+import multiprocessing
+import os
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,13 +29,40 @@ from app.sessions import RETRIES, BadKey, Catalogue, Session, Sessions, check_ke
 from memnet import Answered, Memory, Skipped, Stored
 from memnet.input.clean import prepare, strip_controls
 from memnet.memory.slots import MemoryFormatError
-from memnet.memory.store import Conflict, ConversationStore, StoreFull, Turn
+from memnet.memory.store import Conflict, ConversationStore, StoreError, StoreFull, Turn
 
 MAX_CHARS = 1_000_000       # a longer paste is refused whole, with a message
 MAX_IMPORT_BYTES = 50_000_000
 MAX_SLOTS = 100_000         # per conversation, unless app.py --max-slots says otherwise
 CHUNK = 200                 # sentences read per step of a long paste, between progress updates
 DISK_FULL = "The disk is full (or the data folder is read-only)"
+
+
+def _store_message(error: StoreError) -> str:
+    if isinstance(error, StoreFull):
+        return f"{DISK_FULL}: nothing was stored. ({error})"
+    return f"The conversation store cannot be read: {error}. Nothing was changed."
+
+
+def plain_errors(fn: Callable) -> Callable:
+    """`fn` with the store's failures as a gr.Error that says what happened (gradio shows any other
+    exception as a bare "Error", or `{"error": null}` to an API client)."""
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def stream(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except StoreError as error:
+                raise gr.Error(_store_message(error)) from None
+        return stream
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except StoreError as error:
+            raise gr.Error(_store_message(error)) from None
+    return call
 
 
 @dataclass
@@ -203,6 +238,7 @@ def _api_write(ctx: Context, key: str, message_id: str | None, body: Callable[[]
         raise gr.Error(str(error)) from None
 
 
+@plain_errors
 def tell(ctx: Context, text: str, state: str | None = None, session: str = "", message_id: str = "") -> tuple[dict, str]:
     """Store the statements in `text`; returns {"slots": the slots written, "skipped": [{"text", "reason"}]
     for each part of the text that was not stored}. `session`: a key the client keeps
@@ -227,6 +263,7 @@ def tell(ctx: Context, text: str, state: str | None = None, session: str = "", m
     return _api_write(ctx, key, message_id, body), key
 
 
+@plain_errors
 def ask(ctx: Context, question: str, state: str | None = None, session: str = "", message_id: str = "") -> tuple[dict, str]:
     """Answer from memory: the answer, its supporting slots in hop order with scores, R's runner-ups.
     On a full disk the answer still comes; only its record in the conversation is missing."""
@@ -249,6 +286,7 @@ def ask(ctx: Context, question: str, state: str | None = None, session: str = ""
     return _api_write(ctx, key, message_id, body), key
 
 
+@plain_errors
 def memory(ctx: Context, state: str | None = None, session: str = "") -> tuple[list[dict], str]:
     """Every slot, in write order."""
     key = _api_key(state, session)
@@ -265,6 +303,7 @@ def _clear(ctx: Context, key: str) -> int:
     return _retried(body)
 
 
+@plain_errors
 def clear(ctx: Context, state: str | None = None, session: str = "") -> tuple[dict, str]:
     """Forget everything this session stored, and the conversation with it."""
     key = _api_key(state, session)
@@ -289,6 +328,7 @@ def _browser_key(key: str | None) -> str:
         return new_key()
 
 
+@plain_errors
 def on_filter(ctx: Context, key: str | None, word: str) -> str:
     session = ctx.sessions.get(_browser_key(key))
     return render.memory_table(session.net.memory, session.last_answer, word)
@@ -299,6 +339,7 @@ def max_hops(ctx: Context) -> int:
     return ctx.catalogue.open(None).model.max_hops
 
 
+@plain_errors
 def on_load(ctx: Context, key: str | None, word: str) -> tuple:
     """A page (re)load: the browser's session back from the store, or a new one.
     Outputs: key, chatbot, hops, model, panel…"""
@@ -320,6 +361,7 @@ def _set_hops(ctx: Context, key: str, hops: int) -> None:
         pass   # the turn itself says what the disk allows
 
 
+@plain_errors
 def on_message(ctx: Context, message: str, key: str | None, hops: int, word: str) -> Iterator[tuple]:
     """Outputs: chatbot, textbox, memory table, chart, runner-ups, key. The tab's key travels with
     every event, so a tab left open across a restart keeps writing into its own conversation."""
@@ -338,6 +380,7 @@ def on_message(ctx: Context, message: str, key: str | None, hops: int, word: str
         yield session.chat, "", *panel(session, word), key
 
 
+@plain_errors
 def on_undo(ctx: Context, key: str | None, word: str) -> tuple:
     """Take back everything the last message that wrote memories changed: its slots, its chat lines
     and what coreference learned from it. Outputs: chatbot, panel…, key."""
@@ -363,6 +406,7 @@ def on_undo(ctx: Context, key: str | None, word: str) -> tuple:
     return session.chat, *panel(session, word), key
 
 
+@plain_errors
 def on_clear(ctx: Context, key: str | None, word: str) -> tuple:
     key = _browser_key(key)
     try:
@@ -373,12 +417,17 @@ def on_clear(ctx: Context, key: str | None, word: str) -> tuple:
     return session.chat, *panel(session, word), key
 
 
+@plain_errors
 def on_export(ctx: Context, key: str | None) -> str:
     """The memory as a JSON file, for the download component (in a folder only the owner can read)."""
     session = ctx.sessions.get(_browser_key(key))
-    folder = Path(tempfile.mkdtemp(prefix="memnet-export-"))
-    path = folder / "memnet-memory.json"
-    path.write_text(json.dumps(session.net.memory_store.to_json(), indent=1))
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="memnet-export-"))
+        path = folder / "memnet-memory.json"
+        path.write_text(json.dumps(session.net.memory_store.to_json(), indent=1))
+    except OSError as error:
+        raise gr.Error(f"Could not write the export file in {tempfile.gettempdir()}: {error.strerror} "
+                       "(is that disk full?). Your memory is unchanged.") from None
     return str(path)
 
 
@@ -399,33 +448,86 @@ def read_memory_file(path: str | Path, max_slots: int = MAX_SLOTS) -> Memory:
         raise MemoryFormatError(str(error) or type(error).__name__) from None
 
 
+def _import_file(store: ConversationStore, key: str, expected: int, path: str, max_slots: int, name: str) -> int:
+    """Run in the import worker process: read and validate the file, append it as an import turn
+    (at version `expected`; Conflict otherwise); returns the number of slots imported."""
+    imported = read_memory_file(path, max_slots)
+    status = f"Imported {len(imported)} slots from {name}."
+    store.append(key, expected, Turn("import", slots=imported.slots, lines=[_bot(render.user_message(status))],
+                                     clock=imported.clock, messages=imported.messages))
+    return len(imported)
+
+
+_importer: concurrent.futures.ProcessPoolExecutor | None = None
+_importer_lock = threading.Lock()
+
+
+def _import_worker() -> concurrent.futures.ProcessPoolExecutor:
+    """One worker process for imports (started at the first one): parsing and validating a large
+    export and inserting its rows hold the GIL for seconds (json.loads of 37 MB alone is one call of
+    about a second), which in this process would stall every other session's turns."""
+    global _importer
+    with _importer_lock:
+        if _importer is None:
+            _importer = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                                               initializer=_exit_with_app, initargs=(os.getpid(),))
+        return _importer
+
+
+def _exit_with_app(app: int) -> None:
+    """In the import worker: exit once the app process is gone (stopped, or killed with -9), never linger."""
+    def watch():
+        while os.getppid() == app:
+            time.sleep(1)
+        os._exit(0)
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _discard_upload(path: str) -> None:
+    """Delete an uploaded file (and its folder, when empty) once read: gradio keeps uploads in its
+    temp folder until the app stops, so every import would otherwise stay on disk."""
+    upload, uploads = Path(path).resolve(), Path(gr.utils.get_upload_folder()).resolve()
+    if uploads in upload.parents:
+        upload.unlink(missing_ok=True)
+        if upload.parent != uploads and not any(upload.parent.iterdir()):
+            upload.parent.rmdir()
+
+
+@plain_errors
 def on_import(ctx: Context, path: str | None, key: str | None, word: str) -> tuple:
-    """Replace the memory with an exported one; a bad file changes nothing. Outputs: status, chatbot, panel…, key."""
+    """Replace the memory with an exported one; a bad file changes nothing. The file is read,
+    checked and stored by a worker process, so a large import does not stall other sessions.
+    Outputs: status, chatbot, panel…, key."""
+    global _importer
     key = _browser_key(key)
     name = Path(path).name if path else ""
     try:
         if not path:
             raise MemoryFormatError("no file was uploaded")
-        imported = read_memory_file(path, ctx.max_slots)
-    except MemoryFormatError as error:
-        status = f"Could not import {name or 'a file'}: {error}. Your memory is unchanged."
-    else:
-        status = f"Imported {len(imported)} slots from {name}."
 
         def body():
             with ctx.sessions.writing(key) as session:
-                session.net = session.net.conversation(imported)
-                ctx.sessions.restore_coref(session)
-                ctx.sessions.commit(session, Turn("import", slots=imported.slots, lines=[_bot(render.user_message(status))]))
-                session.last_answer = None
-        try:
-            _retried(body)
-        except StoreFull:
-            status = f"Could not import {name}: {DISK_FULL}. Your memory is unchanged."
+                work = _import_worker().submit(_import_file, ctx.store, key, session.version, path, ctx.max_slots, name)
+                count = work.result()
+                ctx.sessions.reload(session)
+                return count
+        status = f"Imported {_retried(body)} slots from {name}."
+    except MemoryFormatError as error:
+        status = f"Could not import {name or 'a file'}: {error}. Your memory is unchanged."
+    except StoreFull:
+        status = f"Could not import {name}: {DISK_FULL}. Your memory is unchanged."
+    except BrokenProcessPool:
+        with _importer_lock:
+            _importer = None
+        status = f"Could not import {name}: the import worker stopped (out of memory?). Your memory is unchanged."
+    finally:
+        if path:
+            _discard_upload(path)
     session = ctx.sessions.get(key)
     return status, session.chat, *panel(session, word), key
 
 
+@plain_errors
 def on_model(ctx: Context, label: str, key: str | None) -> tuple[str, int, str]:
     """Answer with another checkpoint from now on; the memory and the coreference state stay.
     Outputs: status, hops, key."""

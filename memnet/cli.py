@@ -9,7 +9,7 @@ from pathlib import Path
 
 from memnet import checkpoint
 from memnet.data import conversations
-from memnet.data.babi import BabiFormatError, load_tasks, parse_task_range
+from memnet.data.babi import BabiFormatError, _dialog_turn, load_tasks, parse_task_range
 from memnet.data.world import add_simulate_arguments, run_simulate
 from memnet.dataset import parse_stories
 from memnet.evaluate import evaluate, format_table, same_answer, summarize
@@ -86,18 +86,30 @@ _BABI_LINE = re.compile(r"^\s*\d+\s+")
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from memnet.network import Answered, MemoryNetwork, Skipped
+    from memnet.network import MemoryNetwork
 
     net = MemoryNetwork.load(args.model)
-    for number, raw in enumerate(sys.stdin):
+    if args.file:
+        with open(args.file, encoding="utf-8") as source:
+            return _answer_lines(net, source, args.file, args.hops)
+    return _answer_lines(net, sys.stdin, "<stdin>", args.hops)
+
+
+def _answer_lines(net, source, name, hops: int | None) -> int:
+    from memnet.network import Answered, Skipped
+
+    for number, raw in enumerate(source):
         raw = raw.removeprefix("\ufeff") if number == 0 else raw  # a byte-order mark is no part of line 1
         line = _BABI_LINE.sub("", raw.rstrip("\n"))
+        if _BABI_LINE.match(raw) and "\t" in line and _dialog_turn(line.split("\t")):
+            raise BabiFormatError(f"{name}:{number + 1}: this looks like dialog bAbI (a user turn, a tab, the bot's "
+                                  "reply), not a bAbI question line; memnet reads the question-answering tasks")
         if _BABI_LINE.match(raw) and _BABI_LINE.sub("", raw).strip() and re.match(r"^\s*1\s", raw):
             net.clear()  # a bAbI line numbered 1 starts a new story
         text, _, expected = line.partition("\t")
         if not text.strip():
             continue
-        for event in net.respond(text, hops=args.hops):
+        for event in net.respond(text, hops=hops):
             if isinstance(event, Skipped):
                 print(f"not stored: {event.text!r} ({event.reason})")
             if not isinstance(event, Answered):
@@ -168,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Statements are stored, questions answered. bAbI-numbered lines work too.")
     p.add_argument("--model", help="checkpoint folder (default: bundled model)")
     p.add_argument("--hops", type=int, help="k at inference (default: the model's)")
+    p.add_argument("file", nargs="?", help="a story file to read instead of stdin")
     p.set_defaults(run=cmd_ask)
 
     p = commands.add_parser("simulate", help="generate the paper's simulated world as bAbI files")

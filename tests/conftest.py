@@ -40,3 +40,32 @@ def spacy_input(nlp):
     from memnet.input.spacy_input import SpacyInput
 
     return SpacyInput(nlp)
+
+
+def fill(folder) -> None:
+    """Write zeros into `folder` until its file system has no space left."""
+    with open(f"{folder}/filler", "wb") as filler:
+        try:
+            while True:
+                filler.write(b"\0" * 65536)
+                filler.flush()
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 2 MB file system (tmpfs) at tmp_path/disk, unmounted afterwards; `fill(path)` fills it.
+    Skipped only where mounting is not permitted (tests not run as root, a container without
+    CAP_SYS_ADMIN)."""
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"a real full disk needs a tmpfs mount, which is not permitted here: {mounted.stderr.strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)

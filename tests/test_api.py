@@ -81,7 +81,7 @@ def test_memory_export_round_trip_and_bad_import(net):
         Memory.from_json({"format": "something else"})
     with pytest.raises(MemoryFormatError, match="must be a list"):
         Memory.from_json({"format": "memnet-memory/1", "slots": 5})
-    with pytest.raises(MemoryFormatError, match="integers"):
+    with pytest.raises(MemoryFormatError, match="must be an integer from 0 to"):
         Memory.from_json({"format": "memnet-memory/1", "slots": [], "clock": "soon"})
     with pytest.raises(MemoryFormatError, match="slot 0"):
         Memory.from_json({"format": "memnet-memory/1", "slots": [{"index": 0}]})

@@ -226,6 +226,7 @@ PASTE_ITEMS = {  # kind -> (text, is a statement)
 @given(st.lists(st.sampled_from(sorted(PASTE_ITEMS)), min_size=1, max_size=30), st.integers(1, 40),
        st.sampled_from([" ", "\n", " \n\n"]))
 @example(["statement"] * 12 + ["line", "foreign", "garbled"], 1_340, " ")  # 0.99 of the app's limit, 17,420 statements
+@example(["garbled", "line"], 2, " ")   # a line glued to the next one after a refused over-long word
 def test_every_statement_of_a_paste_is_stored_or_named(context, kinds, repeat, separator):
     """Pastes up to the app's limit: each statement is in a slot or in a text named as not stored
     (with its reason), each refused item is named, and the chat stores what /tell stores."""
@@ -410,13 +411,23 @@ def test_a_session_holds_at_most_max_slots(app_model_dir, tmp_path):
      "'tokens' must be a list of words"),
     ({"format": "memnet-memory/1", "slots": [{"index": 0, "time": 0, "text": "a", "resolved": "a"}]}, "missing tokens"),
     ({"format": "memnet-memory/1", "slots": [{"index": -1, "time": 0, "text": "a", "resolved": "a", "tokens": ["a"]}]},
-     "'index' must be a non-negative integer"),
+     "'index' must be an integer from 0 to 2,147,483,647"),
     ({"format": "memnet-memory/1", "slots": [{"index": 1.5, "time": 0, "text": "a", "resolved": "a", "tokens": ["a"]}]},
-     "'index' must be a non-negative integer"),
+     "'index' must be an integer from 0 to"),
     ({"format": "memnet-memory/1", "slots": [{"index": 0, "time": 0, "text": 5, "resolved": "a", "tokens": ["a"]}]},
      "'text' and 'resolved' must be strings"),
     ({"format": "memnet-memory/1", "slots": ["x"]}, "expected an object"),
-    ({"format": "memnet-memory/1", "slots": [], "clock": "soon"}, "must be non-negative integers"),
+    ({"format": "memnet-memory/1", "slots": [], "clock": "soon"}, "'clock' must be an integer from 0 to"),
+    ({"format": "memnet-memory/1", "slots": [], "clock": 10**12}, "'clock' must be an integer from 0 to 2,147,483,647"),
+    ({"format": "memnet-memory/1", "slots": [], "messages": 10**18}, "'messages' must be an integer from 0 to"),
+    ({"format": "memnet-memory/1", "slots": [{"index": 0, "time": 0, "text": "a", "resolved": "a", "tokens": ["a"],
+                                              "message": 10**30}]}, "'message' must be an integer from 0 to"),
+    ({"format": "memnet-memory/1", "slots": [{"index": 0, "time": 2**40, "text": "a", "resolved": "a", "tokens": ["a"]}]},
+     "'time' must be an integer from 0 to"),
+    ({"format": "memnet-memory/1", "slots": [{"index": 0, "time": 0, "text": "a", "resolved": "a", "tokens": ["y" * 1_000_000]}]},
+     "a token of 1,000,000 characters; the longest word I reads is 200"),
+    ({"format": "memnet-memory/1", "slots": [{"index": 0, "time": 0, "text": "a " * 6000, "resolved": "a", "tokens": ["a"]}]},
+     "a text of 12,000 characters; I stores at most 10,000 in a slot"),
     ({"format": "memnet-memory/1", "slots": [], "capacity": True}, "capacity must be an integer"),
     ([1, 2], "not a memnet memory export"),
     ({"format": "memnet-memory/1", "slots": [{"index": i, "time": i, "text": "a", "resolved": "a", "tokens": ["a"] * (1 if i else 9_999)}
@@ -467,3 +478,54 @@ def test_starting_where_the_data_folder_cannot_be_made_is_a_message_not_a_traceb
     blocker.write_text("")
     with pytest.raises(SystemExit, match="cannot open the data folder"):
         main.main(["--data-dir", str(blocker / "data")])
+
+
+def test_on_a_real_full_disk_reading_goes_on_and_writes_are_refused_by_name(app_model_dir, small_disk):
+    import gradio as gr
+    from tests.conftest import fill
+
+    context = make_context(app_model_dir, small_disk / "data")
+    key = handlers.tell(context, STORY, session="full-disk-session-key")[1]
+    fill(small_disk)
+    for ctx in (context, make_context(app_model_dir, small_disk / "data")):   # running, and started on the full disk
+        with pytest.raises(gr.Error, match="The disk is full .* nothing was stored"):
+            handlers.tell(ctx, "Daniel went to the garden.", session=key)
+        assert handlers.ask(ctx, "Where is Mary?", session=key)[0]["answer"] == "office"
+        assert [slot["text"] for slot in handlers.memory(ctx, session=key)[0]][-1] == "Mary travelled to the office."
+        assert len(handlers.on_load(ctx, key, "")[1]) == 2   # a reload shows the conversation
+        assert turn(ctx, handlers.open_session(ctx, key), "Fred went to the den.")[-1].startswith("The disk is full")
+        assert len(ctx.store.load(key).memory) == 3
+
+
+def test_a_damaged_store_is_named_not_a_bare_error(context):
+    import gradio as gr
+
+    key = handlers.tell(context, STORY, session="damaged-store-key-0")[1]
+    context.store.path.write_bytes(b"not a database" * 100)
+    context.sessions._sessions.clear()
+    with pytest.raises(gr.Error, match="The conversation store cannot be read: .*not a database"):
+        handlers.memory(context, session=key)
+
+
+def test_an_uploaded_import_file_is_deleted_once_read(context, tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
+    session = handlers.open_session(context, None)
+    turn(context, session, STORY)
+    upload = tmp_path / "uploads" / "0123abcd" / "memory.json"
+    upload.parent.mkdir(parents=True)
+    upload.write_text(json.dumps(session.net.memory_store.to_json()))
+    bad = tmp_path / "uploads" / "4567" / "bad.json"
+    bad.parent.mkdir()
+    bad.write_text("{")
+    other = handlers.open_session(context, None)
+    assert handlers.on_import(context, str(upload), other.key, "")[0] == "Imported 3 slots from memory.json."
+    assert handlers.on_import(context, str(bad), other.key, "")[0].startswith("Could not import bad.json")
+    assert not upload.exists() and not bad.exists() and list((tmp_path / "uploads").iterdir()) == []
+    assert [s.text for s in handlers.open_session(context, other.key).net.memory] == [s.text for s in session.net.memory]
+
+
+def test_a_question_after_an_over_long_word_is_answered(context):
+    session = handlers.open_session(context, None)
+    reply = turn(context, session, "John went to the hallway. " + "y" * 20_000 + " Where is John?")[-1]
+    assert "<strong>hallway</strong>" in reply and "a word of 20,000 characters" in reply
+    assert [s.text for s in session.net.memory] == ["John went to the hallway."]

@@ -77,3 +77,10 @@ def test_never_drop_any_word(text, max_chars):
     for chunk_size in (1, 3):
         again = [u for chunk in prepared.chunks(chunk_size) for u in prepare(chunk, max_chars).units]
         assert [(u.text, u.reason) for u in again] == [(u.text, u.reason) for u in prepared.units]
+
+
+def test_an_over_long_word_is_refused_alone_and_the_rest_of_its_sentence_is_read():
+    units = prepare("John went to the hall. " + "y" * 20_000 + " Where is John? Mary " + "x" * 300 + " went home.").units
+    assert [(u.text[:5], u.reason is None) for u in units] == [
+        ("John ", True), ("yyyyy", False), ("Where", True), ("Mary", True), ("xxxxx", False), ("went ", True)]
+    assert units[1].reason.startswith("a word of 20,000 characters")

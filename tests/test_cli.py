@@ -1,3 +1,4 @@
+import io
 import json
 import subprocess
 import sys
@@ -75,7 +76,7 @@ def test_train_and_valid_files_are_no_test_set(tmp_path, capsys):
     assert "no test files" in capsys.readouterr().err
 
 
-def test_a_dialog_babi_file_is_refused_with_file_and_line(tmp_path, capsys):
+def test_a_dialog_babi_file_is_refused_with_file_and_line(tmp_path, capsys, monkeypatch):
     dialog = tmp_path / "dialog-babi-task1-API-calls-tst.txt"
     dialog.write_text("1 hi\thello what can i help you with today\n2 may i have a table\ti'm on it\n")
     assert main(["eval", "--data", str(dialog)]) == 2
@@ -83,3 +84,8 @@ def test_a_dialog_babi_file_is_refused_with_file_and_line(tmp_path, capsys):
     assert out.out == "" and out.err.splitlines() == [
         f"error: {dialog}:1: this looks like dialog bAbI (a user turn, a tab, the bot's reply), "
         "not a bAbI question line; memnet reads the question-answering tasks"]
+    assert main(["ask", str(dialog)]) == 2   # ask refuses it as eval does, before answering anything
+    out = capsys.readouterr()
+    assert out.out == "" and out.err.startswith(f"error: {dialog}:1: this looks like dialog bAbI")
+    monkeypatch.setattr("sys.stdin", io.StringIO(dialog.read_text()))
+    assert main(["ask"]) == 2 and capsys.readouterr().err.startswith("error: <stdin>:1: this looks like dialog bAbI")

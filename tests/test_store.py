@@ -1,4 +1,5 @@
 """Persistence of large memories: SQLite slots and safetensors columns."""
+import contextlib
 import sqlite3
 
 import pytest
@@ -102,8 +103,7 @@ def test_clear_and_import_reset_the_memory(tmp_path):
 
 
 def test_the_data_folder_and_files_are_the_owners_only(tmp_path):
-    folder = tmp_path / "data"
-    folder.mkdir(mode=0o755)
+    folder = tmp_path / "data"   # made by the store
     store = SQLiteStore(folder)
     store.append("k", 0, _turn(Memory(), "A went to b."))
     assert folder.stat().st_mode & 0o777 == 0o700
@@ -126,3 +126,78 @@ def test_a_full_disk_refuses_writes_clearly_and_reading_goes_on(tmp_path, monkey
     with pytest.raises(StoreFull):
         reopened.append("k", 1, _turn(Memory(), "C went to d."))
     assert [s.text for s in reopened.load("k").memory.slots] == ["A went to b."]
+
+
+def test_a_real_full_disk_refuses_writes_and_keeps_every_read(small_disk):
+    from tests.conftest import fill
+
+    log, memory = SQLiteStore(small_disk / "data"), Memory()
+    log.append("k", 0, _turn(memory, "John went to the hall.", message_id="m1"))
+    fill(small_disk)
+    for reader in (log, SQLiteStore(small_disk / "data")):   # this process, and one started on the full disk
+        assert reader.version("k") == 1
+        assert [s.text for s in reader.load("k").memory.slots] == ["John went to the hall."]
+        assert reader.find("k", "m1").seq == 0 and reader.find("k", "m2") is None
+        with pytest.raises(StoreFull, match="full"):
+            reader.append("k", 1, _turn(Memory(), "Mary went to the yard."))
+    assert log.load("k").version == 1
+
+
+def test_a_new_store_on_a_full_disk_is_store_full_not_a_crash(small_disk):
+    from tests.conftest import fill
+
+    fill(small_disk)
+    with pytest.raises(StoreFull):
+        SQLiteStore(small_disk / "data")
+
+
+def test_only_a_folder_the_store_made_is_closed_to_others(tmp_path, caplog):
+    import stat
+
+    made = tmp_path / "new" / "data"
+    SQLiteStore(made)
+    assert stat.S_IMODE(made.stat().st_mode) == 0o700
+    assert stat.S_IMODE((made / "sessions.sqlite3").stat().st_mode) == 0o600
+    shared = tmp_path / "home"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    SQLiteStore(shared)
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755   # --data-dir ~ must not lock the home folder
+    assert "can be listed by other users" in caplog.text
+    assert stat.S_IMODE((shared / "sessions.sqlite3").stat().st_mode) == 0o600
+
+
+def test_a_large_turn_is_written_in_chunks_and_seen_whole_or_not_at_all(tmp_path, monkeypatch):
+    from memnet.memory import store as module
+
+    monkeypatch.setattr(module, "CHUNK_ROWS", 100)
+    log, memory = SQLiteStore(tmp_path), Memory()
+    log.append("k", 0, _turn(memory, "John went to the hall."))
+    imported = Memory()
+    turn = _turn(imported, *(f"Actor{i} went to room{i}." for i in range(450)), message_id="imp")
+    turn.kind = "import"
+    other = _turn(memory, "Mary went to the yard.")
+    real, seen, others = module.SQLiteStore._write, [], [other]
+
+    @contextlib.contextmanager
+    def write(self):   # after each of the log's transactions: a reader, and once another writer
+        with real(self) as db:
+            yield db
+        if self is log:
+            seen.append(len(SQLiteStore(tmp_path).load("k").memory))
+            if len(seen) == 2 and others:
+                SQLiteStore(tmp_path).append("k", 1, others.pop())
+    monkeypatch.setattr(module.SQLiteStore, "_write", write)
+    with pytest.raises(Conflict):   # the other writer came in between the chunks: the staged rows go
+        log.append("k", 1, turn)
+    assert seen == [1, 1, 2, 2, 2, 2, 2]   # staged, 5 chunks (the other writer after the first), cleaned up
+    with sqlite3.connect(log.path) as db:
+        assert db.execute("SELECT count(*) FROM turn_slots").fetchone()[0] == 2
+        assert db.execute("SELECT count(*) FROM turns WHERE kind = 'staged'").fetchone()[0] == 0
+    seen.clear()
+    assert log.append("k", 2, turn) == 3
+    assert seen == [2] * 6 + [450]   # readers see the import whole, or not at all
+    saved = log.load("k")
+    assert [s.text for s in saved.memory.slots] == [s.text for s in imported.slots]
+    assert (saved.memory.clock, saved.memory.messages) == (imported.clock, imported.messages)
+    assert log.find("k", "imp").kind == "import"

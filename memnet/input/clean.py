@@ -39,6 +39,8 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _CONTROLS = {c: None for c in [*range(0x20), *range(0x7f, 0xa0), *range(0xd800, 0xe000)] if not chr(c).isspace()}
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+")  # after ".", "!", "?" (and a closing quote)
 _STATEMENT_END = ".!?;:"
+_ENDED = re.compile(r"[.!?][\"')\]]?$")   # a text that ends a sentence
+_LONG_WORD = re.compile(rf"(\S{{{MAX_WORD + 1},}})")   # kept by re.split, so the word becomes a unit
 
 
 class Skipped(NamedTuple):
@@ -156,13 +158,15 @@ class Prepared:
 
     def pieces(self, max_chars: int = MAX_CHARS) -> list[str]:
         """The units that are read, packed into pieces of at most `max_chars` for the parser.
-        A piece never spans two lines (a line break ends a statement the parser cannot see)."""
+        A piece never spans two lines (a line break ends a statement the parser cannot see) and
+        goes on after a unit only if that unit ends a sentence (the text before a refused
+        over-long word does not: glued to the next unit it would read as one statement)."""
         pieces: list[str] = []
         line = None
         for unit in self.units:
             if unit.reason:
                 continue
-            if unit.line == line and len(pieces[-1]) + 1 + len(unit.text) <= max_chars:
+            if unit.line == line and _ENDED.search(pieces[-1]) and len(pieces[-1]) + 1 + len(unit.text) <= max_chars:
                 pieces[-1] += " " + unit.text
             else:
                 pieces.append(unit.text)
@@ -186,21 +190,22 @@ class Prepared:
 def prepare(text: object, max_chars: int = MAX_CHARS) -> Prepared:
     """`text` normalised and split into units of at most `max_chars`, each refused one with its reason.
 
-    A unit is a sentence (split after ".", "!" or "?") or a line without one; a sentence longer
+    A unit is a sentence (split after ".", "!" or "?") or a line without one; a "word" longer than
+    MAX_WORD is a unit of its own (refused: the text around it is still read); a sentence longer
     than `max_chars` is cut at spaces into parts. Refusals are judged per sentence, so one
     foreign or garbled sentence in a paste costs only itself.
     """
     units: list[Unit] = []
     for number, line in enumerate(normalise(text).split("\n")):
-        for sentence in _SENTENCE_END.split(line):
-            if not sentence:
-                continue
-            sentence = calm(sentence)
-            reason = refusal(sentence)
-            if reason or len(sentence) <= max_chars:
-                units.append(Unit(sentence, number, reason))
-            else:   # each part is calmed and judged on its own, as it will be when its chunk is prepared again
-                units += [Unit(part, number, refusal(part)) for part in map(calm, _cut(sentence, max_chars))]
+        for whole in _SENTENCE_END.split(line):
+            # a "word" too long to be one is a unit of its own: refused alone, the text around it is read
+            for sentence in filter(None, (part.strip() for part in _LONG_WORD.split(whole))):
+                sentence = calm(sentence)
+                reason = refusal(sentence)
+                if reason or len(sentence) <= max_chars:
+                    units.append(Unit(sentence, number, reason))
+                else:   # each part is calmed and judged on its own, as it will be when its chunk is prepared again
+                    units += [Unit(part, number, refusal(part)) for part in map(calm, _cut(sentence, max_chars))]
     return Prepared(tuple(units))
 
 

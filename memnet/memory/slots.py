@@ -16,6 +16,7 @@ from typing import Callable, Hashable, Iterable
 import numpy as np
 
 from memnet.features import token_key
+from memnet.input.clean import MAX_CHARS, MAX_WORD
 from memnet.input.sentence import Sentence
 
 FREE = -1  # write time of a position that holds no slot
@@ -308,19 +309,21 @@ class Memory:
         capacity = data.get("capacity")
         if capacity is not None and (not _whole(capacity) or capacity < max(len(slots), 1)):
             raise MemoryFormatError("capacity must be an integer no smaller than the number of slots")
-        if not all(_whole(data.get(name, 0)) for name in ("clock", "messages")):
-            raise MemoryFormatError("'clock' and 'messages' must be non-negative integers")
+        for name in ("clock", "messages"):
+            if not _whole(data.get(name, 0)):
+                raise MemoryFormatError(f"'{name}' must be an integer from 0 to {MAX_COUNT:,}, not {data[name]!r:.40}")
         clock = max([data.get("clock", 0), *(t + 1 for t in times)])
         messages = max([data.get("messages", 0), *(s.message for s in slots)])
         return cls(slots, clock, messages, capacity)
 
 
 MAX_TOKENS = 10_000          # words in one imported slot (the key matrix is as wide as the longest slot)
+MAX_COUNT = 2**31 - 1        # clock, write times, message numbers, indices: far beyond any conversation, far within int64
 MAX_KEY_CELLS = 20_000_000   # positions x words of an import with a limit: 160 MB of int64 keys
 
 
 def _whole(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT
 
 
 def _slot_problem(raw: object, limit: int | None) -> str | None:
@@ -332,14 +335,19 @@ def _slot_problem(raw: object, limit: int | None) -> str | None:
         return f"missing {', '.join(missing)}"
     for name in ("index", "time", "message"):
         if name in raw and not _whole(raw[name]):
-            return f"'{name}' must be a non-negative integer, not {raw[name]!r:.40}"
+            return f"'{name}' must be an integer from 0 to {MAX_COUNT:,}, not {raw[name]!r:.40}"
     if limit is not None and raw["index"] >= limit:
         return f"index {raw['index']:,} is beyond the limit of {limit:,} slots"
     if not isinstance(raw["text"], str) or not isinstance(raw["resolved"], str):
         return "'text' and 'resolved' must be strings"
+    if max(len(raw["text"]), len(raw["resolved"])) > MAX_CHARS:
+        return f"a text of {max(len(raw['text']), len(raw['resolved'])):,} characters; I stores at most {MAX_CHARS:,} in a slot"
     tokens = raw["tokens"]
     if not isinstance(tokens, list) or not all(isinstance(t, str) and t for t in tokens):
         return f"'tokens' must be a list of words, not {tokens!r:.40}"
     if len(tokens) > MAX_TOKENS:
         return f"{len(tokens):,} tokens; the limit is {MAX_TOKENS:,}"
+    longest = max(tokens, key=len, default="")
+    if len(longest) > MAX_WORD:
+        return f"a token of {len(longest):,} characters; the longest word I reads is {MAX_WORD}"
     return None

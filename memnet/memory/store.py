@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import sqlite3
 import time
@@ -84,7 +85,11 @@ class Conflict(Exception):
     """Another writer changed the conversation since the caller read it: read it again and retry."""
 
 
-class StoreFull(OSError):
+class StoreError(OSError):
+    """The store cannot be read (the data file is damaged or gone); the message says what SQLite said."""
+
+
+class StoreFull(StoreError):
     """The store cannot take a write (disk full, read-only); what was committed can still be read."""
 
 
@@ -168,6 +173,8 @@ CREATE TABLE IF NOT EXISTS turn_slots (
 CREATE INDEX IF NOT EXISTS turn_slots_by_turn ON turn_slots (conversation, seq);
 """
 LOG_FILE = "sessions.sqlite3"
+CHUNK_ROWS = 2_000    # slot rows per transaction of a large turn (an import): what another writer may wait for
+STAGED = "staged"     # the kind of a large turn while its rows are written; readers skip it
 
 
 def patch_state(state: dict | None, patch: dict | None) -> dict | None:
@@ -184,41 +191,61 @@ def _full(error: sqlite3.Error) -> bool:
 
 
 class SQLiteStore:
-    """The conversation log in one SQLite file (WAL) in `folder`, readable and writable by the owner only.
+    """The conversation log in one SQLite file in `folder`, readable and writable by the owner only.
 
     Writers take SQLite's write lock first (BEGIN IMMEDIATE), check the conversation's version and
     append, so two processes on one folder serialise their turns and neither overwrites the other.
-    Opening a folder on a full disk works as long as the file exists (reads need no space).
+    The file uses a rollback journal (journal_mode=DELETE), not WAL: a WAL reader needs the
+    `-shm` index, which SQLite re-grows whenever a first connection opens, so on a full disk every
+    read failed; with a rollback journal a read needs only the data file, so on a full disk (and
+    when the app starts on one) reading keeps working and only writes are refused (StoreFull).
+    The cost of a commit is measured in bench/results/load.md.
     """
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
+        created = not self.folder.exists()
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if self.folder.stat().st_mode & 0o077:
+        if created:
             self.folder.chmod(0o700)   # our data folder: the conversations are the owner's alone
+        elif self.folder.stat().st_mode & 0o077:
+            # a folder someone else chose (--data-dir ~): left as it is; the files in it are the owner's alone
+            logging.getLogger(__name__).warning("%s can be listed by other users (mode %o); the conversation files in it "
+                                                "are readable by their owner only", self.folder, self.folder.stat().st_mode & 0o777)
         self.path = self.folder / LOG_FILE
-        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))   # before SQLite: it copies this mode to -wal/-shm
-        for path in (self.path, self.path.with_name(LOG_FILE + "-wal"), self.path.with_name(LOG_FILE + "-shm")):
-            if path.exists() and path.stat().st_mode & 0o077:
+        try:
+            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))   # before SQLite: it copies this mode to its journal
+        except OSError as error:
+            raise StoreFull(f"cannot create {self.path}: {error.strerror}") from None
+        for path in self.folder.glob(LOG_FILE + "*"):
+            if path.stat().st_mode & 0o077:
                 path.chmod(0o600)
         with self._read() as db:
             ready = db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'turn_slots'").fetchone()[0]
+            mode = db.execute("PRAGMA journal_mode").fetchone()[0]
         if not ready:
             with self._write() as db:
                 for statement in SCHEMA.split(";")[:-1]:   # not executescript: it commits first
                     db.execute(statement)
+        if mode != "delete":   # a file written in WAL mode by an earlier version (needs a writable disk once)
             with self._connect() as db:
-                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA journal_mode=DELETE")
 
     # ---- connections -------------------------------------------------------------------
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection per call (handlers run on many threads), always closed."""
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        """A connection per call (handlers run on many threads), always closed; SQLite's failures
+        as StoreFull (nothing can be written) or StoreError (the file cannot be read)."""
         try:
-            yield db
-        finally:
-            db.close()
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            try:
+                yield db
+            finally:
+                db.close()
+        except sqlite3.OperationalError as error:
+            raise (StoreFull if _full(error) else StoreError)(f"{self.path}: {error}") from None
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"{self.path}: {error}") from None
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -232,20 +259,23 @@ class SQLiteStore:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction holding SQLite's write lock from its start; committed on success."""
-        try:
-            with self._connect() as db:
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield db
-                except BaseException:
+        """A write transaction holding SQLite's write lock from its start; committed on success.
+        Its page cache holds a large import (64 MB), so readers are shut out only while it commits."""
+        with self._connect() as db:
+            db.execute("PRAGMA cache_size = -65536")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
-                    raise
+                raise
+            try:
                 db.execute("COMMIT")
-        except sqlite3.OperationalError as error:
-            if _full(error):
-                raise StoreFull(str(error)) from None
-            raise
+            except sqlite3.Error:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                raise
 
     @staticmethod
     def _check(db: sqlite3.Connection, key: str, expected: int) -> int:
@@ -260,7 +290,7 @@ class SQLiteStore:
 
     # ---- ConversationStore ---------------------------------------------------------------
     def version(self, key: str) -> int | None:
-        with self._connect() as db:
+        with self._read() as db:
             row = db.execute("SELECT version FROM conversations WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
@@ -283,7 +313,8 @@ class SQLiteStore:
         for position, stamp, text, resolved, tokens, message in slots:
             newest[position] = Slot(position, stamp, text, text if resolved is None else resolved,
                                     tuple(tokens.split(SEPARATOR)) if tokens else (), message)
-        clock, messages = (turns[-1][6], turns[-1][7]) if turns else (0, 0)
+        done = [t for t in turns if t[1] != STAGED]
+        clock, messages = (done[-1][6], done[-1][7]) if done else (0, 0)
         coref = None
         for t in live:
             coref = patch_state(coref, None if t[3] is None else json.loads(t[3]))
@@ -309,14 +340,53 @@ class SQLiteStore:
                 None if turn.result is None else json.dumps(turn.result), turn.clock, turn.messages, time.time()))
         except sqlite3.IntegrityError:
             raise KeyError(f"message id {turn.message_id!r} is already stored") from None
+        self._insert_slots(db, key, turn.seq, turn.slots)
+
+    @staticmethod
+    def _insert_slots(db: sqlite3.Connection, key: str, seq: int, slots: list[Slot]) -> None:
         db.executemany("INSERT INTO turn_slots VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (
-            (key, turn.seq, s.index, s.time, s.message, s.text, None if s.resolved == s.text else s.resolved,
-             SEPARATOR.join(s.tokens)) for s in turn.slots))
+            (key, seq, s.index, s.time, s.message, s.text, None if s.resolved == s.text else s.resolved,
+             SEPARATOR.join(s.tokens)) for s in slots))
 
     def append(self, key: str, expected: int, turn: Turn) -> int:
+        if len(turn.slots) > CHUNK_ROWS:
+            return self._append_staged(key, expected, turn)
         with self._write() as db:
             version = self._check(db, key, expected)
             self._insert(db, key, turn)
+        return version
+
+    def _append_staged(self, key: str, expected: int, turn: Turn) -> int:
+        """A turn of many slots (an import): its rows are written CHUNK_ROWS at a time, each in a
+        short transaction, under a turn no reader counts (kind STAGED); one last short transaction
+        checks the version and makes the turn real. So other writers (a neighbour recording its
+        question) wait for one chunk, not for the whole import; if anything fails, the staged rows go."""
+        with self._write() as db:
+            found = db.execute("SELECT version FROM conversations WHERE key = ?", (key,)).fetchone()
+            if (found[0] if found else 0) != expected:
+                raise Conflict(f"conversation {key[:6]}… is at version {found[0] if found else 0}, not {expected}")
+            self._insert(db, key, Turn(STAGED, lines=turn.lines, coref=turn.coref, answer=turn.answer,
+                                       sets_answer=turn.sets_answer, result=turn.result, clock=turn.clock,
+                                       messages=turn.messages))
+            seq = db.execute("SELECT max(seq) FROM turns WHERE conversation = ?", (key,)).fetchone()[0]
+            db.execute("UPDATE turns SET undone = 1 WHERE conversation = ? AND seq = ?", (key, seq))
+        try:
+            for first in range(0, len(turn.slots), CHUNK_ROWS):
+                with self._write() as db:
+                    self._insert_slots(db, key, seq, turn.slots[first:first + CHUNK_ROWS])
+            with self._write() as db:
+                version = self._check(db, key, expected)
+                try:
+                    db.execute("UPDATE turns SET kind = ?, message_id = ?, undone = 0 WHERE conversation = ? AND seq = ?",
+                               (turn.kind, turn.message_id, key, seq))
+                except sqlite3.IntegrityError:
+                    raise KeyError(f"message id {turn.message_id!r} is already stored") from None
+        except BaseException:
+            with contextlib.suppress(StoreError), self._write() as db:
+                db.execute("DELETE FROM turn_slots WHERE conversation = ? AND seq = ?", (key, seq))
+                db.execute("DELETE FROM turns WHERE conversation = ? AND seq = ? AND kind = ?", (key, seq, STAGED))
+            raise
+        turn.seq = seq
         return version
 
     def undo(self, key: str, expected: int, note: Callable[[Turn], Turn]) -> tuple[int, Turn | None]:
