@@ -349,7 +349,11 @@ def on_load(ctx: Context, key: str | None, word: str) -> tuple:
 
 
 def _set_hops(ctx: Context, key: str, hops: int) -> None:
-    """Remember the hops slider with the conversation (when it changed)."""
+    """Remember the hops slider with the conversation (when it changed and the model can run it)."""
+    try:
+        ctx.sessions.get(key).net.check_hops(hops)
+    except ValueError:
+        return   # the turn itself refuses it, with the reason
     def body():
         with ctx.sessions.writing(key) as session:
             if session.hops != hops:

@@ -155,6 +155,13 @@ class FeatureLayout:
         self._sizes = {**dict.fromkeys(WORD_BLOCKS + ("YMS", "QX"), n_words), **dict.fromkeys(NGRAM_ROLES + ("SN",), ngram_buckets),
                        "A": n_phrases, "HOP": MAX_HOPS, "T": 3, "STOP": 1, "YQ": 2 * MAX_HOPS}
 
+    def row(self, block: str, index: torch.Tensor | int) -> torch.Tensor:
+        """Row ids of entries `index` (0-based) of `block`; raises IndexError past the block's end."""
+        index = torch.as_tensor(index)
+        if index.numel() and int(index.max()) >= self._sizes[block]:
+            raise IndexError(f"{block} has {self._sizes[block]} rows, asked for row {int(index.max())}")
+        return getattr(self, block) + index
+
     def rows(self, block: str) -> torch.Tensor:
         """The row ids of a whole block ("Y", "A", "T", "STOP", ...), to look up with U(...)."""
         start = getattr(self, block)

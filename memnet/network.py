@@ -204,7 +204,7 @@ class MemoryNetwork:
 
     def check_hops(self, hops: int | None) -> None:
         """Raises ValueError unless `hops` is None (the model's k) or between 1 and the model's maximum."""
-        if hops is not None and not (isinstance(hops, int) and 1 <= hops <= self.model.max_hops):
+        if hops is not None and not (isinstance(hops, int) and not isinstance(hops, bool) and 1 <= hops <= self.model.max_hops):
             raise ValueError(f"hops must be a whole number from 1 to {self.model.max_hops}, got {hops!r}")
 
     def undo(self) -> list[Slot]:

@@ -186,9 +186,14 @@ def time_winner(scores: torch.Tensor, after_ref: torch.Tensor, time: torch.Tenso
     `time` (B, 3) holds x·T for the three time features; `after_ref` marks memories newer than the
     reference (the previous hop's pick). Each challenger is older than the winner it meets.
     """
-    u = scores + time[:, 0:1] * after_ref + time[:, 2:3]
-    v = scores - time[:, 1:2] * after_ref
+    u, v = time_sides(scores, after_ref, time)
     return fast_winner(u, v, valid), v
+
+
+def time_sides(scores: torch.Tensor, after_ref: torch.Tensor, time: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two sides of s_Ot(x, y, m_t) = u_y − v_t (appendix C) for every memory (B, N): u as the
+    challenger (older than the incumbent it meets), v as the incumbent."""
+    return scores + time[:, 0:1] * after_ref + time[:, 2:3], scores - time[:, 1:2] * after_ref
 
 
 def pick(model: MemNN, scores: torch.Tensor, stop: torch.Tensor, time: torch.Tensor, memories: Memories,
@@ -420,9 +425,7 @@ def explain(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, memories: M
                   winner=names[int(winner[0])] if available.any() else None, picked=int(chosen[0]) == slot)
     if model.config.time:
         after = after_reference(memories, pick_time)[0]
-        # the two sides of s_Ot(x, y, m_t) = u_y − v_t that `time_winner` compares
-        u = row + time[0, 0] * after + time[0, 2]
-        v = row - time[0, 1] * after
+        u, v = (side[0] for side in time_sides(scores, after[None], time))
         why.challenger_terms = float(u[p] - row[p])
         if len(earlier):
             why.stop = float(stop[0] - v[winner[0]])

@@ -76,7 +76,7 @@ def question_side(model: MemNN, q_keys: torch.Tensor, sup_ids: torch.Tensor, sup
     before = torch.arange(sup_ids.shape[-1]) < first
     hop = torch.arange(sup_ids.shape[1])[None, :, None]
     use = in_question.any(-1, keepdim=True) & ~in_question & (sup_ids > PAD)
-    return torch.where(use, lay.YQ + 2 * hop + before, torch.full_like(sup_ids, lay.null))
+    return torch.where(use, lay.row("YQ", 2 * hop + before), torch.full_like(sup_ids, lay.null))
 
 
 def answer_columns(model: MemNN, answers: Sequence[str], flat_keys: torch.Tensor,
@@ -178,13 +178,14 @@ def explain(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_ids: to
     for answer, score in ranking:
         column = vocab.answer_column(answer)
         if column is None:   # a word of the supports the dictionary lacks
-            word_row, match_id = lay.Y + UNK, UNK if token_key(answer) in q_keys[0].tolist() else None
+            word_row, match_id = lay.row("Y", UNK), UNK if token_key(answer) in q_keys[0].tolist() else None
             uses = 1
         elif column < len(vocab):
-            word_row, match_id, uses = lay.Y + column, column, question.count(column)
+            word_row, match_id, uses = lay.row("Y", column), column, question.count(column)
         else:
-            word_row, match_id, uses = lay.A + column - len(vocab), None, 0
-        word = float(x @ model.U_R.weight[word_row])
-        match = float(x @ model.U_R.weight[lay.YM + match_id]) * uses if model.config.match and match_id is not None else 0.0
+            word_row, match_id, uses = lay.row("A", column - len(vocab)), None, 0
+        word = float(x @ model.U_R(word_row))
+        match = (float(x @ model.U_R(lay.row("YM", match_id))) * uses
+                 if model.config.match and match_id is not None else 0.0)
         parts.append(AnswerWhy(answer, score, word, match, score - word - match))
     return parts

@@ -41,7 +41,7 @@ def test_respond_stores_statements_and_answers_questions_in_order(net):
 def test_hops_are_bounded_by_the_model(net):
     net.tell("Daniel went to the kitchen.")
     assert net.ask("Where is Daniel?", hops=net.model.max_hops).answer == "kitchen"
-    for bad in (0, net.model.max_hops + 1, 10):
+    for bad in (0, net.model.max_hops + 1, 10, True, 2.5):
         with pytest.raises(ValueError, match="hops must be"):
             net.ask("Where is Daniel?", hops=bad)
         with pytest.raises(ValueError, match="hops must be"):

@@ -272,6 +272,16 @@ def test_hops_setting_and_model_switch_keep_the_memory(context):
     assert len(session.net.memory) == 3
 
 
+def test_hops_out_of_range_are_refused_and_not_kept(context):
+    key = handlers.open_session(context, None).key
+    list(handlers.on_message(context, "John went to the kitchen.", key, 2, ""))
+    replies = list(handlers.on_message(context, "Mary went to the garden.", key, 10, ""))
+    assert "hops must be" in replies[-1][0][-1]["content"] and "Nothing was stored" in replies[-1][0][-1]["content"]
+    answer, _ = handlers.ask(context, "Where is John?", key)   # the refused 10 did not become the session's k
+    assert answer["answer"] == "kitchen"
+    assert len(context.sessions.get(key).net.memory) == 1
+
+
 def test_examples_load_and_are_answered(context):
     paths = handlers.examples(context)
     assert len(paths) >= 5
