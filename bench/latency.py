@@ -88,12 +88,14 @@ def main() -> None:
     command = "python bench/latency.py " + " ".join(sys.argv[1:])
     result = {"command": command.strip(), "date": time.strftime("%Y-%m-%d"),
               "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                          "python": platform.python_version()},
+                          "python": platform.python_version(),
+                          "load_average_1min": round(os.getloadavg()[0], 2)},   # other jobs on the cores inflate every figure
               "model": "assets/model", "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
     lines = [f"# Question latency, bundled model (`{result['command']}`, {result['date']})", "",
-             f"{result['machine']['cores']} cores, Python {result['machine']['python']}; torch on one thread. "
+             f"{result['machine']['cores']} cores, Python {result['machine']['python']}, load average "
+             f"{result['machine']['load_average_1min']} at the end (other jobs shared the cores when above ~0.5); torch on one thread. "
              "ask = the whole `MemoryNetwork.ask` call; parse = I's spaCy parse of the same, unseen question; "
              "O+R = ask − parse.", "",
              "| slots | ask p50 ms | ask p95 ms | parse p50 ms | O+R p50 ms | O+R p95 ms | target (ask p50) |",
