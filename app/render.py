@@ -182,17 +182,18 @@ def _clip(text: str, width: int = CLIP) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def hop_chart(answer: Answer | None, texts: Sequence[str] = ()) -> str:
+def hop_chart(answer: Answer | None, texts: Sequence[str] = (), narrow: bool = False) -> str:
     """O's scores per hop as inline SVG: a summary of all the memories scored, then bars for the
     TOP_BARS best (the pick in orange, always shown), each labelled with its slot and `texts[slot]`.
-    A bar carries data-slot and data-hop, so a click on it asks why."""
+    A bar carries data-slot and data-hop, so a click on it asks why. The SVG scales down to its
+    container; `narrow` draws it for a ~250 px column (shorter labels and bars, same text size)."""
     hops = [hop for hop in (answer.hops if answer else []) if len(hop.scores)]
     if not hops:
         return '<p class="note">Ask a question to see O’s scores per hop.</p>'
-    return "".join(_hop_svg(hop, texts) for hop in hops)
+    return "".join(_hop_svg(hop, texts, narrow) for hop in hops)
 
 
-def _hop_svg(hop: Hop, texts: Sequence[str]) -> str:
+def _hop_svg(hop: Hop, texts: Sequence[str], narrow: bool) -> str:
     order = np.argsort(-hop.scores, kind="stable")
     shown = [int(i) for i in order[:TOP_BARS]]
     if hop.slot is not None:
@@ -202,7 +203,7 @@ def _hop_svg(hop: Hop, texts: Sequence[str]) -> str:
     scores = hop.scores.astype(float)
     low, high = min(0.0, float(scores.min())), max(0.0, float(scores.max()))
     span = (high - low) or 1.0
-    label_w, bar_w, row_h = 250, 200, 18
+    (label_w, bar_w, clip), row_h = ((120, 80, 18) if narrow else (250, 200, CLIP)), 18
     zero = label_w + bar_w * (0 - low) / span
     if hop.slot is None:
         head = f"hop {hop.hop}: stopped (the stop memory scored {hop.score:.2f})"
@@ -219,15 +220,17 @@ def _hop_svg(hop: Hop, texts: Sequence[str]) -> str:
         text = texts[slot] if slot < len(texts) else ""
         colour = "#ea580c" if slot == hop.slot else "#94a3b8"
         bars.append(f'<g class="bar" data-slot="{slot}" data-hop="{hop.hop}"><title>slot {slot}: {escape(text)} '
-                    f'(s_O {score:.3f})</title><text x="0" y="{y + 13}" font-size="11">{slot}: {escape(_clip(text))}</text>'
+                    f'(s_O {score:.3f})</title><text x="0" y="{y + 13}" font-size="11">{slot}: {escape(_clip(text, clip))}</text>'
                     f'<rect x="{x0:.1f}" y="{y + 3}" width="{max(x1 - x0, 1):.1f}" height="{row_h - 6}" fill="{colour}"/>'
                     f'<text x="{label_w + bar_w + 4}" y="{y + 13}" font-size="11">{score:.2f}</text></g>')
-    height = len(shown) * row_h
+    width, height = label_w + bar_w + 44, len(shown) * row_h
     jump = f' data-slot="{hop.slot}" data-hop="{hop.hop}"' if hop.slot is not None else ""   # a click jumps to the pick
     return (f'<div class="hopchart" data-hop="{hop.hop}"><p class="charthead"{jump}>{escape(head)}</p>'
             f'<p class="note">{summary}</p>'
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + bar_w + 44}" height="{height}" '
-            f'viewBox="0 0 {label_w + bar_w + 44} {height}" role="img" font-family="sans-serif">'
+            # scaled to its container (a narrow side-by-side column), never wider than drawn
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" viewBox="0 0 {width} {height}" '
+            f'preserveAspectRatio="xMinYMin meet" style="max-width: {width}px; height: auto" role="img" '
+            f'font-family="sans-serif">'
             f'<line x1="{zero:.1f}" y1="0" x2="{zero:.1f}" y2="{height}" stroke="#333" stroke-width="0.5"/>'
             f"{''.join(bars)}</svg></div>")
 
@@ -351,7 +354,7 @@ def side_by_side(columns: list[tuple[str, object, int | None, Answer | None]], t
             same = h < len(picks[other]) and picks[other][h] == hop.slot
             what = ("stop" if hop.slot is None else f"slot {hop.slot}: {escape(_clip(texts[hop.slot] if hop.slot < len(texts) else hop.text or '', 60))}")
             body += f'<li class="{"same" if same else "differs"}">{what} <em>(s_O {hop.score:.2f})</em></li>'
-        cells.append(f'<div class="side" data-side="{"AB"[c]}">{head}{body}</ol>{hop_chart(answer, texts)}</div>')
+        cells.append(f'<div class="side" data-side="{"AB"[c]}">{head}{body}</ol>{hop_chart(answer, texts, narrow=True)}</div>')
     return f'<div class="sides">{"".join(cells)}</div>'
 
 
@@ -362,7 +365,7 @@ SIDES_CSS = """
 .right { color: #15803d; font-weight: 700; }
 .wrong { color: #b91c1c; font-weight: 700; }
 p.charthead { margin: 6px 0 0 0; font-weight: 600; }
-.hopchart { overflow-x: auto; }   /* a narrow column scrolls the chart rather than shrink its text */
+.hopchart svg { display: block; }
 """
 
 
