@@ -80,6 +80,9 @@ def test_side_by_side_and_why_this_slot(page, tmp_path):
     _load_story(page)
     page.locator("#compare-box").click()
     page.locator("#compare input").check()
+    expect(page.locator("#other-hops input[type=number]")).to_have_value("2")   # B's own k by default
+    page.locator("#other-hops input[type=number]").fill("1")
+    page.locator("#other-hops input[type=number]").press("Enter")
     for n in range(1, 5):
         page.locator("#step").click()
         expect(page.locator("#player")).to_contain_text(f"step {n} of 14")

@@ -123,6 +123,17 @@ def test_side_by_side_answers_the_same_question_with_the_second_model(context):
     assert "Tick" in demo.on_compare(context, key, False, label, 1, 2, play)
 
 
+def test_picking_model_b_sets_its_hops_to_that_models_own_k(context):
+    play, key = _load(context)
+    for _ in range(4):   # three statements and a question
+        demo.on_step(context, key, play, 2, "", True, context.catalogue.default, 2)
+    for name in ("k1", "no-time"):
+        label = f"assets/ablations/{name}"
+        hops, view = demo.on_other(context, key, True, label, 2, play)
+        assert hops == context.catalogue.open(label).model.config.hops == {"k1": 1, "no-time": 2}[name]
+        assert f"B: {label}" in view and f"run with k={hops}" in view.split('data-side="B"')[1]
+
+
 def test_why_this_slot_shows_s_o_parts_and_algorithm_1(context):
     session = context.sessions.get("w" * 20)
     list(demo.handlers.chat_turn(context, session.key, f"Mary moved to the bathroom. {XSS} John went to the hallway. "
