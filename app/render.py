@@ -296,7 +296,8 @@ def _accuracy(right: int, checked: int) -> str:
 
 def player_panel(play, error: str = "") -> str:
     """The story player: which story, how far, the next line, and each question so far with the
-    expected answer and supports beside the model's (✓/✗), and the running accuracy."""
+    expected answer and supports beside the model's (✓/✗: the answer; the picks ✓ when they hold
+    every expected support), and the running accuracy."""
     if play is None:
         return f'<p class="note">{escape(error) or "Pick a story and press Load."}</p>'
     upcoming = play.next_step
@@ -312,13 +313,14 @@ def player_panel(play, error: str = "") -> str:
     for o in reversed(play.outcomes):
         expected = "—" if o.expected is None else escape(o.expected)
         supports = ", ".join(map(str, o.expected_slots)) or "—"
-        picked = ", ".join(map(str, o.picked)) or "—"
-        other = f"<td>{escape(o.other)} {_mark(o.other_right)}</td>" if compared else ""
+        picked = f'{", ".join(map(str, o.picked)) or "—"} {_mark(o.supports_right)}'
+        other = (f"<td>{escape(o.other or '—')} {_mark(o.other_right)}</td><td>{', '.join(map(str, o.other_picked)) or '—'} "
+                 f"{_mark(o.other_supports_right)}</td>" if compared else "")
         rows.append(f'<tr class="outcome"><td>{escape(o.question)}</td><td>{expected}</td><td>{escape(o.answer or "—")} '
-                    f"{_mark(o.right)}</td>{other}<td>{supports}</td><td>{picked}</td></tr>")
-    other_head = "<th>B’s answer</th>" if compared else ""
-    table = ('<table class="memory"><thead><tr><th>question</th><th>expected</th><th>answer</th>' + other_head +
-             f"<th>expected supports</th><th>O’s picks</th></tr></thead><tbody>{''.join(rows)}</tbody></table>") if rows else ""
+                    f"{_mark(o.right)}</td><td>{supports}</td><td>{picked}</td>{other}</tr>")
+    other_head = "<th>B’s answer</th><th>B’s picks</th>" if compared else ""
+    table = ('<table class="memory"><thead><tr><th>question</th><th>expected</th><th>answer</th>'
+             f"<th>expected supports</th><th>O’s picks</th>{other_head}</tr></thead><tbody>{''.join(rows)}</tbody></table>") if rows else ""
     return (f'<div class="player">{head}{nxt}{table}'
             + (f'<p class="note">{escape(error)}</p>' if error else "") + "</div>")
 

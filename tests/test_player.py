@@ -72,6 +72,14 @@ def test_outcomes_map_supports_to_slots_and_count_accuracy():
     assert (first.right, second.right, third.right) == (True, True, None)   # "Den" is the answer "den"
     assert (first.other_right, second.other_right) == (False, False)
     assert play.accuracy() == (2, 2) and play.accuracy(other=True) == (0, 2) and play.done
+    # supports: a statement stored in two slots (1, 2) is found when either is picked
+    assert (first.supports_right, second.supports_right, third.supports_right) == (True, True, None)
+    assert (first.other_supports_right, second.other_supports_right, third.other_supports_right) == (False, False, None)
+    panel = render.player_panel(play)
+    rows = re.findall(r'<tr class="outcome">(.*?)</tr>', panel)
+    cells = [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row)] for row in rows]
+    assert [row[3:] for row in reversed(cells)] == [["0", "0 ✓", "den ✗", "1 ✗"], ["1, 2", "2 ✓", "hall ✗", "0 ✗"],
+                                                    ["—", "—", "—", "—"]]   # expected supports, O's, B's answer, B's
     with pytest.raises(ValueError):
         player.stored(player.Play("q", [Step("Where?", True)]), [0])
 
