@@ -144,13 +144,17 @@ def from_text(text: str, title: str) -> Play:
 
 def read_file(path: str | Path, number: int = 1, title: str | None = None) -> Play:
     """Story `number` (1-based) of a bAbI-format file; a file that is not bAbI format is played as
-    plain text. Raises ValueError (a `BabiFormatError` naming the line) for a bad file or number."""
+    plain text. Raises ValueError (a `BabiFormatError` naming the file's name, not its folder, and
+    the line) for a bad file or number."""
     path = Path(path)
     title = title or path.stem
     text = path.read_text(encoding="utf-8")
     if not re.match(r"\s*1\s", text):
         return from_text(text, title)
-    stories = babi.read_stories(path)
+    try:
+        stories = babi.read_stories(path)
+    except babi.BabiFormatError as error:   # name the file, not where it lies (an upload's temp folder)
+        raise babi.BabiFormatError(str(error).replace(str(path), path.name, 1)) from None
     if not 1 <= number <= len(stories):
         raise ValueError(f"{title} has {len(stories)} stor{'y' if len(stories) == 1 else 'ies'}; there is no story {number}")
     return from_babi(stories[number - 1], title if len(stories) == 1 else f"{title}, story {number} of {len(stories)}")
