@@ -237,7 +237,8 @@ def _hop_svg(hop: Hop, texts: Sequence[str], narrow: bool) -> str:
 
 # ---- the demo: why this slot, the story player, side by side, the downloadable page ----------
 def _num(value: float | None) -> str:
-    return "—" if value is None else f"{value:+.3f}"
+    """A signed score to 3 decimals; one that rounds to zero prints +0.000, never -0.000."""
+    return "—" if value is None else f"{round(float(value), 3) + 0.0:+.3f}"
 
 
 def _verdict(why) -> str:
@@ -245,14 +246,14 @@ def _verdict(why) -> str:
     if not why.pickable:
         return f"picked at an earlier hop: it cannot compete at hop {why.hop}"
     if why.met is not None:
-        verdict = (f"beat slot {why.met} (s_Ot {why.challenge:+.3f})" if why.took_over
-                   else f"did not beat slot {why.met}, the winner so far (s_Ot {why.challenge:+.3f})")
+        verdict = (f"beat slot {why.met} (s_Ot {_num(why.challenge)})" if why.took_over
+                   else f"did not beat slot {why.met}, the winner so far (s_Ot {_num(why.challenge)})")
     else:
         verdict = "led" if why.took_over else f"lost to slot {why.beaten_by} (a higher s_O)"
     if why.took_over:
         verdict += f", then slot {why.beaten_by} beat it" if why.beaten_by is not None else ", never beaten"
     if why.stop is not None and why.stop > 0 and why.winner is not None:
-        verdict += f"; the stop memory beat the winner, slot {why.winner} (s_Ot {why.stop:+.3f}), and ended the hops"
+        verdict += f"; the stop memory beat the winner, slot {why.winner} (s_Ot {_num(why.stop)}), and ended the hops"
     elif why.picked:
         verdict += ": picked"
     return verdict
@@ -269,12 +270,12 @@ def why_panel(slot: Slot | None, whys: list, answer_parts: list, focus: int | No
         verdict = _verdict(why)
         cls = ' class="support"' if why.hop == focus else ""
         rank = f"{why.rank}" if why.pickable else "—"
-        time = (f"{why.challenger_terms:+.3f} vs slot {why.met}: {why.incumbent_side:+.3f}" if why.met is not None
-                else f"{why.challenger_terms:+.3f}")
-        rows.append(f'<tr{cls} data-hop="{why.hop}"><td>{why.hop}</td><td>{why.embedding:+.3f}</td><td>{why.match:+.3f}</td>'
-                    f"<td>{why.score:+.3f}</td><td>{rank}</td><td>{time}</td><td>{escape(verdict)}</td></tr>")
-    parts = "".join(f"<tr><td>{escape(p.answer)}</td><td>{p.word:+.3f}</td><td>{p.match:+.3f}</td><td>{p.supports:+.3f}</td>"
-                    f"<td>{p.score:+.3f}</td></tr>" for p in answer_parts)
+        time = (f"{_num(why.challenger_terms)} vs slot {why.met}: {_num(why.incumbent_side)}" if why.met is not None
+                else _num(why.challenger_terms))
+        rows.append(f'<tr{cls} data-hop="{why.hop}"><td>{why.hop}</td><td>{_num(why.embedding)}</td><td>{_num(why.match)}</td>'
+                    f"<td>{_num(why.score)}</td><td>{rank}</td><td>{time}</td><td>{escape(verdict)}</td></tr>")
+    parts = "".join(f"<tr><td>{escape(p.answer)}</td><td>{_num(p.word)}</td><td>{_num(p.match)}</td><td>{_num(p.supports)}</td>"
+                    f"<td>{_num(p.score)}</td></tr>" for p in answer_parts)
     return (f'<div class="why"><p><strong>Why slot {slot.index}</strong>: “{escape(slot.resolved)}”</p>'
             '<table class="memory"><thead><tr><th>hop</th><th>embedding</th><th>§3.6 match</th><th>s_O</th><th>rank</th>'
             '<th>write-time terms (it vs the winner it met)</th><th>Algorithm 1</th></tr></thead>'

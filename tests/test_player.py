@@ -253,3 +253,9 @@ def test_a_turn_shows_the_side_by_side_view_in_its_last_output(context):
     assert outputs[-1][-1].count('class="side"') == 2 and outputs[-1][:-1][-1] == key
     quiet = list(demo.on_turn(context, "Where is Mary?", key, 2, "", False, label, 1))
     assert quiet[-1][-1] == {"__type__": "update"}
+
+
+
+def test_scores_that_round_to_zero_print_without_a_minus_sign():
+    # the why view's s_O and s_R parts (e.g. a §3.6 match of -0.0001) go through this formatter
+    assert [render._num(v) for v in (-0.0001, 0.0004, -0.0006, -1.2341, None)] == ["+0.000", "+0.000", "-0.001", "-1.234", "—"]
