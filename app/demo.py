@@ -191,6 +191,14 @@ def on_compare(ctx: Context, key: str | None, comparing: bool, other: str | None
                                session.net.memory_store.resolved, accuracy)
 
 
+def on_other(ctx: Context, key: str | None, comparing: bool, other: str | None, hops: float,
+             play: Play | None) -> tuple:
+    """Model B picked: its hops slider set to B's own k (config.hops, within the slider's range),
+    so the two columns differ in the model only. Outputs: hops for B, sides."""
+    other_hops = min(ctx.catalogue.open(ctx.catalogue.label_of(other)).model.config.hops, handlers.max_hops(ctx))
+    return other_hops, sides(ctx, key, comparing, other, other_hops, hops, play)
+
+
 # ---- why this slot --------------------------------------------------------------------------
 def why(session: Session, slot: int, focus: int | None = None) -> str:
     """Why O scored `slot` as it did at each hop of the last answer, and R's top answers in parts."""

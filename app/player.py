@@ -43,10 +43,24 @@ class Outcome:
     picked: list[int]                    # the slots O picked, in hop order
     other: str | None = None             # side by side: the second model's answer (None: not compared)
     other_picked: list[int] = field(default_factory=list)
+    support_groups: list[list[int]] = field(default_factory=list)   # the slots of each expected support
 
     @property
     def right(self) -> bool | None:
         return None if self.expected is None else answer_form(self.expected) == self.answer
+
+    @property
+    def supports_right(self) -> bool | None:
+        """Whether O picked every expected supporting statement (any one of the slots it was stored
+        in), the facts the paper trains O to pick (§3.1, fully supervised); None: no supports given."""
+        return self._found(self.picked)
+
+    @property
+    def other_supports_right(self) -> bool | None:
+        return None if self.other is None else self._found(self.other_picked)
+
+    def _found(self, picked: list[int]) -> bool | None:
+        return all(set(group) & set(picked) for group in self.support_groups) if self.support_groups else None
 
     @property
     def other_right(self) -> bool | None:
@@ -99,8 +113,9 @@ def answered(play: Play, answer: str, picked: list[int], other: str | None = Non
     step = play.steps[play.position]
     if not step.is_question:
         raise ValueError("the current step is a statement, not a question")
-    expected_slots = [s for line in step.supports if line < len(play.statement_slots) for s in play.statement_slots[line]]
-    outcome = Outcome(step.text, step.expected, expected_slots, answer, list(picked), other, list(other_picked or []))
+    groups = [list(play.statement_slots[line]) for line in step.supports if line < len(play.statement_slots)]
+    outcome = Outcome(step.text, step.expected, [s for group in groups for s in group], answer, list(picked), other,
+                      list(other_picked or []), groups)
     play.outcomes.append(outcome)
     play.last_slots = []
     play.position += 1
@@ -129,13 +144,17 @@ def from_text(text: str, title: str) -> Play:
 
 def read_file(path: str | Path, number: int = 1, title: str | None = None) -> Play:
     """Story `number` (1-based) of a bAbI-format file; a file that is not bAbI format is played as
-    plain text. Raises ValueError (a `BabiFormatError` naming the line) for a bad file or number."""
+    plain text. Raises ValueError (a `BabiFormatError` naming the file's name, not its folder, and
+    the line) for a bad file or number."""
     path = Path(path)
     title = title or path.stem
     text = path.read_text(encoding="utf-8")
     if not re.match(r"\s*1\s", text):
         return from_text(text, title)
-    stories = babi.read_stories(path)
+    try:
+        stories = babi.read_stories(path)
+    except babi.BabiFormatError as error:   # name the file, not where it lies (an upload's temp folder)
+        raise babi.BabiFormatError(str(error).replace(str(path), path.name, 1)) from None
     if not 1 <= number <= len(stories):
         raise ValueError(f"{title} has {len(stories)} stor{'y' if len(stories) == 1 else 'ies'}; there is no story {number}")
     return from_babi(stories[number - 1], title if len(stories) == 1 else f"{title}, story {number} of {len(stories)}")

@@ -182,17 +182,18 @@ def _clip(text: str, width: int = CLIP) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def hop_chart(answer: Answer | None, texts: Sequence[str] = ()) -> str:
+def hop_chart(answer: Answer | None, texts: Sequence[str] = (), narrow: bool = False) -> str:
     """O's scores per hop as inline SVG: a summary of all the memories scored, then bars for the
     TOP_BARS best (the pick in orange, always shown), each labelled with its slot and `texts[slot]`.
-    A bar carries data-slot and data-hop, so a click on it asks why."""
+    A bar carries data-slot and data-hop, so a click on it asks why. The SVG scales down to its
+    container; `narrow` draws it for a ~250 px column (shorter labels and bars, same text size)."""
     hops = [hop for hop in (answer.hops if answer else []) if len(hop.scores)]
     if not hops:
         return '<p class="note">Ask a question to see O’s scores per hop.</p>'
-    return "".join(_hop_svg(hop, texts) for hop in hops)
+    return "".join(_hop_svg(hop, texts, narrow) for hop in hops)
 
 
-def _hop_svg(hop: Hop, texts: Sequence[str]) -> str:
+def _hop_svg(hop: Hop, texts: Sequence[str], narrow: bool) -> str:
     order = np.argsort(-hop.scores, kind="stable")
     shown = [int(i) for i in order[:TOP_BARS]]
     if hop.slot is not None:
@@ -202,7 +203,7 @@ def _hop_svg(hop: Hop, texts: Sequence[str]) -> str:
     scores = hop.scores.astype(float)
     low, high = min(0.0, float(scores.min())), max(0.0, float(scores.max()))
     span = (high - low) or 1.0
-    label_w, bar_w, row_h = 250, 200, 18
+    (label_w, bar_w, clip), row_h = ((120, 80, 18) if narrow else (250, 200, CLIP)), 18
     zero = label_w + bar_w * (0 - low) / span
     if hop.slot is None:
         head = f"hop {hop.hop}: stopped (the stop memory scored {hop.score:.2f})"
@@ -219,22 +220,25 @@ def _hop_svg(hop: Hop, texts: Sequence[str]) -> str:
         text = texts[slot] if slot < len(texts) else ""
         colour = "#ea580c" if slot == hop.slot else "#94a3b8"
         bars.append(f'<g class="bar" data-slot="{slot}" data-hop="{hop.hop}"><title>slot {slot}: {escape(text)} '
-                    f'(s_O {score:.3f})</title><text x="0" y="{y + 13}" font-size="11">{slot}: {escape(_clip(text))}</text>'
+                    f'(s_O {score:.3f})</title><text x="0" y="{y + 13}" font-size="11">{slot}: {escape(_clip(text, clip))}</text>'
                     f'<rect x="{x0:.1f}" y="{y + 3}" width="{max(x1 - x0, 1):.1f}" height="{row_h - 6}" fill="{colour}"/>'
                     f'<text x="{label_w + bar_w + 4}" y="{y + 13}" font-size="11">{score:.2f}</text></g>')
-    height = len(shown) * row_h
+    width, height = label_w + bar_w + 44, len(shown) * row_h
     jump = f' data-slot="{hop.slot}" data-hop="{hop.hop}"' if hop.slot is not None else ""   # a click jumps to the pick
     return (f'<div class="hopchart" data-hop="{hop.hop}"><p class="charthead"{jump}>{escape(head)}</p>'
             f'<p class="note">{summary}</p>'
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + bar_w + 44}" height="{height}" '
-            f'viewBox="0 0 {label_w + bar_w + 44} {height}" role="img" font-family="sans-serif">'
+            # scaled to its container (a narrow side-by-side column), never wider than drawn
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" viewBox="0 0 {width} {height}" '
+            f'preserveAspectRatio="xMinYMin meet" style="max-width: {width}px; height: auto" role="img" '
+            f'font-family="sans-serif">'
             f'<line x1="{zero:.1f}" y1="0" x2="{zero:.1f}" y2="{height}" stroke="#333" stroke-width="0.5"/>'
             f"{''.join(bars)}</svg></div>")
 
 
 # ---- the demo: why this slot, the story player, side by side, the downloadable page ----------
 def _num(value: float | None) -> str:
-    return "—" if value is None else f"{value:+.3f}"
+    """A signed score to 3 decimals; one that rounds to zero prints +0.000, never -0.000."""
+    return "—" if value is None else f"{round(float(value), 3) + 0.0:+.3f}"
 
 
 def _verdict(why) -> str:
@@ -242,14 +246,14 @@ def _verdict(why) -> str:
     if not why.pickable:
         return f"picked at an earlier hop: it cannot compete at hop {why.hop}"
     if why.met is not None:
-        verdict = (f"beat slot {why.met} (s_Ot {why.challenge:+.3f})" if why.took_over
-                   else f"did not beat slot {why.met}, the winner so far (s_Ot {why.challenge:+.3f})")
+        verdict = (f"beat slot {why.met} (s_Ot {_num(why.challenge)})" if why.took_over
+                   else f"did not beat slot {why.met}, the winner so far (s_Ot {_num(why.challenge)})")
     else:
         verdict = "led" if why.took_over else f"lost to slot {why.beaten_by} (a higher s_O)"
     if why.took_over:
         verdict += f", then slot {why.beaten_by} beat it" if why.beaten_by is not None else ", never beaten"
     if why.stop is not None and why.stop > 0 and why.winner is not None:
-        verdict += f"; the stop memory beat the winner, slot {why.winner} (s_Ot {why.stop:+.3f}), and ended the hops"
+        verdict += f"; the stop memory beat the winner, slot {why.winner} (s_Ot {_num(why.stop)}), and ended the hops"
     elif why.picked:
         verdict += ": picked"
     return verdict
@@ -266,12 +270,12 @@ def why_panel(slot: Slot | None, whys: list, answer_parts: list, focus: int | No
         verdict = _verdict(why)
         cls = ' class="support"' if why.hop == focus else ""
         rank = f"{why.rank}" if why.pickable else "—"
-        time = (f"{why.challenger_terms:+.3f} vs slot {why.met}: {why.incumbent_side:+.3f}" if why.met is not None
-                else f"{why.challenger_terms:+.3f}")
-        rows.append(f'<tr{cls} data-hop="{why.hop}"><td>{why.hop}</td><td>{why.embedding:+.3f}</td><td>{why.match:+.3f}</td>'
-                    f"<td>{why.score:+.3f}</td><td>{rank}</td><td>{time}</td><td>{escape(verdict)}</td></tr>")
-    parts = "".join(f"<tr><td>{escape(p.answer)}</td><td>{p.word:+.3f}</td><td>{p.match:+.3f}</td><td>{p.supports:+.3f}</td>"
-                    f"<td>{p.score:+.3f}</td></tr>" for p in answer_parts)
+        time = (f"{_num(why.challenger_terms)} vs slot {why.met}: {_num(why.incumbent_side)}" if why.met is not None
+                else _num(why.challenger_terms))
+        rows.append(f'<tr{cls} data-hop="{why.hop}"><td>{why.hop}</td><td>{_num(why.embedding)}</td><td>{_num(why.match)}</td>'
+                    f"<td>{_num(why.score)}</td><td>{rank}</td><td>{time}</td><td>{escape(verdict)}</td></tr>")
+    parts = "".join(f"<tr><td>{escape(p.answer)}</td><td>{_num(p.word)}</td><td>{_num(p.match)}</td><td>{_num(p.supports)}</td>"
+                    f"<td>{_num(p.score)}</td></tr>" for p in answer_parts)
     return (f'<div class="why"><p><strong>Why slot {slot.index}</strong>: “{escape(slot.resolved)}”</p>'
             '<table class="memory"><thead><tr><th>hop</th><th>embedding</th><th>§3.6 match</th><th>s_O</th><th>rank</th>'
             '<th>write-time terms (it vs the winner it met)</th><th>Algorithm 1</th></tr></thead>'
@@ -293,7 +297,8 @@ def _accuracy(right: int, checked: int) -> str:
 
 def player_panel(play, error: str = "") -> str:
     """The story player: which story, how far, the next line, and each question so far with the
-    expected answer and supports beside the model's (✓/✗), and the running accuracy."""
+    expected answer and supports beside the model's (✓/✗: the answer; the picks ✓ when they hold
+    every expected support), and the running accuracy."""
     if play is None:
         return f'<p class="note">{escape(error) or "Pick a story and press Load."}</p>'
     upcoming = play.next_step
@@ -309,13 +314,14 @@ def player_panel(play, error: str = "") -> str:
     for o in reversed(play.outcomes):
         expected = "—" if o.expected is None else escape(o.expected)
         supports = ", ".join(map(str, o.expected_slots)) or "—"
-        picked = ", ".join(map(str, o.picked)) or "—"
-        other = f"<td>{escape(o.other)} {_mark(o.other_right)}</td>" if compared else ""
+        picked = f'{", ".join(map(str, o.picked)) or "—"} {_mark(o.supports_right)}'
+        other = (f"<td>{escape(o.other or '—')} {_mark(o.other_right)}</td><td>{', '.join(map(str, o.other_picked)) or '—'} "
+                 f"{_mark(o.other_supports_right)}</td>" if compared else "")
         rows.append(f'<tr class="outcome"><td>{escape(o.question)}</td><td>{expected}</td><td>{escape(o.answer or "—")} '
-                    f"{_mark(o.right)}</td>{other}<td>{supports}</td><td>{picked}</td></tr>")
-    other_head = "<th>B’s answer</th>" if compared else ""
-    table = ('<table class="memory"><thead><tr><th>question</th><th>expected</th><th>answer</th>' + other_head +
-             f"<th>expected supports</th><th>O’s picks</th></tr></thead><tbody>{''.join(rows)}</tbody></table>") if rows else ""
+                    f"{_mark(o.right)}</td><td>{supports}</td><td>{picked}</td>{other}</tr>")
+    other_head = "<th>B’s answer</th><th>B’s picks</th>" if compared else ""
+    table = ('<table class="memory"><thead><tr><th>question</th><th>expected</th><th>answer</th>'
+             f"<th>expected supports</th><th>O’s picks</th>{other_head}</tr></thead><tbody>{''.join(rows)}</tbody></table>") if rows else ""
     return (f'<div class="player">{head}{nxt}{table}'
             + (f'<p class="note">{escape(error)}</p>' if error else "") + "</div>")
 
@@ -351,7 +357,7 @@ def side_by_side(columns: list[tuple[str, object, int | None, Answer | None]], t
             same = h < len(picks[other]) and picks[other][h] == hop.slot
             what = ("stop" if hop.slot is None else f"slot {hop.slot}: {escape(_clip(texts[hop.slot] if hop.slot < len(texts) else hop.text or '', 60))}")
             body += f'<li class="{"same" if same else "differs"}">{what} <em>(s_O {hop.score:.2f})</em></li>'
-        cells.append(f'<div class="side" data-side="{"AB"[c]}">{head}{body}</ol>{hop_chart(answer, texts)}</div>')
+        cells.append(f'<div class="side" data-side="{"AB"[c]}">{head}{body}</ol>{hop_chart(answer, texts, narrow=True)}</div>')
     return f'<div class="sides">{"".join(cells)}</div>'
 
 
@@ -362,7 +368,7 @@ SIDES_CSS = """
 .right { color: #15803d; font-weight: 700; }
 .wrong { color: #b91c1c; font-weight: 700; }
 p.charthead { margin: 6px 0 0 0; font-weight: 600; }
-.hopchart { overflow-x: auto; }   /* a narrow column scrolls the chart rather than shrink its text */
+.hopchart svg { display: block; }
 """
 
 

@@ -34,15 +34,17 @@ def default_data_dir() -> Path:
 class Catalogue:
     """The checkpoints a user may pick, by label: those under assets/ plus --model."""
 
-    def __init__(self, assets: Path, extra: Path | None = None):
+    def __init__(self, assets: Path, extra: Path | None = None, extra_label: str | None = None):
+        """`extra` (--model) is labelled `extra_label`, or its path."""
         found = sorted(p.parent for p in Path(assets).rglob("config.json") if (p.parent / "weights.safetensors").is_file())
         self.paths = {self._label(p, assets): p for p in found}
+        extra_label = extra_label or str(extra)
         if extra is not None:
-            self.paths = {str(extra): Path(extra), **self.paths}
+            self.paths = {extra_label: Path(extra), **self.paths}
         if not self.paths:
             raise FileNotFoundError(f"no model checkpoint under {assets}: train one (scripts/train_default.sh) or pass --model")
         bundled = [label for label, p in self.paths.items() if p.resolve() == DEFAULT_MODEL.resolve()]
-        self.default = str(extra) if extra is not None else (bundled or list(self.paths))[0]
+        self.default = extra_label if extra is not None else (bundled or list(self.paths))[0]
         self._loaded: dict[str, MemoryNetwork] = {}
         self._lock = threading.Lock()
 

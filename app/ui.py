@@ -78,7 +78,8 @@ def build(ctx: Context) -> gr.Blocks:
                     with gr.Row():
                         comparing = gr.Checkbox(False, label="compare", elem_id="compare")
                         other = gr.Dropdown(ctx.catalogue.labels, value=ctx.catalogue.default, label="model B", elem_id="other")
-                        other_hops = gr.Slider(1, handlers.max_hops(ctx), step=1, value=1, label="hops k for B", elem_id="other-hops")
+                        other_hops = gr.Slider(1, handlers.max_hops(ctx), step=1, value=ctx.catalogue.open(None).model.config.hops,
+                                               label="hops k for B", elem_id="other-hops")
                     sides = gr.HTML(css_template=render.TABLE_CSS + render.SIDES_CSS, elem_id="sides", js_on_load=None)
                 with gr.Accordion("Settings and data", open=False):
                     hops = gr.Slider(1, handlers.max_hops(ctx), step=1, value=2, label="hops k (supporting memories per question)", elem_id="hops")
@@ -122,7 +123,8 @@ def build(ctx: Context) -> gr.Blocks:
 
         for view in (table, chart):
             view.select(on_select, [key, word], [table, why, word], **ui)
-        gr.on([comparing.change, other.change, other_hops.change], **compare)
+        gr.on([comparing.change, other_hops.input], **compare)
+        other.change(partial(demo_handlers.on_other, ctx), [key, comparing, other, hops, play], [other_hops, sides], **ui)
 
         started = [play, player_view, chatbot, *panel, key, timer, sides, playing, play_button]
         story_inputs = [key, source, story, story_file, number, seed, setting, difficulty, word]

@@ -16,6 +16,8 @@ Chromium against the app and times, each `--repeats` times:
 Times are wall-clock from the action to the first animation frame that shows the result.
 
     python bench/panel.py [--slots 5000] [--repeats 5]   # writes bench/results/panel.{json,md}
+With MEMNET_SCREENSHOT set (as for the browser tests) it also saves the README's picture of the
+panel after the first question, app-memory-5000.png, in that file's folder.
 """
 from __future__ import annotations
 
@@ -104,6 +106,9 @@ def main() -> None:
         page.locator("#message textarea").fill("Where is the apple?")
         page.locator("#message textarea").press("Enter")
         page.wait_for_selector("#chart svg", timeout=60_000)
+        if os.environ.get("MEMNET_SCREENSHOT"):
+            page.wait_for_selector("#ranking table", timeout=60_000)
+            page.screenshot(path=str(Path(os.environ["MEMNET_SCREENSHOT"]).parent / f"app-memory-{args.slots}.png"), full_page=True)
         shown = f"{slots:,} slots."
         pages = -(-slots // 100)
         loaded = ("n => (document.querySelector('#memory')?.innerText || '').includes(n) && document.querySelector('#chart svg')"

@@ -6,7 +6,7 @@
 #   k1                 one hop (--hops 1)
 #   no-time            without the write-time features (--no-time)
 #   no-unseen-match    without the §3.5 and §3.6 features (--no-unseen --no-match)
-# Each is a few hundred KB (dim 32, the world's small dictionary). Then each one's scores.
+# Each is about 128 KB (du -k; dim 32, the world's small dictionary). Then each one's scores.
 #   scripts/train_ablations.sh            (OUT=folder, default assets/ablations; EPOCHS, default 10)
 set -euo pipefail
 cd "$(dirname "$0")/.."

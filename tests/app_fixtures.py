@@ -18,8 +18,8 @@ from tests.helpers import REPO
 ASSETS = REPO / "assets"
 
 
-def make_context(model_dir: Path, data_dir: Path, **limits) -> Context:
-    return Context(SQLiteStore(data_dir), Catalogue(ASSETS, model_dir), ASSETS / "examples", **limits)
+def make_context(model_dir: Path, data_dir: Path, label: str | None = None, **limits) -> Context:
+    return Context(SQLiteStore(data_dir), Catalogue(ASSETS, model_dir, label), ASSETS / "examples", **limits)
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +42,7 @@ def launch(context: Context, port: int | None = None):
 
 @pytest.fixture(scope="module")
 def app_url(app_model_dir, tmp_path_factory):
-    demo, url = launch(make_context(app_model_dir, tmp_path_factory.mktemp("app-data")))
+    # labelled, so the tour's pictures show a name rather than a temporary path
+    demo, url = launch(make_context(app_model_dir, tmp_path_factory.mktemp("app-data"), "test model (bAbI task 1)"))
     yield url
     demo.close()

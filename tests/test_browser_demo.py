@@ -80,6 +80,9 @@ def test_side_by_side_and_why_this_slot(page, tmp_path):
     _load_story(page)
     page.locator("#compare-box").click()
     page.locator("#compare input").check()
+    expect(page.locator("#other-hops input[type=number]")).to_have_value("2")   # B's own k by default
+    page.locator("#other-hops input[type=number]").fill("1")
+    page.locator("#other-hops input[type=number]").press("Enter")
     for n in range(1, 5):
         page.locator("#step").click()
         expect(page.locator("#player")).to_contain_text(f"step {n} of 14")
@@ -90,6 +93,9 @@ def test_side_by_side_and_why_this_slot(page, tmp_path):
     expect(sides.nth(0).locator(".hopchart")).to_have_count(2)
     expect(sides.nth(1).locator(".hopchart")).to_have_count(1)
     expect(page.locator("#player .accuracy-b")).to_contain_text("/1 right")
+    for chart in page.locator("#sides .hopchart svg").all():   # each chart fits its narrow column
+        svg, side = chart.bounding_box(), chart.locator("xpath=ancestor::div[@class='side']").bounding_box()
+        assert svg["x"] >= side["x"] and svg["x"] + svg["width"] <= side["x"] + side["width"], (svg, side)
     _shot(page, "side-by-side", tmp_path)
 
     # why: a click on a row, then on a bar of O's chart

@@ -40,7 +40,7 @@ def test_plain_text_plays_sentence_by_sentence_without_answers(tmp_path):
 def test_bad_files_and_story_numbers_are_named(tmp_path):
     bad = tmp_path / "bad.txt"
     bad.write_text("1 Mary went home.\n3 Where is Mary?\thome\t1\n")
-    with pytest.raises(BabiFormatError, match="bad.txt:2"):
+    with pytest.raises(BabiFormatError, match="^bad.txt:2"):
         player.read_file(bad)
     with pytest.raises(ValueError, match="no story 2"):
         player.read_file(STORIES / "milk-and-apple.txt", 2)
@@ -72,6 +72,14 @@ def test_outcomes_map_supports_to_slots_and_count_accuracy():
     assert (first.right, second.right, third.right) == (True, True, None)   # "Den" is the answer "den"
     assert (first.other_right, second.other_right) == (False, False)
     assert play.accuracy() == (2, 2) and play.accuracy(other=True) == (0, 2) and play.done
+    # supports: a statement stored in two slots (1, 2) is found when either is picked
+    assert (first.supports_right, second.supports_right, third.supports_right) == (True, True, None)
+    assert (first.other_supports_right, second.other_supports_right, third.other_supports_right) == (False, False, None)
+    panel = render.player_panel(play)
+    rows = re.findall(r'<tr class="outcome">(.*?)</tr>', panel)
+    cells = [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row)] for row in rows]
+    assert [row[3:] for row in reversed(cells)] == [["0", "0 ✓", "den ✗", "1 ✗"], ["1, 2", "2 ✓", "hall ✗", "0 ✗"],
+                                                    ["—", "—", "—", "—"]]   # expected supports, O's, B's answer, B's
     with pytest.raises(ValueError):
         player.stored(player.Play("q", [Step("Where?", True)]), [0])
 
@@ -121,6 +129,17 @@ def test_side_by_side_answers_the_same_question_with_the_second_model(context):
     differs = other.answer != session.last_answer.answer
     assert ("answer differs" in view) == differs
     assert "Tick" in demo.on_compare(context, key, False, label, 1, 2, play)
+
+
+def test_picking_model_b_sets_its_hops_to_that_models_own_k(context):
+    play, key = _load(context)
+    for _ in range(4):   # three statements and a question
+        demo.on_step(context, key, play, 2, "", True, context.catalogue.default, 2)
+    for name in ("k1", "no-time"):
+        label = f"assets/ablations/{name}"
+        hops, view = demo.on_other(context, key, True, label, 2, play)
+        assert hops == context.catalogue.open(label).model.config.hops == {"k1": 1, "no-time": 2}[name]
+        assert f"B: {label}" in view and f"run with k={hops}" in view.split('data-side="B"')[1]
 
 
 def test_why_this_slot_shows_s_o_parts_and_algorithm_1(context):
@@ -183,6 +202,7 @@ def test_an_uploaded_babi_file_plays_and_a_bad_one_is_refused(context, tmp_path)
                                   (str(good), 3, "there is no story 3")):
         play, panel, *_ = demo.on_load_story(context, None, demo.SOURCES[1], None, path, number, 0, "actor", 5, "")
         assert play is None and message in panel and "Could not load that story" in panel
+        assert str(tmp_path) not in panel   # the file's name only, not the server's folder
     play, panel, *_ = demo.on_load_story(context, None, demo.SOURCES[2], None, None, 1, 7, "actor", 3, "")
     assert play.steps == player.simulate(7, "actor", 3).steps and "seed 7" in panel
 
@@ -233,3 +253,9 @@ def test_a_turn_shows_the_side_by_side_view_in_its_last_output(context):
     assert outputs[-1][-1].count('class="side"') == 2 and outputs[-1][:-1][-1] == key
     quiet = list(demo.on_turn(context, "Where is Mary?", key, 2, "", False, label, 1))
     assert quiet[-1][-1] == {"__type__": "update"}
+
+
+
+def test_scores_that_round_to_zero_print_without_a_minus_sign():
+    # the why view's s_O and s_R parts (e.g. a §3.6 match of -0.0001) go through this formatter
+    assert [render._num(v) for v in (-0.0001, 0.0004, -0.0006, -1.2341, None)] == ["+0.000", "+0.000", "-0.001", "-1.234", "—"]
