@@ -7,20 +7,18 @@ and shown exactly as a chat message would be.
 """
 from __future__ import annotations
 
-import copy
 import tempfile
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
 import gradio as gr
-import torch
 
 from app import handlers, player, render
 from app.handlers import Context, _browser_key, _clear
 from app.player import Play
 from app.sessions import Session
-from memnet import Answer, Memory, output, response
+from memnet import Answer, Memory
 from memnet.network import Recall
 
 SOURCES = ("bundled story", "upload a bAbI file", "simulated world")
@@ -153,12 +151,6 @@ def sides(ctx: Context, key: str | None, comparing: bool, other: str | None, oth
 _recalls: "weakref.WeakKeyDictionary[Memory, dict[str, Recall]]" = weakref.WeakKeyDictionary()
 
 
-def _question_tokens(session: Session, question: str):
-    """The question as I reads it now (on a copy of the discourse, which stays as it is)."""
-    sentences = session.net.input_map(question, copy.deepcopy(session.net.discourse))
-    return sentences[0] if sentences else None
-
-
 def other_answer(ctx: Context, session: Session, label: str, hops: int | None, question: str) -> Answer | None:
     """The answer of model `label` with `hops` hops over this conversation's memory (O's slot
     vectors for it kept with the memory, so a turn costs what a chat question costs)."""
@@ -167,11 +159,10 @@ def other_answer(ctx: Context, session: Session, label: str, hops: int | None, q
     recall = recalls.get(label)
     if recall is None or recall.model is not model:
         recall = recalls[label] = Recall(model, session.net.memory_store)
-    sentence = _question_tokens(session, question)
-    if sentence is None or not sentence.tokens or not len(session.net.memory_store):
+    sentences = session.net.peek(question)
+    if not sentences or not sentences[0].tokens or not len(session.net.memory_store):
         return None
-    hops = min(max(int(hops or model.config.hops), 1), model.max_hops)
-    answer = recall.ask(sentence.tokens, sentence.resolved, hops, touch=False)
+    answer = recall.ask(sentences[0].tokens, sentences[0].resolved, int(hops) if hops else None, touch=False)
     answer.question = question
     return answer
 
@@ -202,23 +193,12 @@ def on_other(ctx: Context, key: str | None, comparing: bool, other: str | None, 
 # ---- why this slot --------------------------------------------------------------------------
 def why(session: Session, slot: int, focus: int | None = None) -> str:
     """Why O scored `slot` as it did at each hop of the last answer, and R's top answers in parts."""
-    answer, memory, model = session.last_answer, session.net.memory_store, session.net.model
+    answer = session.last_answer
     found = next((s for s in session.net.memory if s.index == slot), None)
     if answer is None or found is None or not answer.hops:
         return render.why_panel(found, [], [])
-    sentence = _question_tokens(session, answer.question)
-    q_ids, q_keys = (torch.from_numpy(a)[None] for a in model.vocab.encode(sentence.tokens if sentence else ()))
-    vectors = session.net.recall.vectors
-    whys = []
     try:
-        for h, hop in enumerate(answer.hops):
-            if slot in hop.slots:   # the memories this hop scored, as they were scored
-                memories = vectors.memories(q_keys[0], slots=hop.slots)
-                whys.append(output.explain(model, q_ids, q_keys, memories, answer.supports[:h], slot))
-        supports = answer.supports
-        sup_ids = torch.from_numpy(vectors.ids[supports])[None] if supports else torch.zeros((1, 1, 1), dtype=torch.long)
-        sup_keys = torch.from_numpy(memory.keys[supports])[None] if supports else torch.zeros((1, 1, 1), dtype=torch.long)
-        parts = response.explain(model, q_ids, q_keys, sup_ids, sup_keys, [memory.tokens[s] for s in supports])
+        whys, parts = session.net.explain(answer, slot)
     except (KeyError, IndexError):   # a slot the answer used was undone or overwritten since
         return '<p class="note">The memory changed since this answer: ask the question again to see why.</p>'
     if not whys:

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from memnet.data import babi, world
 from memnet.features import answer_form
+from memnet.input.clean import prepare
 
 SETTINGS = ("actor", "actor+object", "actor w/o before")   # the simulated world's settings on offer
 SIMULATED_STATEMENTS, SIMULATED_QUESTIONS = 20, 8
-_SENTENCE = re.compile(r"[^.!?]+[.!?]+|[^.!?]+$")
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def from_babi(story: babi.Story, title: str) -> Play:
 
 def from_text(text: str, title: str) -> Play:
     """Plain text, sentence by sentence; a sentence ending in '?' is a question without an expected answer."""
-    sentences = [s.strip() for line in text.splitlines() for s in _SENTENCE.findall(line) if s.strip()]
+    sentences = [unit.text for unit in prepare(text).units]   # I's sentences; refused ones are named when played
     if not sentences:
         raise ValueError(f"{title}: no sentences to play")
     return Play(title, [Step(s, s.endswith("?")) for s in sentences])

@@ -14,6 +14,7 @@ read-only weights; `net.conversation()` starts another memory on the same model.
 """
 from __future__ import annotations
 
+import copy
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,12 @@ from memnet.model import MemNN
 from memnet.records import Answer
 
 AUTO_THRESHOLD = 20_000   # slots; past it hashing costs less than exhaustive O (bench/results/scale-crossover.md)
+
+
+def check_hops(model: MemNN, hops: int | None) -> None:
+    """Raises ValueError unless `hops` is None (the model's k) or a whole number from 1 to the model's maximum."""
+    if hops is not None and not (isinstance(hops, int) and not isinstance(hops, bool) and 1 <= hops <= model.max_hops):
+        raise ValueError(f"hops must be a whole number from 1 to {model.max_hops}, got {hops!r}")
 
 
 class Recall:
@@ -65,7 +72,8 @@ class Recall:
     @torch.no_grad()
     def ask(self, tokens: Sequence[str], text: str = "", hops: int | None = None, touch: bool = True) -> Answer:
         """O's hops over the candidate slots, then R over the supports. `touch` counts the picks as
-        uses of their slots (forgetting keeps used slots longer)."""
+        uses of their slots (forgetting keeps used slots longer). Raises ValueError for hops out of range."""
+        check_hops(self.model, hops)
         q_ids, q_keys = (torch.from_numpy(a)[None] for a in self.model.vocab.encode(tokens))
         strategy = self._strategy()
         if not len(self.memory):
@@ -204,8 +212,29 @@ class MemoryNetwork:
 
     def check_hops(self, hops: int | None) -> None:
         """Raises ValueError unless `hops` is None (the model's k) or between 1 and the model's maximum."""
-        if hops is not None and not (isinstance(hops, int) and not isinstance(hops, bool) and 1 <= hops <= self.model.max_hops):
-            raise ValueError(f"hops must be a whole number from 1 to {self.model.max_hops}, got {hops!r}")
+        check_hops(self.model, hops)
+
+    def peek(self, text: str) -> list[Sentence]:
+        """I's reading of `text` as this conversation would read it now; its coreference state stays
+        as it is (for showing a past question again, or asking it of another model)."""
+        return self.input_map(text, copy.deepcopy(self.discourse))
+
+    def explain(self, answer: Answer, slot: int) -> tuple[list[output.SlotWhy], list[response.AnswerWhy]]:
+        """Why O scored `slot` as it did at each hop of `answer` that scored it (`output.explain`), and
+        R's top answers in parts (`response.explain`). Raises KeyError or IndexError when a slot the
+        answer used is gone from the memory."""
+        sentences = self.peek(answer.question)
+        q_ids, q_keys = (torch.from_numpy(a)[None] for a in self.model.vocab.encode(sentences[0].tokens if sentences else ()))
+        vectors, memory = self.recall.vectors, self.memory_store
+        whys = [output.explain(self.model, q_ids, q_keys, vectors.memories(q_keys[0], slots=hop.slots),
+                               answer.supports[:h], slot)
+                for h, hop in enumerate(answer.hops) if slot in hop.slots]   # the memories as this hop scored them
+        supports = answer.supports
+        if supports:
+            sup_ids, sup_keys = torch.from_numpy(vectors.ids[supports])[None], torch.from_numpy(memory.keys[supports])[None]
+        else:
+            sup_ids = sup_keys = torch.zeros((1, 1, 1), dtype=torch.long)
+        return whys, response.explain(self.model, q_ids, q_keys, sup_ids, sup_keys, [memory.tokens[s] for s in supports])
 
     def undo(self) -> list[Slot]:
         return self.memory_store.undo()

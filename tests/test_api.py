@@ -150,3 +150,17 @@ def test_a_long_paste_through_the_spacy_input_map(task1_model, spacy_input):
     told = net.tell(text + " " + "y" * 300 + ".")
     assert len(told) == 1_200 + 300 + 1
     assert [s.reason.split(" (")[0] for s in told.skipped] == ["a word of 301 characters"]
+
+
+def test_explain_gives_the_parts_of_each_hop_that_scored_the_slot(net):
+    net.tell("Mary went to the kitchen. John went to the garden.")
+    answer = net.ask("Where is Mary?")
+    whys, parts = net.explain(answer, answer.supports[0])
+    assert whys and whys[0].picked and parts[0].answer == answer.answer
+    assert [s.tokens for s in net.peek("Where is Mary?")] == [s.tokens for s in net.read("Where is Mary?")]
+
+
+def test_recall_checks_hops_too(net):
+    net.tell("Mary went to the kitchen.")
+    with pytest.raises(ValueError, match="hops must be"):
+        net.recall.ask(("where", "is", "mary"), hops=net.model.max_hops + 1)
