@@ -363,7 +363,7 @@ class SlotVectors(Synced):
         if slots is None and self._all is not None:
             gathered = self._all
         else:
-            order = self.memory.newest() if slots is None else slots[np.argsort(-self.memory.time[slots], kind="stable")]
+            order = self.memory.newest(among=slots)
             gathered = Memories(*(torch.from_numpy(a[order])[None] for a in (self.ids, self.memory.keys, self.memory.time)),
                                 torch.ones((1, len(order)), dtype=torch.bool), torch.from_numpy(self.base[order])[None],
                                 torch.zeros((1, 0), dtype=torch.bool), torch.from_numpy(order)[None],

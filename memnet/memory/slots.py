@@ -171,11 +171,11 @@ class Memory:
         positions = np.flatnonzero(self.time[: self.size] != FREE)
         return positions[np.argsort(self.time[positions], kind="stable")]
 
-    def newest(self, count: int | None = None) -> np.ndarray:
-        """Positions that hold a slot, newest first (Algorithm 1's order); only the newest `count`
-        when given."""
+    def newest(self, count: int | None = None, among: np.ndarray | None = None) -> np.ndarray:
+        """Positions that hold a slot, newest first (Algorithm 1's order): all of them, or those of
+        `among` (live positions, e.g. a hop's candidates); only the newest `count` when given."""
         time = self.time[: self.size]
-        live = np.flatnonzero(time != FREE)
+        live = np.flatnonzero(time != FREE) if among is None else np.asarray(among)
         if count is not None and count < len(live):
             live = live[np.argpartition(-time[live], count - 1)[:count]] if count else live[:0]
         return live[np.argsort(-time[live], kind="stable")]
