@@ -77,10 +77,8 @@ class Rows:
     @classmethod
     def of(cls, model: MemNN) -> "Rows":
         lay = model.layout
-        blocks = [lay.rows("YM"), lay.rows("STOP"), lay.rows("T")]
-        if model.config.match_source:
-            blocks.append(lay.rows("YMS"))
-        looked_up = model.U_O(torch.cat(blocks)).split([len(b) for b in blocks])
+        blocks = ["YM", "STOP", "T"] + (["YMS"] if model.config.match_source else [])
+        looked_up = model.table("O", *blocks).split([len(lay.rows(b)) for b in blocks])
         return cls(looked_up[0], looked_up[1][0], looked_up[2], looked_up[3] if model.config.match_source else None)
 
 
