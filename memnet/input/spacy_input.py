@@ -195,8 +195,37 @@ def split_sentence(sent: Span, words: dict[int, str]) -> list[Clause]:
             tokens.append(end)
         if not tokens:
             continue
-        clauses.append(_analyse(head, tokens, words, question, stranded.get(head.i)))
+        for part in ([tokens] if question else _distribute_objects(head, tokens)):
+            clauses.append(_analyse(head, part, words, question, stranded.get(head.i)))
     return clauses
+
+
+def _distribute_objects(head: Token, tokens: list[Token]) -> list[list[Token]]:
+    """A clause whose object is an "and"-list ("John picked up the apple, the milk and the
+    football") as one clause per object ("John picked up the apple", ...): one fact per memory,
+    as the stories R learned lists from tell them. Only a clause that ends in the list, every
+    item a noun phrase; otherwise `[tokens]` as they are."""
+    obj = next((c for c in head.children if c.dep_ == "dobj"), None)
+    owned = {t.i for t in tokens}
+    if obj is None or obj.i not in owned:
+        return [tokens]
+    start = obj.left_edge.i
+    end = [tokens[-1]] if tokens[-1].text in SENTENCE_ENDS else []
+    items: list[list[Token]] = [[]]
+    for t in tokens:
+        if t.i < start or (end and t.i == end[0].i):
+            continue
+        if t.text == "," or (t.dep_ == "cc" and t.lower_ == "and"):
+            items.append([])
+        elif t.pos_ in ("DET", "ADJ", "NOUN", "PROPN", "NUM"):
+            items[-1].append(t)
+        else:
+            return [tokens]
+    items = [item for item in items if item]
+    if len(items) < 2 or not all(any(t.pos_ in ("NOUN", "PROPN") for t in item) for item in items):
+        return [tokens]
+    before = [t for t in tokens if t.i < start]
+    return [before + item for item in items[:-1]] + [before + items[-1] + end]
 
 
 def _clause_heads(root: Token) -> list[Token]:
