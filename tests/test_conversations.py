@@ -133,11 +133,11 @@ def test_mixed_babi_draws_people_and_places_from_every_task(tmp_path):
                             "qa20_agents-motivations_train.txt"}
     original = {t.number: t for t in load_tasks(BABI / "en", {1, 14, 20})}
     mixed = {n: read_stories(tmp_path / name) for n, name in zip((1, 14, 20), sorted(written, key=lambda f: int(f[2:4].strip("_"))))}
-    text = " ".join(s for story in mixed[1] for s in story.statements)
+    text = " ".join(s for story in mixed[1][len(original[1].train):] for s in story.statements)
     assert {"Julie", "Bill", "Sumit"} & set(text.split()) and " park" in text   # task 14's and 20's words in task 1
     for n, stories in mixed.items():
-        assert len(stories) == len(original[n].train)
-        for story in stories:
+        assert len(stories) == 2 * len(original[n].train) and stories[: len(original[n].train)] == original[n].train
+        for story in stories[len(original[n].train):]:
             unknown = [q for q in story.questions if q.answer == UNKNOWN]
             assert len(unknown) == 1 and not unknown[0].supports
             asked = unknown[0].text.rstrip("?").split()[-2 if "carrying" in unknown[0].text else -1].lower()
@@ -147,5 +147,5 @@ def test_mixed_babi_draws_people_and_places_from_every_task(tmp_path):
                     memory = " ".join(story.statements[: q.n_statements]).lower()
                     assert all(part in memory for part in q.answer.lower().split(","))
     # task 20's "where will X go" answers a place from knowledge: its places are not redrawn
-    assert all(q.answer in ("kitchen", "bedroom", "garden") for s in mixed[20] for q in s.questions
+    assert all(q.answer in ("kitchen", "bedroom", "garden") for s in mixed[20][1000:] for q in s.questions
                if q.text.startswith("Where will"))

@@ -528,9 +528,11 @@ def mix_babi(story: Story, entities: Entities, people: Pools, places: Sequence[s
 
 def write_mixed(out: str | Path, babi: str | Path, seed: int = 0, share: float = 0.5, unknown: float = 0.5,
                 tasks: set[int] | None = None) -> dict[str, int]:
-    """Every bAbI train file under `babi` again, under its own name in `out`, with a share `share`
-    of its stories mixed (`mix_babi`: people and places drawn from all tasks' words, an
-    unanswerable question added to a share `unknown` of those). Returns questions per file."""
+    """Every bAbI train file under `babi` again, under its own name in `out`: all its stories as
+    they are, and after them a mixed copy (`mix_babi`: people and places drawn from all tasks'
+    words, an unanswerable question added to a share `unknown` of those) of a share `share` of
+    them; a copy adds to the task's stories rather than replacing one, so a task with few (en's
+    task 3) keeps every story it learns from. Returns questions per file."""
     babi_tasks = [t for t in load_tasks(babi, tasks) if t.train]
     entities = {t.name: task_entities(t.train) for t in babi_tasks}
     places = {t.name: babi_places(t.train, entities[t.name].nouns) for t in babi_tasks}
@@ -543,11 +545,11 @@ def write_mixed(out: str | Path, babi: str | Path, seed: int = 0, share: float =
     written: dict[str, int] = {}
     for task in babi_tasks:
         rng = random.Random(f"{seed}-mix-{task.name}")
-        lines = []
+        lines = [line for story in task.train for line in babi_lines(story)]
         for story in task.train:
             if rng.random() < share:
-                story = mix_babi(story, entities[task.name], people, every_place if places[task.name] else (), rng, unknown)
-            lines += babi_lines(story)
+                lines += babi_lines(mix_babi(story, entities[task.name], people,
+                                             every_place if places[task.name] else (), rng, unknown))
         path = out / f"{task.name}_train.txt"
         path.write_text("".join(line + "\n" for line in lines))
         written[path.name] = sum("\t" in line for line in lines)
@@ -652,10 +654,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rename", type=float, default=0.5, help="share of bAbI main stories with redrawn entities")
     parser.add_argument("--exclude", type=Path, nargs="*", default=[p for p in [BENCH_DATA] if p.is_dir()],
                         help="folders of bAbI-format files whose words are never drawn (default: bench/data)")
-    parser.add_argument("--mixed", type=Path, help="also write each bAbI train file here, a share of its stories "
-                        "with people and places drawn from every task's (mix_babi)")
-    parser.add_argument("--mix", type=float, default=0.5, help="share of the --mixed files' stories mixed")
-    parser.add_argument("--mix-unknown", type=float, default=0.5,
+    parser.add_argument("--mixed", type=Path, help="also write each bAbI train file here, with a copy of a share "
+                        "of its stories whose people and places are drawn from every task's (mix_babi)")
+    parser.add_argument("--mix", type=float, default=0.3, help="share of the stories given a mixed copy in --mixed")
+    parser.add_argument("--mix-unknown", type=float, default=0.2,
                         help="share of mixed stories given a question about someone or something never named")
 
 
