@@ -10,8 +10,8 @@ throughput) plus three registered components that others can reuse in their own 
 - ``memnet_names`` (after the parser): a capitalised name the tagger took for a modal ("Will
   went to the garden", "May is in the office") is made a proper-noun subject again.
 - ``memnet_clauses`` (last): splits every sentence into atomic clauses from the parse
-  (conjoined verbs, "then", ", after that", ...), flags questions, and analyses each clause
-  for coreference. The result, ``doc._.clauses``, is plain data (`memnet.input.coref.Clause`).
+  (conjoined verbs, "then", ", after that", an "and"-list object, ...), flags questions, and
+  analyses each clause for coreference. The result, ``doc._.clauses``, is plain data (`memnet.input.coref.Clause`).
 
 (`memnet.input.coref` registers a third, ``memnet_coref``, which resolves pronouns within one doc.)
 
