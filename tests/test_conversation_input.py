@@ -65,3 +65,14 @@ def test_they_after_a_named_pair(spacy_input):
     out = spacy_input("John and Mary went to the kitchen. They picked up the milk.")
     assert out[1].resolved == "John and Mary picked up the milk."
     assert out[1].tokens == ("john", "and", "mary", "pick", "up", "the", "milk")
+
+
+def test_an_and_list_of_objects_is_one_memory_per_object(spacy_input):
+    assert tokens(spacy_input, "John picked up the apple, the milk and the football.") == [
+        ("john", "pick", "up", "the", "apple"), ("john", "pick", "up", "the", "milk"),
+        ("john", "pick", "up", "the", "football")]
+    assert tokens(spacy_input, "They dropped the red pen and the coffee mug.")[-1][-2:] == ("coffee", "mug")
+    # a list that is not the clause's object, or a question, stays whole
+    assert len(tokens(spacy_input, "Julie is either in the school or the bedroom.")) == 1
+    assert len(tokens(spacy_input, "Is John carrying the apple and the milk?")) == 1
+    assert len(tokens(spacy_input, "John took the apple and the milk to the kitchen.")) == 1

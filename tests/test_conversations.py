@@ -7,7 +7,8 @@ import pytest
 
 from memnet.data.babi import Question, Story, load_tasks, read_stories
 from memnet.data.conversations import (BENCH_DATA, UNKNOWN, Drawer, babi_lines, babi_words, everyday_story, held_out,
-                                       interleave, pools, rename, task_entities, world_story, write_conversations)
+                                       interleave, pools, rename, task_entities, world_story, write_conversations,
+                                       write_mixed)
 from tests.helpers import BABI_EN
 
 BABI = Path(BABI_EN).parent
@@ -104,9 +105,10 @@ def test_everyday_and_world_stories_answer_from_their_supports(both_pools):
         kinds["they"] += "They " in text or "they " in text
         for q in story.questions:
             assert all(i < q.n_statements for i in q.supports)
-            if q.answer == UNKNOWN:
+            if q.answer == UNKNOWN:  # nothing supports it, or the one line that names it, without a place for it
                 kinds["unknown"] += 1
-                assert not q.supports
+                asked = q.text.split(" is ")[-1].rstrip("?").removeprefix("the ").split()[0].lower()
+                assert all(asked in story.statements[i].lower() for i in q.supports) and len(q.supports) <= 1
             elif q.answer not in ("yes", "no"):
                 support = " ".join(story.statements[i] for i in q.supports).lower()
                 assert q.answer.lower() in support or q.answer == "home"
@@ -123,3 +125,27 @@ def test_bench_plain_english_set_parses():
     assert len(stories) >= 60 and len(questions) >= 200
     assert sum(q.answer == UNKNOWN for q in questions) >= 20
     assert all(q.supports for q in questions if q.answer not in (UNKNOWN, "nothing"))
+
+
+def test_mixed_babi_draws_people_and_places_from_every_task(tmp_path):
+    written = write_mixed(tmp_path, BABI / "en", seed=0, share=1.0, unknown=1.0, tasks={1, 14, 20})
+    assert set(written) == {"qa1_single-supporting-fact_train.txt", "qa14_time-reasoning_train.txt",
+                            "qa20_agents-motivations_train.txt"}
+    original = {t.number: t for t in load_tasks(BABI / "en", {1, 14, 20})}
+    mixed = {n: read_stories(tmp_path / name) for n, name in zip((1, 14, 20), sorted(written, key=lambda f: int(f[2:4].strip("_"))))}
+    text = " ".join(s for story in mixed[1][len(original[1].train):] for s in story.statements)
+    assert {"Julie", "Bill", "Sumit"} & set(text.split()) and " park" in text   # task 14's and 20's words in task 1
+    for n, stories in mixed.items():
+        assert len(stories) == 2 * len(original[n].train) and stories[: len(original[n].train)] == original[n].train
+        for story in stories[len(original[n].train):]:
+            unknown = [q for q in story.questions if q.answer == UNKNOWN]
+            assert len(unknown) == 1 and not unknown[0].supports
+            asked = unknown[0].text.rstrip("?").split()[-2 if "carrying" in unknown[0].text else -1].lower()
+            assert asked not in " ".join(story.statements).lower()   # about nobody and nothing the story names
+            for q in story.questions:
+                if q.answer != UNKNOWN and n != 20:   # answers still read off the memory (task 20's from knowledge)
+                    memory = " ".join(story.statements[: q.n_statements]).lower()
+                    assert all(part in memory for part in q.answer.lower().split(","))
+    # task 20's "where will X go" answers a place from knowledge: its places are not redrawn
+    assert all(q.answer in ("kitchen", "bedroom", "garden") for s in mixed[20][1000:] for q in s.questions
+               if q.text.startswith("Where will"))

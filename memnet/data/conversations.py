@@ -207,8 +207,11 @@ def rename(story: Story, entities: Entities, drawer: Drawer) -> Story:
     names, nouns by nouns), in statements, questions and answers alike."""
     mapping = {w: (drawer.person() if w in entities.names else drawer.noun()).lower()
                for w in sorted(story_entities(story, entities))}
-    if not mapping:
-        return story
+    return _substitute(story, mapping) if mapping else story
+
+
+def _substitute(story: Story, mapping: dict[str, str]) -> Story:
+    """`story` with every word in `mapping` (lower case) replaced, in statements, questions and answers."""
     pattern = re.compile(r"\b(" + "|".join(map(re.escape, mapping)) + r")\b", re.IGNORECASE)
 
     def sub(text: str) -> str:
@@ -316,10 +319,13 @@ def from_world(lines: Sequence) -> Story:
 # --- everyday stories -----------------------------------------------------------------------
 
 MOVES = ("{p} went to {l}", "{p} walked into {l}", "{p} headed to {l}", "{p} moved to {l}", "{p} travelled to {l}",
-         "{p} is in {l}", "{p}'s in {l}", "{p} ran to {l}", "Afterwards {p} went to {l}", "Then {p} went to {l}")
-HOME = ("{p} went home", "Afterwards {p} went home", "{p} headed home", "Then {p} went back home")
+         "{p} is in {l}", "{p}'s in {l}", "{p} ran to {l}", "Afterwards {p} went to {l}", "Then {p} went to {l}",
+         "{p} flew to {l}", "{p} drove to {l}", "Later {p} went to {l}", "{p} went to {l} afterwards")
+HOME = ("{p} went home", "Afterwards {p} went home", "{p} headed home", "Then {p} went back home",
+        "{p} went home afterwards", "Later {p} went home")
 NOT_MOVES = ("{p} did not go to {l}", "{p} didn't go to {l}", "{p} is not in {l}", "{p} never went to {l}")
-GETS = ("{p} picked up {o}", "{p} took {o}", "{p} grabbed {o}", "{p} got {o}")
+GETS = ("{p} picked up {o}", "{p} took {o}", "{p} grabbed {o}", "{p} got {o}", "{p} is holding {o}",
+        "{p} is carrying {o}")
 DROPS = ("{p} dropped {o}", "{p} put down {o}", "{p} left {o} there")
 GROUP_MOVES = ("{a} and {b} went to {l}", "{a} and {b} headed to {l}", "{a} and {b} walked into {l}")
 THEY_GETS = ("They picked up {o}", "They took {o}", "Then they grabbed {o}")
@@ -420,7 +426,8 @@ def everyday_story(drawer: Drawer, rng: random.Random, events: int = 10) -> Stor
             _ask_about(rng, people, places, objects, state, ask)
     for _ in range(2):
         _ask_about(rng, people, places, objects, state, ask)
-    _ask_unknown(drawer, rng, people, objects, state, ask, story.statements)
+    for _ in range(2):
+        _ask_unknown(drawer, rng, people, places, objects, state, ask, story.statements)
     return story
 
 
@@ -441,15 +448,20 @@ def _ask_about(rng, people, places, objects, state: _Tracker, ask) -> None:
         ask(f"Is {person} in {asked}?", "yes" if asked == place else "no", (line,))
 
 
-def _ask_unknown(drawer: Drawer, rng, people, objects, state: _Tracker, ask, statements: Sequence[str]) -> None:
-    """A question about someone or something never mentioned, or whose place was never said. The
-    latter names the newest line that mentions it as its support: that is what O finds, and R must
-    learn that it says nothing about a place."""
+def _ask_unknown(drawer: Drawer, rng, people, places, objects, state: _Tracker, ask, statements: Sequence[str]) -> None:
+    """A question about someone or something never mentioned, where a place is, or an entity whose
+    place was never said. The last two name the newest line that mentions it as their support:
+    that is what O finds, and R must learn that it says nothing about where that is."""
     roll = rng.random()
-    if roll < 0.4:
+    mentioned = [p for p in places if p != "home" and any(_place_word(p) in text for text in statements)]
+    if roll < 0.3:
         ask(f"Where is {drawer.person()}?", UNKNOWN, ())
-    elif roll < 0.7:
+    elif roll < 0.55:
         ask(f"Where is the {drawer.noun()}?", UNKNOWN, ())
+    elif roll < 0.7 and mentioned:
+        place = rng.choice(mentioned)
+        said = re.compile(rf"\b{re.escape(_place_word(place))}\b", re.IGNORECASE)
+        ask(f"Where is {place}?", UNKNOWN, tuple(i for i, text in enumerate(statements) if said.search(text))[-1:])
     else:
         unplaced = [p for p in people if p not in state.place] + [o for o in objects if state.where_object(o) is None]
         if unplaced:
@@ -458,6 +470,90 @@ def _ask_unknown(drawer: Drawer, rng, people, objects, state: _Tracker, ask, sta
             ask(f"Where is {entity}?", UNKNOWN, tuple(i for i, text in enumerate(statements) if said.search(text))[-1:])
         else:
             ask(f"What is {drawer.person()} carrying?", UNKNOWN, ())
+
+
+# --- bAbI stories with their words mixed across tasks -------------------------------------------
+
+PLACE_BEFORE = re.compile(r"\b(?:to|in|into) the ([a-z]+)\b")
+BABI_UNKNOWN_ASKS = ("Where is {p}?", "Where is {p}?", "Where is the {n}?", "What is {p} carrying?")
+
+
+def babi_places(stories: Sequence[Story], nouns: Iterable[str]) -> frozenset[str]:
+    """The nouns of a task that its statements name as places: after "to the", "in the", "into the"."""
+    said = {m.group(1) for s in stories for text in s.statements for m in PLACE_BEFORE.finditer(text)}
+    return frozenset(said & set(nouns))
+
+
+def mix_babi(story: Story, entities: Entities, people: Pools, places: Sequence[str], rng: random.Random,
+             unknown: float) -> Story:
+    """`story` with its people and places redrawn from every task's (`people`: the bAbI names,
+    each of the gender the coreference rules give it, so "she" still finds her; `places`), so
+    that no name or place tells R which task, and so which kind of answer, a question is from.
+    With probability `unknown`, one question about a person or thing the story never names (a
+    bAbI word all the same: R must learn "not in memory", not "a word I never saw") is added,
+    after a random number of statements, answered `UNKNOWN` with no support."""
+    from memnet.input.coref import FEMALE_NAMES, MALE_NAMES
+
+    def gender(name: str) -> str:
+        return "f" if name in FEMALE_NAMES else "m" if name in MALE_NAMES else ""
+    mine = story_entities(story, entities)
+    named = sorted(mine & entities.names)
+    placed = sorted(mine & set(places))
+    for q in story.questions:   # a place answered from knowledge, not memory (task 20's "where will X go"): keep
+        seen = {w.lower() for text in story.statements[: q.n_statements] for w in _WORD.findall(text)}
+        if any(part in placed and part not in seen for part in q.answer.lower().split(",")):
+            placed = []
+            break
+    mapping: dict[str, str] = {}
+    free = {g: [p.lower() for p in people.people if gender(p.lower()) == g] for g in ("f", "m", "")}
+    for name in named:
+        choices = [p for p in free[gender(name)] if p not in mapping.values()]
+        mapping[name] = rng.choice(choices) if choices else name
+    spare = [p for p in places if p not in placed]
+    for place, new in zip(placed, rng.sample(list(places), len(placed)) if len(places) >= len(placed) else placed):
+        mapping[place] = new
+    mixed = _substitute(story, mapping) if mapping else story
+    if story.statements and rng.random() < unknown:
+        used = {w.lower() for t in mixed.statements for w in _WORD.findall(t)}
+        absent_people = [p for p in people.people if p.lower() not in used]
+        absent_things = [n for n in (*people.nouns, *spare) if n not in used]
+        template = rng.choice(BABI_UNKNOWN_ASKS)
+        if absent_people and absent_things:
+            text = template.format(p=rng.choice(absent_people).capitalize(), n=rng.choice(absent_things))
+            at = rng.randint(1, len(mixed.statements))
+            mixed = Story(mixed.statements, sorted([*mixed.questions, Question(text, UNKNOWN, (), at)],
+                                                   key=lambda q: q.n_statements))
+    return mixed
+
+
+def write_mixed(out: str | Path, babi: str | Path, seed: int = 0, share: float = 0.5, unknown: float = 0.5,
+                tasks: set[int] | None = None) -> dict[str, int]:
+    """Every bAbI train file under `babi` again, under its own name in `out`: all its stories as
+    they are, and after them a mixed copy (`mix_babi`: people and places drawn from all tasks'
+    words, an unanswerable question added to a share `unknown` of those) of a share `share` of
+    them; a copy adds to the task's stories rather than replacing one, so a task with few (en's
+    task 3) keeps every story it learns from. Returns questions per file."""
+    babi_tasks = [t for t in load_tasks(babi, tasks) if t.train]
+    entities = {t.name: task_entities(t.train) for t in babi_tasks}
+    places = {t.name: babi_places(t.train, entities[t.name].nouns) for t in babi_tasks}
+    every_place = tuple(sorted(set().union(*places.values())))
+    things = tuple(sorted(set().union(*(e.nouns for e in entities.values()))))
+    names = tuple(sorted({n.capitalize() for e in entities.values() for n in e.names}))
+    people = Pools(names, frozenset(), things, ())
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, int] = {}
+    for task in babi_tasks:
+        rng = random.Random(f"{seed}-mix-{task.name}")
+        lines = [line for story in task.train for line in babi_lines(story)]
+        for story in task.train:
+            if rng.random() < share:
+                lines += babi_lines(mix_babi(story, entities[task.name], people,
+                                             every_place if places[task.name] else (), rng, unknown))
+        path = out / f"{task.name}_train.txt"
+        path.write_text("".join(line + "\n" for line in lines))
+        written[path.name] = sum("\t" in line for line in lines)
+    return written
 
 
 # --- the files ------------------------------------------------------------------------------
@@ -558,6 +654,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rename", type=float, default=0.5, help="share of bAbI main stories with redrawn entities")
     parser.add_argument("--exclude", type=Path, nargs="*", default=[p for p in [BENCH_DATA] if p.is_dir()],
                         help="folders of bAbI-format files whose words are never drawn (default: bench/data)")
+    parser.add_argument("--mixed", type=Path, help="also write each bAbI train file here, with a copy of a share "
+                        "of its stories whose people and places are drawn from every task's (mix_babi)")
+    parser.add_argument("--mix", type=float, default=0.3, help="share of the stories given a mixed copy in --mixed")
+    parser.add_argument("--mix-unknown", type=float, default=0.2,
+                        help="share of mixed stories given a question about someone or something never named")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -566,4 +667,8 @@ def run(args: argparse.Namespace) -> int:
                                   args.exclude)
     for name, n in written.items():
         print(f"{args.out / name}: {n} questions")
+    if args.mixed is not None:
+        mixed = write_mixed(args.mixed, args.babi, args.seed, args.mix, args.mix_unknown, parse_task_range(args.tasks))
+        for name, n in mixed.items():
+            print(f"{args.mixed / name}: {n} questions")
     return 0

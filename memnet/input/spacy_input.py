@@ -10,8 +10,8 @@ throughput) plus three registered components that others can reuse in their own 
 - ``memnet_names`` (after the parser): a capitalised name the tagger took for a modal ("Will
   went to the garden", "May is in the office") is made a proper-noun subject again.
 - ``memnet_clauses`` (last): splits every sentence into atomic clauses from the parse
-  (conjoined verbs, "then", ", after that", ...), flags questions, and analyses each clause
-  for coreference. The result, ``doc._.clauses``, is plain data (`memnet.input.coref.Clause`).
+  (conjoined verbs, "then", ", after that", an "and"-list object, ...), flags questions, and
+  analyses each clause for coreference. The result, ``doc._.clauses``, is plain data (`memnet.input.coref.Clause`).
 
 (`memnet.input.coref` registers a third, ``memnet_coref``, which resolves pronouns within one doc.)
 
@@ -197,8 +197,37 @@ def split_sentence(sent: Span, words: dict[int, str]) -> list[Clause]:
             tokens.append(end)
         if not tokens:
             continue
-        clauses.append(_analyse(head, tokens, words, question, stranded.get(head.i)))
+        for part in ([tokens] if question else _distribute_objects(head, tokens)):
+            clauses.append(_analyse(head, part, words, question, stranded.get(head.i)))
     return clauses
+
+
+def _distribute_objects(head: Token, tokens: list[Token]) -> list[list[Token]]:
+    """A clause whose object is an "and"-list ("John picked up the apple, the milk and the
+    football") as one clause per object ("John picked up the apple", ...): one fact per memory,
+    as the stories R learned lists from tell them. Only a clause that ends in the list, every
+    item a noun phrase; otherwise `[tokens]` as they are."""
+    obj = next((c for c in head.children if c.dep_ == "dobj"), None)
+    owned = {t.i for t in tokens}
+    if obj is None or obj.i not in owned:
+        return [tokens]
+    start = obj.left_edge.i
+    end = [tokens[-1]] if tokens[-1].text in SENTENCE_ENDS else []
+    items: list[list[Token]] = [[]]
+    for t in tokens:
+        if t.i < start or (end and t.i == end[0].i):
+            continue
+        if t.text == "," or (t.dep_ == "cc" and t.lower_ == "and"):
+            items.append([])
+        elif t.pos_ in ("DET", "ADJ", "NOUN", "PROPN", "NUM"):
+            items[-1].append(t)
+        else:
+            return [tokens]
+    items = [item for item in items if item]
+    if len(items) < 2 or not all(any(t.pos_ in ("NOUN", "PROPN") for t in item) for item in items):
+        return [tokens]
+    before = [t for t in tokens if t.i < start]
+    return [before + item for item in items[:-1]] + [before + items[-1] + end]
 
 
 def _clause_heads(root: Token) -> list[Token]:
