@@ -11,9 +11,13 @@ bench/results/babi.md (tables beside the published numbers, machine facts, the c
 from __future__ import annotations
 
 import argparse
+import gc
+import hashlib
+import importlib.metadata
 import json
 import os
 import multiprocessing
+import pickle
 import platform
 import statistics
 import sys
@@ -48,6 +52,28 @@ def machine() -> dict:
 
 
 _INPUT_MAP: list = []  # the input map I, made once before the pool forks
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "memnet" / "babi-parsed"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def parser_version(input_map_name: str) -> str:
+    """What I's output depends on besides the text: the code of I and of `parse_stories`, and the
+    versions of spaCy and its model. A cached parse is used only while all of them are unchanged."""
+    sources = sorted((ROOT / "memnet" / "input").glob("*.py")) + [ROOT / "memnet" / f for f in ("dataset.py", "features.py")]
+    digest = hashlib.sha256(input_map_name.encode())
+    for source in sources:
+        digest.update(source.read_bytes())
+    if input_map_name == "spacy":
+        from memnet.input.spacy_input import MODEL
+
+        digest.update(f"spacy {importlib.metadata.version('spacy')} {MODEL} {importlib.metadata.version(MODEL)}".encode())
+    return digest.hexdigest()
+
+
+def cache_file(task, version: str, cache: Path) -> Path:
+    """Where `task`'s parse is kept: named by the hash of its stories (train and test) and I's version."""
+    content = hashlib.sha256(pickle.dumps((task.train, task.test)) + version.encode()).hexdigest()
+    return cache / f"{task.name}-{content[:32]}.pkl"
 
 
 def _parse(task) -> tuple[str, list, list]:
@@ -55,14 +81,33 @@ def _parse(task) -> tuple[str, list, list]:
     return task.name, parse_stories(task.train, input_map), parse_stories(task.test, input_map)
 
 
-def parsed_tasks(folder: Path, input_map_name: str, jobs: int, numbers: set[int] | None = None) -> list[tuple[str, list, list]]:
+def parsed_tasks(folder: Path, input_map_name: str, jobs: int, numbers: set[int] | None = None,
+                 cache: Path | None = CACHE) -> list[tuple[str, list, list]]:
     """(name, parsed train, parsed test) for every task (of `numbers`, None: all) with both splits in
-    `folder`, parsed by `jobs` processes (I's spaCy parse is a third of a one-seed run's work)."""
-    _INPUT_MAP[:] = [make_input_map(input_map_name)]
+    `folder`, parsed by `jobs` processes, or read from `cache` (None: no cache) where an earlier run
+    parsed the same stories with the same I (`parser_version`): the parse is then no part of the run."""
     tasks = [t for t in load_tasks(folder, numbers) if t.train and t.test]
-    longest_first = sorted(tasks, key=lambda t: -len(t.train))   # so that the pool ends together
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
-        parsed = {name: (name, train, test) for name, train, test in pool.map(_parse, longest_first, chunksize=1)}
+    version = parser_version(input_map_name) if cache else ""
+    files = {t.name: cache_file(t, version, cache) for t in tasks} if cache else {}
+    parsed = {}
+    gc.disable()   # unpickling a million small objects: the collector would walk them all, again and again
+    try:
+        for name, file in files.items():
+            if file.exists():
+                parsed[name] = pickle.loads(file.read_bytes())
+    finally:
+        gc.enable()
+    todo = sorted((t for t in tasks if t.name not in parsed), key=lambda t: -len(t.train))  # the pool ends together
+    if todo:
+        _INPUT_MAP[:] = [make_input_map(input_map_name)]
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            for name, train, test in pool.map(_parse, todo, chunksize=1):
+                parsed[name] = (name, train, test)
+                if cache:
+                    cache.mkdir(parents=True, exist_ok=True)
+                    partial = files[name].with_suffix(".part")
+                    partial.write_bytes(pickle.dumps(parsed[name], protocol=pickle.HIGHEST_PROTOCOL))
+                    partial.replace(files[name])   # a run stopped while writing leaves no half file
     return [parsed[t.name] for t in tasks]
 
 
@@ -77,12 +122,13 @@ def _train_and_score(job: tuple[str, str, ModelConfig, int | None]) -> tuple[str
     start, cpu_start = time.perf_counter(), time.process_time()
     chosen = _TASKS[corpus] if index is None else [_TASKS[corpus][index]]
     model, log = train([s for _, train_set, _ in chosen for s in train_set], config, progress=False)
+    trained = time.process_time() - cpu_start
     scores = {}
     for name, _, test_set in chosen:
         score = evaluate(model, test_set)
         scores[name] = (score.accuracy, score.support_accuracy)
         print(f"  {setting} seed {config.seed} {name}: {score.accuracy:.3f} (supports {score.support_accuracy:.3f}), "
-              f"{len(log.epoch_losses)} epochs", flush=True)
+              f"{len(log.epoch_losses)} epochs, {trained:.0f} CPU-s training", flush=True)
     return setting, config.seed, (time.perf_counter() - start, time.process_time() - cpu_start), scores
 
 
@@ -96,6 +142,7 @@ def run(settings: dict[str, list[int]], config: ModelConfig, jobs: int) -> dict:
         work += [(setting, corpus, ModelConfig(**{**config.to_json(), "seed": seed}), i) for seed in seeds for i in indices]
     work.sort(key=lambda job: job[3] is not None)
     start = time.perf_counter()
+    gc.freeze()   # the parsed stories stay put: the workers' collectors need not walk (and copy) them
     with multiprocessing.get_context("fork").Pool(jobs) as pool:
         finished = pool.map(_train_and_score, work, chunksize=1)
     wall = time.perf_counter() - start
@@ -170,6 +217,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=BABI_SETTINGS["epochs"])
     parser.add_argument("--fit-check", type=int, default=0,
                         help="every this many epochs, stop a training once all its answers and supports are right (0: never)")
+    parser.add_argument("--cache", type=Path, default=CACHE,
+                        help="folder for I's parse of each task, reused while the stories and I are unchanged")
+    parser.add_argument("--no-cache", action="store_true", help="parse every task afresh and keep nothing")
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder for babi.json and babi.md")
     args = parser.parse_args()
     configure()
@@ -180,7 +230,8 @@ def main() -> None:
     for setting in args.settings:
         corpus = setting.split("/")[0]
         if corpus not in _TASKS:
-            _TASKS[corpus] = parsed_tasks(args.data / corpus, args.input, args.jobs, set(args.tasks or []) or None)
+            _TASKS[corpus] = parsed_tasks(args.data / corpus, args.input, args.jobs, set(args.tasks or []) or None,
+                                         None if args.no_cache else args.cache)
         settings[setting] = list(range(args.seeds if setting == "en/per-task" else args.joint_seeds))
         print(f"{setting}: {len(_TASKS[corpus])} tasks, seeds {settings[setting]}", flush=True)
     results = run(settings, config, args.jobs)
