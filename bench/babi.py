@@ -2,7 +2,7 @@
 
     python bench/babi.py                       # en per-task (5 seeds) + en joint (1 seed)
     python bench/babi.py --settings en-10k/joint
-    python bench/babi.py --settings en/per-task --seeds 1 --results bench/results/babi-1seed   # the speed check
+    python bench/babi.py --settings en/per-task --seeds 1 --results bench/results/babi-1seed   # the speed check (issue 15: <= 2 min)
     python bench/babi.py --settings en/per-task --seeds 2 --tasks 17 18   # a pilot: prints, writes nothing
 
 Writes bench/results/babi.json (setting -> per-task scores, mean, passes, seeds, spread) and
@@ -215,7 +215,7 @@ def main() -> None:
     parser.add_argument("--hops", type=int, default=BABI_SETTINGS["hops"])
     parser.add_argument("--ngram-buckets", type=int, default=BABI_SETTINGS["ngram_buckets"])
     parser.add_argument("--epochs", type=int, default=BABI_SETTINGS["epochs"])
-    parser.add_argument("--fit-check", type=int, default=0,
+    parser.add_argument("--fit-check", type=int, default=BABI_SETTINGS["fit_check"],
                         help="every this many epochs, stop a training once all its answers and supports are right (0: never)")
     parser.add_argument("--cache", type=Path, default=CACHE,
                         help="folder for I's parse of each task, reused while the stories and I are unchanged")

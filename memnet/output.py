@@ -98,8 +98,13 @@ def embed_memories(model: MemNN, ids: torch.Tensor) -> torch.Tensor:
     questions of a batch share most of their memories)."""
     distinct, where = distinct_rows(ids.reshape(-1, ids.shape[-1]))
     rows = model.layout.sentence(distinct, "Y", model.config.unseen_context)
-    base = nn.functional.embedding_bag(rows, model.U_O.weight, mode="sum", sparse=model.U_O.sparse,
-                                       padding_idx=model.layout.null)
+    table, null = model.U_O.weight, model.layout.null
+    if model.U_O.sparse and torch.is_grad_enabled():
+        # training: look up each row the batch uses once, so that U_O's sparse gradient has one
+        # entry per row, not one per word of every sentence (the optimizer sorts its entries)
+        used, local = torch.unique(torch.cat([torch.tensor([null]), rows.flatten()]), return_inverse=True)
+        table, null, rows = model.U_O(used), int(local[0]), local[1:].view_as(rows)
+    base = nn.functional.embedding_bag(rows, table, mode="sum", padding_idx=null)
     return base[where].view(*ids.shape[:-1], -1)
 
 
@@ -264,7 +269,11 @@ def find_supports(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor,
 def hop_loss(model: MemNN, batch: Batch, mem_ids: torch.Tensor, q_ids: torch.Tensor,
              generator: torch.Generator) -> torch.Tensor:
     """Eq. 6-7 (or appendix C's pairwise time hinges) for every hop, teacher-forced on the labels.
-    Returns the summed hinge loss (a scalar)."""
+    Returns the summed hinge loss (a scalar).
+
+    Each hop's scores come from `hop_scores`, as at inference; the hinges of all hops are then
+    taken at once, hops stacked before questions (H·B rows), so that a batch costs a few large
+    operations rather than a few per hop (the negatives are drawn as hop after hop would draw them)."""
     cfg = model.config
     memories = batch_memories(model, batch, mem_ids)
     rows = Rows.of(model)
@@ -274,50 +283,66 @@ def hop_loss(model: MemNN, batch: Batch, mem_ids: torch.Tensor, q_ids: torch.Ten
     labelled_keys = gather_rows(batch.mem_keys, batch.supports)
     labelled = model.support_parts("O", batch.q_keys, labelled_ids, labelled_keys)
     labelled_time = torch.where(batch.supports >= 0, batch.mem_time.gather(1, batch.supports.clamp(min=0)), -1)
-    total = torch.zeros(())
-    # the labelled facts, then one hop that teaches the stop memory (later hops would repeat it)
-    for hop in range(min(cfg.hops, batch.supports.shape[1] + 1)):
-        picks = batch.supports[:, :hop]
+    # the labelled facts, then one hop that teaches the stop memory (later hops would repeat it);
+    # hop h trains the questions whose earlier hops had real facts (hop 1: those with a label)
+    k = batch.supports.shape[1]
+    targets = torch.cat([batch.supports, torch.full((batch.size, 1), -1)], dim=1).T     # (K+1, B)
+    still = torch.cat([torch.ones((1, batch.size), dtype=torch.bool), (targets[:-1] >= 0).cumprod(0).bool()])
+    active = still.clone()
+    active[0] &= targets[0] >= 0
+    hops = min(cfg.hops, k + 1)
+    ended = (~active[:hops].any(1)).nonzero()
+    hops = int(ended[0]) if len(ended) else hops
+    if not hops:
+        return torch.zeros(())
+    per_hop = []
+    for hop in range(hops):
         x = model.combine("O", question, labelled[:, :hop], labelled_ids[:, :hop], labelled_keys[:, :hop],
                           batch.q_keys)
         scores, stop, time = hop_scores(model, memories, rows, x, labelled_keys[:, :hop])
-        target = batch.supports[:, hop] if hop < batch.supports.shape[1] else torch.full((batch.size,), -1)
-        still = (picks >= 0).all(1)                       # earlier hops had real facts
-        active = still & (target >= 0) if hop == 0 else still
-        if not active.any():
-            break
         # candidates: the memories plus the stop memory (from hop 2 on), at column N
-        n = scores.shape[1]
-        all_scores = torch.cat([scores, stop[:, None]], dim=1)
-        # O never re-picks a fact at inference; by default an earlier hop's fact still serves as a
-        # negative, which teaches the stop memory to win (the simulation's "where is X now")
-        pool = unpicked(memories, picks) if cfg.skip_found_negatives else batch.mem_valid
-        valid = torch.cat([pool, torch.full((batch.size, 1), hop > 0)], dim=1)
-        target_col = torch.where(target >= 0, target, torch.full_like(target, n))
-        neg = sample_negatives(valid, target_col, cfg.negatives, generator)      # (B, S), -1 = none
-        pos_score = all_scores.gather(1, target_col[:, None])
-        neg_score = all_scores.gather(1, neg.clamp(min=0))
-        if cfg.time:
-            times = torch.cat([batch.mem_time, torch.full((batch.size, 1), -1)], dim=1)
-            is_mem = torch.cat([batch.mem_valid, torch.zeros(batch.size, 1, dtype=torch.bool)], dim=1)
-            after_ref = torch.cat([after_reference(memories, labelled_time[:, :hop]), is_mem[:, -1:]], dim=1)
-            p_pos, p_neg = after_ref.gather(1, target_col[:, None]), after_ref.gather(1, neg.clamp(min=0))
-            t_pos, t_neg = times.gather(1, target_col[:, None]), times.gather(1, neg.clamp(min=0))
-            both = is_mem.gather(1, target_col[:, None]) & is_mem.gather(1, neg.clamp(min=0))
-            pos_older = (t_pos < t_neg) & both
-            neg_older = (t_neg < t_pos) & both
-            c1, c2, c3 = time[:, 0:1], time[:, 1:2], time[:, 2:3]
-            s_pos_first = pos_score - neg_score + c1 * p_pos + c2 * p_neg + c3 * pos_older
-            s_neg_first = neg_score - pos_score + c1 * p_neg + c2 * p_pos + c3 * neg_older
-            hinge_pos, hinge_neg = torch.relu(cfg.margin - s_pos_first), torch.relu(cfg.margin + s_neg_first)
-            if cfg.scan_hinges:   # Algorithm 1 (newest first) only ever asks s_Ot(x, older, newer)
-                hinge_pos, hinge_neg = hinge_pos * ~neg_older, hinge_neg * ~pos_older
-            hinge = hinge_pos + hinge_neg
-        else:
-            hinge = torch.relu(cfg.margin - pos_score + neg_score)
-        hinge = hinge * ((neg >= 0) & active[:, None])
-        total = total + hinge.sum()
-    return total
+        per_hop.append((torch.cat([scores, stop[:, None]], dim=1), time))
+    n = batch.mem_valid.shape[1]
+    all_scores = torch.cat([scores for scores, _ in per_hop])                                # (H·B, N+1)
+    target, active = targets[:hops].reshape(-1), active[:hops].reshape(-1)
+    hop_of_row = torch.arange(hops).repeat_interleave(batch.size)                            # (H·B,)
+    # O never re-picks a fact at inference; by default an earlier hop's fact still serves as a
+    # negative, which teaches the stop memory to win (the simulation's "where is X now")
+    if cfg.skip_found_negatives:
+        earlier = torch.arange(k)[None, :] < torch.arange(hops)[:, None]                     # (H, K)
+        picks = torch.where(earlier[:, None, :], batch.supports[None], -1).reshape(hops * batch.size, k)
+        pool = unpicked(replace(memories, valid=memories.valid.repeat(hops, 1),
+                                slots=memories.slots.repeat(hops, 1)), picks)
+    else:
+        pool = batch.mem_valid.repeat(hops, 1)
+    valid = torch.cat([pool, (hop_of_row > 0)[:, None]], dim=1)
+    target_col = torch.where(target >= 0, target, torch.full_like(target, n))
+    neg = sample_negatives(valid, target_col, cfg.negatives, generator)      # (H·B, S), -1 = none
+    pos_score = all_scores.gather(1, target_col[:, None])
+    neg_score = all_scores.gather(1, neg.clamp(min=0))
+    if cfg.time:
+        time = torch.cat([time for _, time in per_hop])
+        times = torch.cat([batch.mem_time, torch.full((batch.size, 1), -1)], dim=1).repeat(hops, 1)
+        is_mem = torch.cat([batch.mem_valid, torch.zeros(batch.size, 1, dtype=torch.bool)], dim=1).repeat(hops, 1)
+        references = torch.cat([torch.full((batch.size, 1), -1), labelled_time], dim=1)[:, :hops].T.reshape(-1, 1)
+        after_ref = torch.cat([after_reference(replace(memories, time=memories.time.repeat(hops, 1),
+                                                       valid=memories.valid.repeat(hops, 1)), references),
+                               is_mem[:, -1:]], dim=1)
+        p_pos, p_neg = after_ref.gather(1, target_col[:, None]), after_ref.gather(1, neg.clamp(min=0))
+        t_pos, t_neg = times.gather(1, target_col[:, None]), times.gather(1, neg.clamp(min=0))
+        both = is_mem.gather(1, target_col[:, None]) & is_mem.gather(1, neg.clamp(min=0))
+        pos_older = (t_pos < t_neg) & both
+        neg_older = (t_neg < t_pos) & both
+        c1, c2, c3 = time[:, 0:1], time[:, 1:2], time[:, 2:3]
+        s_pos_first = pos_score - neg_score + c1 * p_pos + c2 * p_neg + c3 * pos_older
+        s_neg_first = neg_score - pos_score + c1 * p_neg + c2 * p_pos + c3 * neg_older
+        hinge_pos, hinge_neg = torch.relu(cfg.margin - s_pos_first), torch.relu(cfg.margin + s_neg_first)
+        if cfg.scan_hinges:   # Algorithm 1 (newest first) only ever asks s_Ot(x, older, newer)
+            hinge_pos, hinge_neg = hinge_pos * ~neg_older, hinge_neg * ~pos_older
+        hinge = hinge_pos + hinge_neg
+    else:
+        hinge = torch.relu(cfg.margin - pos_score + neg_score)
+    return (hinge * ((neg >= 0) & active[:, None])).sum()
 
 
 class SlotVectors(Synced):

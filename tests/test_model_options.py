@@ -128,7 +128,9 @@ def test_skip_found_negatives_leaves_earlier_facts_out_of_later_hops(stories, sk
     output.hop_loss(model, batch, batch.mem_ids, batch.q_ids, torch.Generator().manual_seed(0))
     first = batch.supports[:, 0]
     found = first >= 0
-    as_negative = pools[1].gather(1, first.clamp(min=0)[:, None])[:, 0]   # hop 2's pool, at hop 1's fact
+    (pool,) = pools                                   # all hops' pools, hop after hop (H·B rows)
+    second = pool[batch.size : 2 * batch.size]        # hop 2's
+    as_negative = second.gather(1, first.clamp(min=0)[:, None])[:, 0]   # at hop 1's fact
     assert (as_negative[found] == (not skip)).all()
 
 
