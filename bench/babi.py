@@ -169,12 +169,20 @@ def summarize(setting: str, seeds: list[int], finished: list, config: ModelConfi
             "wall_seconds": wall, "jobs": jobs, "config": config.to_json()}
 
 
+def load(facts: dict) -> str:
+    """The 1-minute load average at the start and end of a run, as a clause: other jobs on the cores
+    lengthen the wall time (not the CPU seconds)."""
+    if "load_average" not in facts:
+        return ""
+    return ", load average {:.1f} at the start, {:.1f} at the end".format(*facts["load_average"])
+
+
 def markdown(results: dict) -> str:
     settings = list(results)
     facts = results[settings[0]]["machine"]
     lines = ["# bAbI v1.2 benchmark", ""]
     lines += [f"- `{s}`: `{results[s]['command']}`, {results[s]['machine']['total_seconds']:.0f} s for the whole "
-              f"command ({results[s]['machine']['date']})" for s in settings]
+              f"command ({results[s]['machine']['date']}{load(results[s]['machine'])})" for s in settings]
     lines += ["", f"Machine: {facts['cpu']}, {facts['cores']} cores, torch {facts['torch']} "
               f"({facts['torch_threads']} thread per process, {results[settings[0]]['jobs']} processes), "
               f"Python {facts['python']}.", "",
@@ -225,7 +233,7 @@ def main() -> None:
     configure()
     config = ModelConfig(**{**BABI_SETTINGS, "hops": args.hops, "ngram_buckets": args.ngram_buckets,
                             "epochs": args.epochs, "fit_check": args.fit_check, "input_map": args.input})
-    start = time.perf_counter()
+    start, load_before = time.perf_counter(), os.getloadavg()[0]
     settings = {}
     for setting in args.settings:
         corpus = setting.split("/")[0]
@@ -235,7 +243,7 @@ def main() -> None:
         settings[setting] = list(range(args.seeds if setting == "en/per-task" else args.joint_seeds))
         print(f"{setting}: {len(_TASKS[corpus])} tasks, seeds {settings[setting]}", flush=True)
     results = run(settings, config, args.jobs)
-    facts = {**machine(), "total_seconds": time.perf_counter() - start,
+    facts = {**machine(), "total_seconds": time.perf_counter() - start, "load_average": [load_before, os.getloadavg()[0]],
              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     command = "python bench/babi.py " + " ".join(sys.argv[1:])
     for entry in results.values():
