@@ -132,15 +132,21 @@ def _train_and_score(job: tuple[str, str, ModelConfig, int | None]) -> tuple[str
     return setting, config.seed, (time.perf_counter() - start, time.process_time() - cpu_start), scores
 
 
-def run(settings: dict[str, list[int]], config: ModelConfig, jobs: int) -> dict:
+def run(settings: dict[str, list[int]], config: ModelConfig, jobs: int, earlier: dict | None = None) -> dict:
     """Every setting's trainings in one pool of `jobs` processes (joint models first, so the long
-    jobs start early and the per-task ones fill the gaps); then mean and spread per task."""
+    jobs start early and the per-task ones fill the gaps, the tasks that took longest in the
+    `earlier` results first, so that the pool ends together); then mean and spread per task."""
     work = []
     for setting, seeds in settings.items():
         corpus, mode = setting.split("/")
         indices = [None] if mode == "joint" else range(len(_TASKS[corpus]))
         work += [(setting, corpus, ModelConfig(**{**config.to_json(), "seed": seed}), i) for seed in seeds for i in indices]
-    work.sort(key=lambda job: job[3] is not None)
+    def cost(job) -> float:   # CPU seconds the job took last time (unknown: run it early)
+        setting, corpus, _, index = job
+        task = (earlier or {}).get(setting, {}).get("per_task", {}).get(_TASKS[corpus][index][0], {})
+        return task.get("cpu_seconds", float("inf"))
+
+    work.sort(key=lambda job: (job[3] is not None, 0.0 if job[3] is None else -cost(job)))
     start = time.perf_counter()
     gc.freeze()   # the parsed stories stay put: the workers' collectors need not walk (and copy) them
     with multiprocessing.get_context("fork").Pool(jobs) as pool:
@@ -152,8 +158,11 @@ def run(settings: dict[str, list[int]], config: ModelConfig, jobs: int) -> dict:
 
 def summarize(setting: str, seeds: list[int], finished: list, config: ModelConfig, jobs: int, wall: float) -> dict:
     per_seed: list[dict] = [{} for _ in seeds]
-    for _, seed, _, scores in finished:
+    cpu: dict[str, list[float]] = {}   # a per-task job's CPU seconds, by task
+    for _, seed, seconds, scores in finished:
         per_seed[seeds.index(seed)].update(scores)
+        if len(scores) == 1:
+            cpu.setdefault(next(iter(scores)), []).append(seconds[1])
     names = [name for name, *_ in _TASKS[setting.split("/")[0]]]
     spread = lambda values: statistics.pstdev(values) if len(values) > 1 else 0.0  # noqa: E731
     per_task = {}
@@ -161,6 +170,8 @@ def summarize(setting: str, seeds: list[int], finished: list, config: ModelConfi
         accuracies = [s[name][0] for s in per_seed]
         per_task[name] = {"accuracy": statistics.mean(accuracies), "spread": spread(accuracies),
                           "support_accuracy": statistics.mean(s[name][1] for s in per_seed), "n": 1000}
+        if name in cpu:
+            per_task[name]["cpu_seconds"] = statistics.mean(cpu[name])
     seed_means = [statistics.mean(s[n][0] for n in names) for s in per_seed]
     return {"per_task": per_task, "mean_accuracy": statistics.mean(seed_means), "spread": spread(seed_means),
             "passed": sum(t["accuracy"] >= PASS_MARK for t in per_task.values()), "seeds": seeds,
@@ -242,7 +253,9 @@ def main() -> None:
                                          None if args.no_cache else args.cache)
         settings[setting] = list(range(args.seeds if setting == "en/per-task" else args.joint_seeds))
         print(f"{setting}: {len(_TASKS[corpus])} tasks, seeds {settings[setting]}", flush=True)
-    results = run(settings, config, args.jobs)
+    json_file = args.results / "babi.json"
+    earlier = json.loads(json_file.read_text()) if json_file.exists() else {}
+    results = run(settings, config, args.jobs, earlier)
     facts = {**machine(), "total_seconds": time.perf_counter() - start, "load_average": [load_before, os.getloadavg()[0]],
              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     command = "python bench/babi.py " + " ".join(sys.argv[1:])
@@ -253,8 +266,6 @@ def main() -> None:
         return
     # settings not run this time keep their earlier results (en-10k runs apart from the en ones)
     args.results.mkdir(parents=True, exist_ok=True)
-    json_file = args.results / "babi.json"
-    earlier = json.loads(json_file.read_text()) if json_file.exists() else {}
     merged = {**{k: v for k, v in earlier.items() if isinstance(v, dict) and "command" in v}, **results}
     json_file.write_text(json.dumps(merged, indent=1))
     (args.results / "babi.md").write_text(markdown(merged))
