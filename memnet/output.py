@@ -218,6 +218,43 @@ def pick(model: MemNN, scores: torch.Tensor, stop: torch.Tensor, time: torch.Ten
     return torch.where(stops | ~available.any(1), -1, memories.slots.gather(1, winner[:, None])[:, 0]), winner
 
 
+def look_ahead(model: MemNN, question: torch.Tensor, q_keys: torch.Tensor, first: Memories, rows: Rows,
+               scores: torch.Tensor, available: torch.Tensor, winner: torch.Tensor,
+               memories: Memories | Callable[[torch.Tensor], Memories]) -> torch.Tensor:
+    """The first hop's pick (B,) with a beam of `config.beam` (the search over supporting facts
+    that arXiv 1502.05698 leaves open): hop 1's winner and the next best memories by s_O each get
+    the second hop `pick` gives them, and the pair with the highest s_O(m_o1) + s_O(m_o2) (the stop
+    memory's score where hop 2 stops) wins. Of that pair, hop 1 takes the memory hop 1 scores
+    higher, so the supports come in the order training taught R; `find_supports` then runs hop 2
+    as usual. A path "the kitchen is north of the hall, the garden is east of the hall" needs the
+    fact that leads on, which hop 1 alone cannot tell. Costs `beam` second hops per question."""
+    masked = scores.masked_fill(~available, float("-inf"))
+    extra = masked.scatter(1, winner[:, None], float("-inf")).topk(min(model.config.beam - 1, scores.shape[1] - 1), dim=1)
+    candidates = torch.cat([winner[:, None], extra.indices], dim=1)                               # (B, W)
+    usable = torch.cat([available.gather(1, winner[:, None]), extra.values > float("-inf")], dim=1)
+    best, partner, best_total = winner.clone(), winner.clone(), torch.full(winner.shape, float("-inf"))
+    width = (first.ids.shape[0], 1, first.ids.shape[2])
+    for j in range(candidates.shape[1]):
+        at = candidates[:, j : j + 1]
+        sup_ids, sup_keys = first.ids.gather(1, at[:, :, None].expand(width)), first.keys.gather(1, at[:, :, None].expand(width))
+        picks = first.slots.gather(1, at)
+        second = memories(picks) if callable(memories) else memories
+        if not second.valid.shape[1]:
+            break   # no candidates (hashing found none)
+        x = model.combine("O", question, model.support_parts("O", q_keys, sup_ids, sup_keys), sup_ids, sup_keys, q_keys)
+        then, stop, time = hop_scores(model, second, rows, x, sup_keys)
+        chosen, then_winner = pick(model, then, stop, time, second, unpicked(second, picks), first.time.gather(1, at), 1)
+        total = scores.gather(1, at)[:, 0] + torch.where(chosen >= 0, then.gather(1, then_winner[:, None])[:, 0], stop)
+        # the second hop's pick among hop 1's memories (itself where hop 2 stops or hop 1 lacks it)
+        same = (first.slots == torch.where(chosen >= 0, chosen, -2)[:, None]) & available
+        follow = torch.where(same.any(1), same.to(torch.int8).argmax(1), at[:, 0])
+        better = usable[:, j] & (total > best_total)
+        best, partner = torch.where(better, at[:, 0], best), torch.where(better, follow, partner)
+        best_total = torch.where(better, total, best_total)
+    swap = scores.gather(1, partner[:, None])[:, 0] > scores.gather(1, best[:, None])[:, 0]
+    return torch.where(swap, partner, best)
+
+
 @torch.no_grad()
 def find_supports(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor,
                   memories: Memories | Callable[[torch.Tensor], Memories], hops: int | None = None) -> list[list[Hop]]:
@@ -245,6 +282,9 @@ def find_supports(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor,
         scores, stop, time = hop_scores(model, hop_memories, rows, x, sup_keys)
         available = unpicked(hop_memories, picks)
         chosen, winner = pick(model, scores, stop, time, hop_memories, available, pick_time, hop)
+        if hop == 0 and model.config.beam > 1 and (hops or model.config.hops) > 1:
+            winner = look_ahead(model, question, q_keys, hop_memories, rows, scores, available, winner, memories)
+            chosen = torch.where(chosen >= 0, hop_memories.slots.gather(1, winner[:, None])[:, 0], -1)
         chosen = torch.where(done, -1, chosen)
         for b in range(batch):
             valid = hop_memories.valid[b]
