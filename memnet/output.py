@@ -219,14 +219,14 @@ def pick(model: MemNN, scores: torch.Tensor, stop: torch.Tensor, time: torch.Ten
 
 
 def look_ahead(model: MemNN, question: torch.Tensor, q_keys: torch.Tensor, first: Memories, rows: Rows,
-               scores: torch.Tensor, available: torch.Tensor, winner: torch.Tensor,
+               scores: torch.Tensor, hop_time: torch.Tensor, available: torch.Tensor, winner: torch.Tensor,
                memories: Memories | Callable[[torch.Tensor], Memories]) -> torch.Tensor:
     """The first hop's pick (B,) with a beam of `config.beam` (the search over supporting facts
     that arXiv 1502.05698 leaves open): hop 1's winner and the next best memories by s_O each get
     the second hop `pick` gives them, and the pair with the highest s_O(m_o1) + s_O(m_o2) (the stop
-    memory's score where hop 2 stops) wins. Of that pair, hop 1 takes the memory hop 1 scores
-    higher, so the supports come in the order training taught R; `find_supports` then runs hop 2
-    as usual. A path "the kitchen is north of the hall, the garden is east of the hall" needs the
+    memory's score where hop 2 stops) wins. Of that pair, hop 1 takes the memory hop 1 would pick
+    between the two (`pick`, with its time features), so the supports come in the order training
+    taught R; `find_supports` then runs hop 2 as usual. `hop_time` (B, 3): hop 1's x·T. A path "the kitchen is north of the hall, the garden is east of the hall" needs the
     fact that leads on, which hop 1 alone cannot tell. Costs `beam` second hops per question."""
     masked = scores.masked_fill(~available, float("-inf"))
     extra = masked.scatter(1, winner[:, None], float("-inf")).topk(min(model.config.beam - 1, scores.shape[1] - 1), dim=1)
@@ -248,11 +248,18 @@ def look_ahead(model: MemNN, question: torch.Tensor, q_keys: torch.Tensor, first
         # the second hop's pick among hop 1's memories (itself where hop 2 stops or hop 1 lacks it)
         same = (first.slots == torch.where(chosen >= 0, chosen, -2)[:, None]) & available
         follow = torch.where(same.any(1), same.to(torch.int8).argmax(1), at[:, 0])
-        better = usable[:, j] & (total > best_total)
+        # only pairs of facts compete, and only where hop 1's own winner leads on to a second fact:
+        # where O would stop after one fact ("where is Mary?"), it does so as without the beam
+        leads_on = chosen >= 0 if j == 0 else leads_on
+        better = usable[:, j] & (chosen >= 0) & leads_on & (total > best_total)
         best, partner = torch.where(better, at[:, 0], best), torch.where(better, follow, partner)
         best_total = torch.where(better, total, best_total)
-    swap = scores.gather(1, partner[:, None])[:, 0] > scores.gather(1, best[:, None])[:, 0]
-    return torch.where(swap, partner, best)
+    # hop 1 takes the pair's member hop 1 itself would pick (Algorithm 1 between the two: the time
+    # features speak, so "where is Mary?" keeps the newest fact about her)
+    pair = torch.zeros_like(available).scatter_(1, best[:, None], True).scatter_(1, partner[:, None], True)
+    _, first_of_pair = pick(model, scores, torch.zeros_like(best_total), hop_time, first, pair & available,
+                            torch.empty((len(best), 0), dtype=torch.long), 0)
+    return first_of_pair
 
 
 @torch.no_grad()
@@ -283,7 +290,7 @@ def find_supports(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor,
         available = unpicked(hop_memories, picks)
         chosen, winner = pick(model, scores, stop, time, hop_memories, available, pick_time, hop)
         if hop == 0 and model.config.beam > 1 and (hops or model.config.hops) > 1:
-            winner = look_ahead(model, question, q_keys, hop_memories, rows, scores, available, winner, memories)
+            winner = look_ahead(model, question, q_keys, hop_memories, rows, scores, time, available, winner, memories)
             chosen = torch.where(chosen >= 0, hop_memories.slots.gather(1, winner[:, None])[:, 0], -1)
         chosen = torch.where(done, -1, chosen)
         for b in range(batch):
