@@ -170,7 +170,7 @@ class FeatureLayout:
     def words(self, ids: torch.Tensor, block: int, use: torch.Tensor | None = None) -> torch.Tensor:
         """Row ids of `block` for word ids (padding and unused positions -> null)."""
         keep = ids > PAD if use is None else (ids > PAD) & use
-        return torch.where(keep, ids + block, torch.full_like(ids, self.null))
+        return torch.where(keep, ids + block, self.null)
 
     def hop_rows(self, sup_ids: torch.Tensor) -> torch.Tensor:
         """HOP rows (R): for each word of supports (B, K, L), which hop found its support (1..K)."""
@@ -191,7 +191,7 @@ class FeatureLayout:
         following = torch.nn.functional.pad(ids, (0, 1))[..., 1:]
         usable = (ids > UNK) & (following > UNK)
         code = (ids * _HASH[0] + following * _HASH[1]) % self.ngram_buckets
-        return torch.where(usable, block + code, torch.full_like(ids, self.null))
+        return torch.where(usable, block + code, self.null)
 
     def sentence(self, ids: torch.Tensor, role: str, unseen_context: bool) -> torch.Tensor:
         """Φ of sentences in a role ("Q", "S" or "Y"): word rows, context rows for unseen words,

@@ -115,6 +115,7 @@ class MemNN(nn.Module):
         if config.hop_maps:
             self.P_O = nn.Parameter(torch.eye(config.dim).repeat(MAX_HOPS, 1, 1))
             self.P_R = nn.Parameter(torch.eye(config.dim).repeat(MAX_HOPS, 1, 1))
+        self._tables: dict[tuple[str, ...], tuple[int, torch.Tensor]] = {}
 
     def weights(self) -> dict[str, torch.Tensor]:
         """Every learned tensor by its checkpoint name: U_O and U_R, then W_* (NL), P_* (hop maps)
@@ -134,6 +135,19 @@ class MemNN(nn.Module):
         if not self.config.nonlinear:
             return x
         return torch.tanh(getattr(self, "W_" + side)(torch.tanh(x)))
+
+    def table(self, side: str, *blocks: str) -> torch.Tensor:
+        """U_O's (side "O") or U_R's ("R") rows of whole Φ blocks, concatenated: (sum of their sizes, n).
+        One lookup, so training builds one sparse gradient for them; at inference (no gradient) it is
+        kept until the weights change, since every question reads the same rows."""
+        embedding = getattr(self, "U_" + side)
+        if torch.is_grad_enabled():
+            return embedding(torch.cat([self.layout.rows(block) for block in blocks]))
+        version, rows = self._tables.get((side, *blocks), (None, None))
+        if version != embedding.weight._version:
+            rows = embedding(torch.cat([self.layout.rows(block) for block in blocks]))
+            self._tables[(side, *blocks)] = (embedding.weight._version, rows)
+        return rows
 
     # ---- Φ on both sides -------------------------------------------------------------
     def input_vector(self, side: str, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_ids: torch.Tensor,
@@ -165,6 +179,8 @@ class MemNN(nn.Module):
         """Uᵀ Φ of each support (B, K, n): its words in S, those found in the question in SM, and
         (R with `support_bigrams`) its bigrams in SN."""
         lay, cfg = self.layout, self.config
+        if not sup_ids.shape[1]:   # O's first hop: no supports yet
+            return torch.zeros((sup_ids.shape[0], 0, cfg.dim))
         rows = lay.sentence(sup_ids, "S", cfg.unseen_context)
         if cfg.match:
             rows = torch.cat([rows, lay.words(sup_ids, lay.SM, occurs_in(sup_keys, q_keys))], dim=-1)
@@ -189,8 +205,8 @@ class MemNN(nn.Module):
             x = x + per_hop.sum(1)
         if hops and side == "R" and cfg.align_maps:
             where = alignment(sup_ids, occurs_in(sup_keys, q_keys) & self.content_word[sup_ids])  # (B, K)
-            for c in range(ALIGNMENTS):
-                x = x + torch.einsum("bkn,kmn->bm", per_hop * (where == c)[..., None], self.A_R[:hops, c])
+            x = x + torch.einsum("bkn,bkc,kcmn->bm", per_hop, nn.functional.one_hot(where, ALIGNMENTS).to(x.dtype),
+                                 self.A_R[:hops])
         return self.embed_input(x, side)
 
     @property

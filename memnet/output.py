@@ -77,10 +77,8 @@ class Rows:
     @classmethod
     def of(cls, model: MemNN) -> "Rows":
         lay = model.layout
-        blocks = [lay.rows("YM"), lay.rows("STOP"), lay.rows("T")]
-        if model.config.match_source:
-            blocks.append(lay.rows("YMS"))
-        looked_up = model.U_O(torch.cat(blocks)).split([len(b) for b in blocks])
+        blocks = ["YM", "STOP", "T"] + (["YMS"] if model.config.match_source else [])
+        looked_up = model.table("O", *blocks).split([len(lay.rows(b)) for b in blocks])
         return cls(looked_up[0], looked_up[1][0], looked_up[2], looked_up[3] if model.config.match_source else None)
 
 
@@ -166,9 +164,10 @@ def fast_winner(u: torch.Tensor, v: torch.Tensor, valid: torch.Tensor, block: in
     (numpy, a few microseconds), jumping there or past the block: the steps are the winner's
     changes plus N / block, and each costs O(block), not O(N). Inference only: no gradient.
     """
-    u_rows = np.where(valid.numpy(), u.detach().numpy(), -np.inf)   # a padded or picked slot never wins
+    ok = valid.numpy()
+    u_rows = np.where(ok, u.detach().numpy(), -np.inf)   # a padded or picked slot never wins
     v_rows = v.detach().numpy()
-    winners = valid.to(torch.int8).argmax(1).tolist()                # the first candidate (0 if none)
+    winners = ok.argmax(1).tolist()                      # the first candidate (0 if none)
     for b, (u_row, v_row) in enumerate(zip(u_rows, v_rows)):
         t = winners[b]
         start = t + 1
@@ -293,13 +292,13 @@ def find_supports(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor,
             winner = look_ahead(model, question, q_keys, hop_memories, rows, scores, time, available, winner, memories)
             chosen = torch.where(chosen >= 0, hop_memories.slots.gather(1, winner[:, None])[:, 0], -1)
         chosen = torch.where(done, -1, chosen)
-        for b in range(batch):
-            valid = hop_memories.valid[b]
-            if not done[b] and valid.any():
-                score = float(scores[b, winner[b]]) if chosen[b] >= 0 else float(stop[b])
-                result[b].append(Hop(hop + 1, int(chosen[b]) if chosen[b] >= 0 else None, score,
-                                     hop_memories.slots[b][valid].numpy(), scores[b][valid].numpy(),
-                                     float(stop[b]) if hop > 0 else None))
+        # the records in numpy and Python numbers: a torch call per question and hop costs more than O's scoring
+        valid, slots, row_scores = hop_memories.valid.numpy(), hop_memories.slots.numpy(), scores.numpy()
+        for b, (gone, slot, at, stop_score) in enumerate(zip(done.tolist(), chosen.tolist(), winner.tolist(), stop.tolist())):
+            if not gone and valid[b].any():
+                result[b].append(Hop(hop + 1, slot if slot >= 0 else None,
+                                     float(row_scores[b, at]) if slot >= 0 else stop_score,
+                                     slots[b][valid[b]], row_scores[b][valid[b]], stop_score if hop > 0 else None))
         done = done | (chosen < 0)
         if done.all():
             break

@@ -37,10 +37,10 @@ def answer_scores(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_i
     n_words, n_phrases = len(vocab), len(vocab.phrases)
     flat_ids, flat_keys = sup_ids.flatten(1), sup_keys.flatten(1)                       # (B, P)
     n_local = flat_ids.shape[1]
-    words = x @ model.U_R(lay.rows("Y")).T
-    phrases = x @ model.U_R(lay.rows("A")).T
+    words = x @ model.table("R", "Y").T
+    phrases = x @ model.table("R", "A").T
     local_base = words[:, UNK : UNK + 1].expand(-1, n_local)   # a local word starts as <unk>
-    scores = torch.cat([words, phrases, local_base], dim=1).clone()
+    scores = torch.cat([words, phrases, local_base], dim=1)
     # each occurrence in a support adds its context rows and the "in a support" row
     first = (flat_keys[:, :, None] == flat_keys[:, None, :]).to(torch.int8).argmax(2)  # first same-key position
     column = torch.where(flat_ids > UNK, flat_ids, n_words + n_phrases + first)
@@ -56,7 +56,7 @@ def answer_scores(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_i
         q_rows = lay.words(q_ids, lay.YM, q_known)
         scores.scatter_add_(1, q_ids, torch.einsum("bn,bln->bl", x, model.U_R(q_rows)) * q_known)
         local_in_q = occurs_in(flat_keys, q_keys) & (flat_ids == UNK)
-        scores[:, n_words + n_phrases:] += local_in_q * (x @ model.U_R(lay.words(torch.tensor([UNK]), lay.YM))[0])[:, None]
+        scores[:, n_words + n_phrases:] += local_in_q * (x @ model.table("R", "YM")[UNK])[:, None]
     valid = torch.ones_like(scores, dtype=torch.bool)
     valid[:, :2] = False
     if word_dropped is not None:
@@ -76,7 +76,7 @@ def question_side(model: MemNN, q_keys: torch.Tensor, sup_ids: torch.Tensor, sup
     before = torch.arange(sup_ids.shape[-1]) < first
     hop = torch.arange(sup_ids.shape[1])[None, :, None]
     use = in_question.any(-1, keepdim=True) & ~in_question & (sup_ids > PAD)
-    return torch.where(use, lay.row("YQ", 2 * hop + before), torch.full_like(sup_ids, lay.null))
+    return torch.where(use, lay.row("YQ", 2 * hop + before), lay.null)
 
 
 def answer_columns(model: MemNN, answers: Sequence[str], flat_keys: torch.Tensor,

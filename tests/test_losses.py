@@ -1,0 +1,36 @@
+"""Regression guard for "behaviour unchanged": 3-epoch training losses on bAbI tasks 2 and 3
+(first 300 stories, BABI_SETTINGS, the spaCy-free simple I) equal the ones recorded when O and R
+were made one implementation (issue 11). A change meant to alter training updates the numbers
+below with the command in `record()`'s docstring; a change meant to keep it must leave them alone."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from memnet.data.babi import load_tasks
+from memnet.dataset import parse_stories
+from memnet.input.sentence import SimpleInput
+from memnet.model import BABI_SETTINGS, ModelConfig
+from memnet.train import train
+from tests.helpers import BABI_EN
+
+RECORDED = {   # epoch losses (sums of hinge losses over an epoch), recorded before and after the refactor
+    2: [185.62583849334717, 2.7580784239768983, 1.6594780793190003],
+    3: [510.2722163085937, 15.106574913024902, 10.175385518074036],
+}
+
+
+def record(task_number: int) -> list[float]:
+    """The 3-epoch losses of one task; print both with
+    `python -c "from tests.test_losses import record; print({t: record(t) for t in (2, 3)})"`."""
+    torch.set_num_threads(1)
+    (task,) = load_tasks(BABI_EN, {task_number})
+    _, log = train(parse_stories(task.train[:300], SimpleInput()), ModelConfig(**{**BABI_SETTINGS, "epochs": 3}),
+                   progress=False)
+    return log.epoch_losses
+
+
+@pytest.mark.parametrize("task_number", sorted(RECORDED))
+def test_training_losses_are_unchanged(task_number):
+    # relative 1e-6: another CPU's vector units may round differently; a behaviour change moves them far more
+    assert record(task_number) == pytest.approx(RECORDED[task_number], rel=1e-6)
