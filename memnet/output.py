@@ -96,8 +96,13 @@ def embed_memories(model: MemNN, ids: torch.Tensor) -> torch.Tensor:
     questions of a batch share most of their memories)."""
     distinct, where = distinct_rows(ids.reshape(-1, ids.shape[-1]))
     rows = model.layout.sentence(distinct, "Y", model.config.unseen_context)
-    base = nn.functional.embedding_bag(rows, model.U_O.weight, mode="sum", sparse=model.U_O.sparse,
-                                       padding_idx=model.layout.null)
+    table, null = model.U_O.weight, model.layout.null
+    if model.U_O.sparse and torch.is_grad_enabled():
+        # training: look up each row the batch uses once, so that U_O's sparse gradient has one
+        # entry per row, not one per word of every sentence (the optimizer sorts its entries)
+        used, local = torch.unique(torch.cat([torch.tensor([null]), rows.flatten()]), return_inverse=True)
+        table, null, rows = model.U_O(used), int(local[0]), local[1:].view_as(rows)
+    base = nn.functional.embedding_bag(rows, table, mode="sum", padding_idx=null)
     return base[where].view(*ids.shape[:-1], -1)
 
 
@@ -212,6 +217,50 @@ def pick(model: MemNN, scores: torch.Tensor, stop: torch.Tensor, time: torch.Ten
     return torch.where(stops | ~available.any(1), -1, memories.slots.gather(1, winner[:, None])[:, 0]), winner
 
 
+def look_ahead(model: MemNN, question: torch.Tensor, q_keys: torch.Tensor, first: Memories, rows: Rows,
+               scores: torch.Tensor, hop_time: torch.Tensor, available: torch.Tensor, winner: torch.Tensor,
+               memories: Memories | Callable[[torch.Tensor], Memories]) -> torch.Tensor:
+    """The first hop's pick (B,) with a beam of `config.beam` (the search over supporting facts
+    that arXiv 1502.05698 leaves open): hop 1's winner and the next best memories by s_O each get
+    the second hop `pick` gives them, and the pair with the highest s_O(m_o1) + s_O(m_o2) (the stop
+    memory's score where hop 2 stops) wins. Of that pair, hop 1 takes the memory hop 1 would pick
+    between the two (`pick`, with its time features), so the supports come in the order training
+    taught R; `find_supports` then runs hop 2 as usual. `hop_time` (B, 3): hop 1's x·T. A path "the kitchen is north of the hall, the garden is east of the hall" needs the
+    fact that leads on, which hop 1 alone cannot tell. Costs `beam` second hops per question."""
+    masked = scores.masked_fill(~available, float("-inf"))
+    extra = masked.scatter(1, winner[:, None], float("-inf")).topk(min(model.config.beam - 1, scores.shape[1] - 1), dim=1)
+    candidates = torch.cat([winner[:, None], extra.indices], dim=1)                               # (B, W)
+    usable = torch.cat([available.gather(1, winner[:, None]), extra.values > float("-inf")], dim=1)
+    best, partner, best_total = winner.clone(), winner.clone(), torch.full(winner.shape, float("-inf"))
+    width = (first.ids.shape[0], 1, first.ids.shape[2])
+    for j in range(candidates.shape[1]):
+        at = candidates[:, j : j + 1]
+        sup_ids, sup_keys = first.ids.gather(1, at[:, :, None].expand(width)), first.keys.gather(1, at[:, :, None].expand(width))
+        picks = first.slots.gather(1, at)
+        second = memories(picks) if callable(memories) else memories
+        if not second.valid.shape[1]:
+            break   # no candidates (hashing found none)
+        x = model.combine("O", question, model.support_parts("O", q_keys, sup_ids, sup_keys), sup_ids, sup_keys, q_keys)
+        then, stop, time = hop_scores(model, second, rows, x, sup_keys)
+        chosen, then_winner = pick(model, then, stop, time, second, unpicked(second, picks), first.time.gather(1, at), 1)
+        total = scores.gather(1, at)[:, 0] + torch.where(chosen >= 0, then.gather(1, then_winner[:, None])[:, 0], stop)
+        # the second hop's pick among hop 1's memories (itself where hop 2 stops or hop 1 lacks it)
+        same = (first.slots == torch.where(chosen >= 0, chosen, -2)[:, None]) & available
+        follow = torch.where(same.any(1), same.to(torch.int8).argmax(1), at[:, 0])
+        # only pairs of facts compete, and only where hop 1's own winner leads on to a second fact:
+        # where O would stop after one fact ("where is Mary?"), it does so as without the beam
+        leads_on = chosen >= 0 if j == 0 else leads_on
+        better = usable[:, j] & (chosen >= 0) & leads_on & (total > best_total)
+        best, partner = torch.where(better, at[:, 0], best), torch.where(better, follow, partner)
+        best_total = torch.where(better, total, best_total)
+    # hop 1 takes the pair's member hop 1 itself would pick (Algorithm 1 between the two: the time
+    # features speak, so "where is Mary?" keeps the newest fact about her)
+    pair = torch.zeros_like(available).scatter_(1, best[:, None], True).scatter_(1, partner[:, None], True)
+    _, first_of_pair = pick(model, scores, torch.zeros_like(best_total), hop_time, first, pair & available,
+                            torch.empty((len(best), 0), dtype=torch.long), 0)
+    return first_of_pair
+
+
 @torch.no_grad()
 def find_supports(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor,
                   memories: Memories | Callable[[torch.Tensor], Memories], hops: int | None = None) -> list[list[Hop]]:
@@ -239,6 +288,9 @@ def find_supports(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor,
         scores, stop, time = hop_scores(model, hop_memories, rows, x, sup_keys)
         available = unpicked(hop_memories, picks)
         chosen, winner = pick(model, scores, stop, time, hop_memories, available, pick_time, hop)
+        if hop == 0 and model.config.beam > 1 and (hops or model.config.hops) > 1:
+            winner = look_ahead(model, question, q_keys, hop_memories, rows, scores, time, available, winner, memories)
+            chosen = torch.where(chosen >= 0, hop_memories.slots.gather(1, winner[:, None])[:, 0], -1)
         chosen = torch.where(done, -1, chosen)
         # the records in numpy and Python numbers: a torch call per question and hop costs more than O's scoring
         valid, slots, row_scores = hop_memories.valid.numpy(), hop_memories.slots.numpy(), scores.numpy()
@@ -263,7 +315,11 @@ def find_supports(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor,
 def hop_loss(model: MemNN, batch: Batch, mem_ids: torch.Tensor, q_ids: torch.Tensor,
              generator: torch.Generator) -> torch.Tensor:
     """Eq. 6-7 (or appendix C's pairwise time hinges) for every hop, teacher-forced on the labels.
-    Returns the summed hinge loss (a scalar)."""
+    Returns the summed hinge loss (a scalar).
+
+    Each hop's scores come from `hop_scores`, as at inference; the hinges of all hops are then
+    taken at once, hops stacked before questions (H·B rows), so that a batch costs a few large
+    operations rather than a few per hop (the negatives are drawn as hop after hop would draw them)."""
     cfg = model.config
     memories = batch_memories(model, batch, mem_ids)
     rows = Rows.of(model)
@@ -273,50 +329,66 @@ def hop_loss(model: MemNN, batch: Batch, mem_ids: torch.Tensor, q_ids: torch.Ten
     labelled_keys = gather_rows(batch.mem_keys, batch.supports)
     labelled = model.support_parts("O", batch.q_keys, labelled_ids, labelled_keys)
     labelled_time = torch.where(batch.supports >= 0, batch.mem_time.gather(1, batch.supports.clamp(min=0)), -1)
-    total = torch.zeros(())
-    # the labelled facts, then one hop that teaches the stop memory (later hops would repeat it)
-    for hop in range(min(cfg.hops, batch.supports.shape[1] + 1)):
-        picks = batch.supports[:, :hop]
+    # the labelled facts, then one hop that teaches the stop memory (later hops would repeat it);
+    # hop h trains the questions whose earlier hops had real facts (hop 1: those with a label)
+    k = batch.supports.shape[1]
+    targets = torch.cat([batch.supports, torch.full((batch.size, 1), -1)], dim=1).T     # (K+1, B)
+    still = torch.cat([torch.ones((1, batch.size), dtype=torch.bool), (targets[:-1] >= 0).cumprod(0).bool()])
+    active = still.clone()
+    active[0] &= targets[0] >= 0
+    hops = min(cfg.hops, k + 1)
+    ended = (~active[:hops].any(1)).nonzero()
+    hops = int(ended[0]) if len(ended) else hops
+    if not hops:
+        return torch.zeros(())
+    per_hop = []
+    for hop in range(hops):
         x = model.combine("O", question, labelled[:, :hop], labelled_ids[:, :hop], labelled_keys[:, :hop],
                           batch.q_keys)
         scores, stop, time = hop_scores(model, memories, rows, x, labelled_keys[:, :hop])
-        target = batch.supports[:, hop] if hop < batch.supports.shape[1] else torch.full((batch.size,), -1)
-        still = (picks >= 0).all(1)                       # earlier hops had real facts
-        active = still & (target >= 0) if hop == 0 else still
-        if not active.any():
-            break
         # candidates: the memories plus the stop memory (from hop 2 on), at column N
-        n = scores.shape[1]
-        all_scores = torch.cat([scores, stop[:, None]], dim=1)
-        # O never re-picks a fact at inference; by default an earlier hop's fact still serves as a
-        # negative, which teaches the stop memory to win (the simulation's "where is X now")
-        pool = unpicked(memories, picks) if cfg.skip_found_negatives else batch.mem_valid
-        valid = torch.cat([pool, torch.full((batch.size, 1), hop > 0)], dim=1)
-        target_col = torch.where(target >= 0, target, torch.full_like(target, n))
-        neg = sample_negatives(valid, target_col, cfg.negatives, generator)      # (B, S), -1 = none
-        pos_score = all_scores.gather(1, target_col[:, None])
-        neg_score = all_scores.gather(1, neg.clamp(min=0))
-        if cfg.time:
-            times = torch.cat([batch.mem_time, torch.full((batch.size, 1), -1)], dim=1)
-            is_mem = torch.cat([batch.mem_valid, torch.zeros(batch.size, 1, dtype=torch.bool)], dim=1)
-            after_ref = torch.cat([after_reference(memories, labelled_time[:, :hop]), is_mem[:, -1:]], dim=1)
-            p_pos, p_neg = after_ref.gather(1, target_col[:, None]), after_ref.gather(1, neg.clamp(min=0))
-            t_pos, t_neg = times.gather(1, target_col[:, None]), times.gather(1, neg.clamp(min=0))
-            both = is_mem.gather(1, target_col[:, None]) & is_mem.gather(1, neg.clamp(min=0))
-            pos_older = (t_pos < t_neg) & both
-            neg_older = (t_neg < t_pos) & both
-            c1, c2, c3 = time[:, 0:1], time[:, 1:2], time[:, 2:3]
-            s_pos_first = pos_score - neg_score + c1 * p_pos + c2 * p_neg + c3 * pos_older
-            s_neg_first = neg_score - pos_score + c1 * p_neg + c2 * p_pos + c3 * neg_older
-            hinge_pos, hinge_neg = torch.relu(cfg.margin - s_pos_first), torch.relu(cfg.margin + s_neg_first)
-            if cfg.scan_hinges:   # Algorithm 1 (newest first) only ever asks s_Ot(x, older, newer)
-                hinge_pos, hinge_neg = hinge_pos * ~neg_older, hinge_neg * ~pos_older
-            hinge = hinge_pos + hinge_neg
-        else:
-            hinge = torch.relu(cfg.margin - pos_score + neg_score)
-        hinge = hinge * ((neg >= 0) & active[:, None])
-        total = total + hinge.sum()
-    return total
+        per_hop.append((torch.cat([scores, stop[:, None]], dim=1), time))
+    n = batch.mem_valid.shape[1]
+    all_scores = torch.cat([scores for scores, _ in per_hop])                                # (H·B, N+1)
+    target, active = targets[:hops].reshape(-1), active[:hops].reshape(-1)
+    hop_of_row = torch.arange(hops).repeat_interleave(batch.size)                            # (H·B,)
+    # O never re-picks a fact at inference; by default an earlier hop's fact still serves as a
+    # negative, which teaches the stop memory to win (the simulation's "where is X now")
+    if cfg.skip_found_negatives:
+        earlier = torch.arange(k)[None, :] < torch.arange(hops)[:, None]                     # (H, K)
+        picks = torch.where(earlier[:, None, :], batch.supports[None], -1).reshape(hops * batch.size, k)
+        pool = unpicked(replace(memories, valid=memories.valid.repeat(hops, 1),
+                                slots=memories.slots.repeat(hops, 1)), picks)
+    else:
+        pool = batch.mem_valid.repeat(hops, 1)
+    valid = torch.cat([pool, (hop_of_row > 0)[:, None]], dim=1)
+    target_col = torch.where(target >= 0, target, torch.full_like(target, n))
+    neg = sample_negatives(valid, target_col, cfg.negatives, generator)      # (H·B, S), -1 = none
+    pos_score = all_scores.gather(1, target_col[:, None])
+    neg_score = all_scores.gather(1, neg.clamp(min=0))
+    if cfg.time:
+        time = torch.cat([time for _, time in per_hop])
+        times = torch.cat([batch.mem_time, torch.full((batch.size, 1), -1)], dim=1).repeat(hops, 1)
+        is_mem = torch.cat([batch.mem_valid, torch.zeros(batch.size, 1, dtype=torch.bool)], dim=1).repeat(hops, 1)
+        references = torch.cat([torch.full((batch.size, 1), -1), labelled_time], dim=1)[:, :hops].T.reshape(-1, 1)
+        after_ref = torch.cat([after_reference(replace(memories, time=memories.time.repeat(hops, 1),
+                                                       valid=memories.valid.repeat(hops, 1)), references),
+                               is_mem[:, -1:]], dim=1)
+        p_pos, p_neg = after_ref.gather(1, target_col[:, None]), after_ref.gather(1, neg.clamp(min=0))
+        t_pos, t_neg = times.gather(1, target_col[:, None]), times.gather(1, neg.clamp(min=0))
+        both = is_mem.gather(1, target_col[:, None]) & is_mem.gather(1, neg.clamp(min=0))
+        pos_older = (t_pos < t_neg) & both
+        neg_older = (t_neg < t_pos) & both
+        c1, c2, c3 = time[:, 0:1], time[:, 1:2], time[:, 2:3]
+        s_pos_first = pos_score - neg_score + c1 * p_pos + c2 * p_neg + c3 * pos_older
+        s_neg_first = neg_score - pos_score + c1 * p_neg + c2 * p_pos + c3 * neg_older
+        hinge_pos, hinge_neg = torch.relu(cfg.margin - s_pos_first), torch.relu(cfg.margin + s_neg_first)
+        if cfg.scan_hinges:   # Algorithm 1 (newest first) only ever asks s_Ot(x, older, newer)
+            hinge_pos, hinge_neg = hinge_pos * ~neg_older, hinge_neg * ~pos_older
+        hinge = hinge_pos + hinge_neg
+    else:
+        hinge = torch.relu(cfg.margin - pos_score + neg_score)
+    return (hinge * ((neg >= 0) & active[:, None])).sum()
 
 
 class SlotVectors(Synced):
