@@ -255,7 +255,9 @@ def _verdict(why) -> str:
     if why.stop is not None and why.stop > 0 and why.winner is not None:
         verdict += f"; the stop memory beat the winner, slot {why.winner} (s_Ot {_num(why.stop)}), and ended the hops"
     elif why.picked:
-        verdict += ": picked"
+        verdict += ": picked by the look-ahead (its pair of facts scored best over two hops)" if why.look_ahead else ": picked"
+    elif why.look_ahead:
+        verdict += "; the look-ahead picked another slot (a pair of facts that scored better over two hops)"
     return verdict
 
 

@@ -226,9 +226,13 @@ class MemoryNetwork:
         sentences = self.peek(answer.question)
         q_ids, q_keys = (torch.from_numpy(a)[None] for a in self.model.vocab.encode(sentences[0].tokens if sentences else ()))
         vectors, memory = self.recall.vectors, self.memory_store
+        scored = [(h, hop) for h, hop in enumerate(answer.hops) if slot in hop.slots]
         whys = [output.explain(self.model, q_ids, q_keys, vectors.memories(q_keys[0], slots=hop.slots),
                                answer.supports[:h], slot)
-                for h, hop in enumerate(answer.hops) if slot in hop.slots]   # the memories as this hop scored them
+                for h, hop in scored]   # the memories as this hop scored them
+        for why, (_, hop) in zip(whys, scored):
+            if why.picked != (hop.slot == slot):   # hop 1's beam chose another pair of facts than Algorithm 1's winner
+                why.picked, why.look_ahead = hop.slot == slot, True
         supports = answer.supports
         if supports:
             sup_ids, sup_keys = torch.from_numpy(vectors.ids[supports])[None], torch.from_numpy(memory.keys[supports])[None]

@@ -465,6 +465,7 @@ class SlotWhy:
     winner: int | None = None   # the hop's winner among the memories
     stop: float | None = None   # from hop 2: the stop memory's s_Ot against the winner (> 0: the hops ended)
     picked: bool = False        # this memory is the hop's pick
+    look_ahead: bool = False    # hop 1's beam (`look_ahead`, `ModelConfig.beam`) picked otherwise than Algorithm 1 alone
 
 
 @torch.no_grad()

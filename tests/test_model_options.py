@@ -3,6 +3,7 @@ import pytest
 import torch
 
 import memnet.model
+from app.render import why_panel
 from memnet import checkpoint, output
 from memnet.data.babi import load_tasks
 from memnet.evaluate import evaluate
@@ -10,6 +11,7 @@ from memnet.batch import Encoded, Example, collate
 from memnet.dataset import build_vocabulary, make_examples, parse_stories
 from memnet.features import occurs_in
 from memnet.model import BABI_SETTINGS, MemNN, ModelConfig, alignment
+from memnet.network import MemoryNetwork
 from memnet.input.sentence import Sentence, SimpleInput
 from memnet.train import fits, train
 from tests.helpers import BABI_EN
@@ -234,3 +236,22 @@ def test_beam_finds_the_path_greedy_hops_miss(path_task, monkeypatch):
     model.predict(batch, hops=2)
     assert len(calls) == 2 + 5
     assert evaluate(model, test_set).support_accuracy > greedy + 0.3   # 42% -> 97% when written
+    # the why view tells the look-ahead's pick from Algorithm 1's winner
+    net, changed = MemoryNetwork(model, input_map=SimpleInput()), 0
+    (task,) = load_tasks(BABI_EN, {19})
+    for story in task.test[:40]:
+        net.clear()
+        net.tell(" ".join(story.statements))
+        model.config.beam = 1
+        greedy_first = net.ask(story.questions[0].text).hops[0].slot
+        model.config.beam = 5
+        answer = net.ask(story.questions[0].text)
+        first = answer.hops[0].slot
+        if first is not None and first != greedy_first:
+            changed += 1
+            (why, *_), _ = net.explain(answer, first)
+            assert why.picked and why.look_ahead and why.winner == greedy_first
+            assert "picked by the look-ahead" in why_panel(net.memory_store.slot(first), [why], [])
+            (why, *_), _ = net.explain(answer, greedy_first)
+            assert not why.picked and why.look_ahead
+    assert changed
