@@ -25,6 +25,7 @@ import functools
 from typing import Sequence
 
 import spacy
+from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 from thinc.api import use_ops
@@ -97,7 +98,7 @@ def feature_words(doc: Doc) -> dict[int, str]:
         if j > i:
             words[j] = doc[i: j + 1].text.lower()
         elif not (tokens[i].is_punct or tokens[i].is_space):
-            lemma = "be" if _is_contracted_is(tokens[i]) else tokens[i].lemma_.lower()
+            lemma = "be" if _is_contracted_is(tokens[i]) else _feature_lemma(tokens[i])
             if any(c.isalnum() for c in lemma):
                 words[i] = lemma
         i = j + 1
@@ -140,6 +141,14 @@ def _is_contracted_is(token: Token) -> bool:
         return True
     following = next((t for t in token.doc[token.i + 1:] if t.pos_ not in ("ADJ", "ADV") or t.is_punct), None)
     return following is None or following.pos_ not in ("NOUN", "PROPN", "NUM")
+
+
+def _feature_lemma(token: Token) -> str:
+    """The lower-cased lemma, except for a name that is also a function word ("Will", "May"): it
+    keeps its capital, so Φ does not read the person as the modal the model learned."""
+    if token.pos_ == "PROPN" and token.lower_ in STOP_WORDS:
+        return token.text
+    return token.lemma_.lower()
 
 
 @Language.component("memnet_names")
