@@ -40,6 +40,7 @@ from typing import Callable, Iterable, Sequence
 
 from memnet.data.babi import Question, Story, load_tasks, parse_task_range
 from memnet.data.world import Question as WorldQuestion, WorldConfig, generate, setting_config
+from memnet.input.coref import name_gender
 from memnet.records import UNKNOWN
 
 BENCH_DATA = Path(__file__).resolve().parents[2] / "bench" / "data"  # the hand-written plain-English set
@@ -140,6 +141,7 @@ class Drawer:
         self.pools, self.rng = pools, rng
         self.taken = {w.lower() for w in taken}
         self.reserved = set(self.taken)   # the main story's words: never drawn again
+        self._by_gender: dict[str, list[str]] = {}
 
     def _draw(self, words: Sequence[str]) -> str:
         for attempt in range(2000):
@@ -151,8 +153,14 @@ class Drawer:
                 return word
         raise ValueError("the pools are too small for this many entities in one memory")
 
-    def person(self) -> str:
-        return self._draw(self.pools.people)
+    def person(self, gender: str | None = None) -> str:
+        """A first name; with `gender` ("m" or "f"), one coreference reads as that gender, so a
+        renamed "she" still finds her."""
+        if gender is None:
+            return self._draw(self.pools.people)
+        if gender not in self._by_gender:
+            self._by_gender[gender] = [p for p in self.pools.people if name_gender(p) == gender]
+        return self._draw(self._by_gender[gender])
 
     def noun(self) -> str:
         return self._draw(self.pools.nouns)
@@ -204,8 +212,9 @@ def story_entities(story: Story, entities: Entities) -> set[str]:
 
 def rename(story: Story, entities: Entities, drawer: Drawer) -> Story:
     """`story` with each of its entity words replaced by a fresh word from `drawer` (names by
-    names, nouns by nouns), in statements, questions and answers alike."""
-    mapping = {w: (drawer.person() if w in entities.names else drawer.noun()).lower()
+    names of the same gender where coreference knows it, nouns by nouns), in statements,
+    questions and answers alike."""
+    mapping = {w: (drawer.person(name_gender(w)) if w in entities.names else drawer.noun()).lower()
                for w in sorted(story_entities(story, entities))}
     return _substitute(story, mapping) if mapping else story
 
@@ -492,10 +501,8 @@ def mix_babi(story: Story, entities: Entities, people: Pools, places: Sequence[s
     With probability `unknown`, one question about a person or thing the story never names (a
     bAbI word all the same: R must learn "not in memory", not "a word I never saw") is added,
     after a random number of statements, answered `UNKNOWN` with no support."""
-    from memnet.input.coref import FEMALE_NAMES, MALE_NAMES
-
     def gender(name: str) -> str:
-        return "f" if name in FEMALE_NAMES else "m" if name in MALE_NAMES else ""
+        return name_gender(name) or ""
     mine = story_entities(story, entities)
     named = sorted(mine & entities.names)
     placed = sorted(mine & set(places))

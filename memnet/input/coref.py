@@ -20,23 +20,51 @@ from typing import Mapping, Sequence
 from spacy.language import Language
 from spacy.tokens import Doc, Token
 
-MALE_NAMES = frozenset("""
+def _faker_first_names() -> tuple[set[str], set[str]]:
+    """Female and male first names (lower case) of Faker's English locales; a name both lists hold
+    ("Jordan") is left to recency."""
+    import importlib
+    import pkgutil
+
+    from faker.providers import person
+
+    female: set[str] = set()
+    male: set[str] = set()
+    for locale in sorted(m.name for m in pkgutil.iter_modules(person.__path__) if m.name.startswith("en_")):
+        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        female |= {name.lower() for name in getattr(provider, "first_names_female", ())}
+        male |= {name.lower() for name in getattr(provider, "first_names_male", ())}
+    return female - male, male - female
+
+
+# bAbI's, the paper's simulation's and names that are also words ("Will", "May"; see
+# memnet_names), then Faker's: "she" after "May went out. Then Will left." means May
+_HAND_MALE = frozenset("""
 aaron adam alan albert alex alexander andrew antoine anthony arthur ben benjamin bernhard bill
 bilbo bob boromir brian carl charles chris christopher colin daniel david dennis edward eric
 frank fred frederick frodo gandalf gary george gimli gollum greg gregory harry henry ian jack
 jacob james jason jeff jeffrey jim joe john jonathan joseph josh kevin larry legolas leo luke
 mark martin matthew max michael mike nathan nick oliver patrick paul peter philip richard
 robert roger sam samuel sauron scott sean simon stephen steve steven sumit thomas tim tom
-tony victor walter william yann
+tony victor walter will william yann
 """.split())
-FEMALE_NAMES = frozenset("""
+_HAND_FEMALE = frozenset("""
 alice amanda amy anna anne arwen barbara betty carol catherine charlotte chloe claire daisy
 diana elizabeth ella emily emma eve galadriel gertrude grace hannah helen jane jennifer
 jessica jill joan julia julie karen kate laura lily linda lisa lucy margaret maria marie
-mary megan melissa nancy natalie olivia patricia rachel rebecca rose ruth sandra sara sarah
+mary may megan melissa nancy natalie olivia patricia rachel rebecca rose ruth sandra sara sarah
 sophie susan winona zoe
 """.split())
+_FAKER_FEMALE, _FAKER_MALE = _faker_first_names()
+MALE_NAMES = _HAND_MALE | (_FAKER_MALE - _HAND_FEMALE)
+FEMALE_NAMES = _HAND_FEMALE | (_FAKER_FEMALE - _HAND_MALE)
 NAMES = MALE_NAMES | FEMALE_NAMES
+
+
+def name_gender(name: str) -> str | None:
+    """"m" or "f" for a first name of known gender (any case), else None."""
+    lower = name.lower()
+    return "m" if lower in MALE_NAMES else "f" if lower in FEMALE_NAMES else None
 MALE_NOUNS = frozenset("man boy king father dad brother son husband uncle gentleman prince lord sir".split())
 FEMALE_NOUNS = frozenset("woman girl queen mother mom mum sister daughter wife aunt lady princess".split())
 PERSON_NOUNS = frozenset("person child kid friend teacher student doctor farmer soldier baby".split())
@@ -131,7 +159,7 @@ class Discourse:
         found: dict[int, Mention | None] = {}
         for i, piece in enumerate(clause.pieces):
             if piece.ref is not None and piece.ref.agreement != "there":
-                found[i] = self._antecedent(piece.ref)
+                found[i] = self._own_subject(clause, found, piece.ref) or self._antecedent(piece.ref)
         actors = [m for m in clause.mentions if m.subject and m.kind != "place"]
         actors += [m for i, m in found.items() if m is not None and clause.pieces[i].ref.subject]
         for i, piece in enumerate(clause.pieces):
@@ -163,6 +191,16 @@ class Discourse:
                     for key, e in data["entities"].items()},
                    {key: _mention(m) for key, m in data["whereabouts"].items()},
                    None if data["last_place"] is None else _mention(data["last_place"]), int(data["clock"]))
+
+    @staticmethod
+    def _own_subject(clause: Clause, found: Mapping[int, Mention | None], ref: Reference) -> Mention | None:
+        """A possessive's antecedent in its own clause: the subject, named or already resolved, when it
+        agrees ("Tom left his keys": Tom's, whoever was mentioned before)."""
+        if not ref.possessive:
+            return None
+        subjects = [m for m in clause.mentions if m.subject and m.kind != "place"]
+        subjects += [m for i, m in found.items() if m is not None and clause.pieces[i].ref.subject]
+        return next((m for m in subjects if _agreement_score(ref, m) is not None), None)
 
     def _antecedent(self, ref: Reference) -> Mention | None:
         if ref.fallback is not None:
@@ -279,7 +317,7 @@ def mention_of(head: Token, words: Mapping[int, str], start: int = 0, subject: b
     span = head.doc[max(head.left_edge.i, start): head.i + 1]
     lower = head.lower_
     lemma = head.lemma_.lower()
-    gender = "m" if lower in MALE_NAMES or lemma in MALE_NOUNS else "f" if lower in FEMALE_NAMES or lemma in FEMALE_NOUNS else None
+    gender = name_gender(lower) or ("m" if lemma in MALE_NOUNS else "f" if lemma in FEMALE_NOUNS else None)
     if is_place(head):
         kind = "place"
     elif gender is not None or lemma in PERSON_NOUNS or head.pos_ == "PROPN":
