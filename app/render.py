@@ -190,10 +190,12 @@ def hop_chart(answer: Answer | None, texts: Sequence[str] = (), narrow: bool = F
     hops = [hop for hop in (answer.hops if answer else []) if len(hop.scores)]
     if not hops:
         return '<p class="note">Ask a question to see O’s scores per hop.</p>'
-    return "".join(_hop_svg(hop, texts, narrow) for hop in hops)
+    # a fact picked at an earlier hop is still scored, but cannot be picked again: its bar says so
+    earlier = [{h.slot: h.hop for h in hops[:k] if h.slot is not None} for k in range(len(hops))]
+    return "".join(_hop_svg(hop, texts, narrow, before) for hop, before in zip(hops, earlier))
 
 
-def _hop_svg(hop: Hop, texts: Sequence[str], narrow: bool) -> str:
+def _hop_svg(hop: Hop, texts: Sequence[str], narrow: bool, earlier: dict[int, int]) -> str:
     order = np.argsort(-hop.scores, kind="stable")
     shown = [int(i) for i in order[:TOP_BARS]]
     if hop.slot is not None:
@@ -218,9 +220,11 @@ def _hop_svg(hop: Hop, texts: Sequence[str], narrow: bool) -> str:
         x0, x1 = sorted((zero, label_w + bar_w * (score - low) / span))
         y = row * row_h
         text = texts[slot] if slot < len(texts) else ""
-        colour = "#ea580c" if slot == hop.slot else "#94a3b8"
+        colour = "#ea580c" if slot == hop.slot else "#e2e8f0" if slot in earlier else "#94a3b8"
+        taken = f" (picked at hop {earlier[slot]})" if slot in earlier else ""
         bars.append(f'<g class="bar" data-slot="{slot}" data-hop="{hop.hop}"><title>slot {slot}: {escape(text)} '
-                    f'(s_O {score:.3f})</title><text x="0" y="{y + 13}" font-size="11">{slot}: {escape(_clip(text, clip))}</text>'
+                    f'(s_O {score:.3f}){taken}</title><text x="0" y="{y + 13}" font-size="11">{slot}: {escape(_clip(text, clip))}'
+                    f'{" ✓" if taken else ""}</text>'
                     f'<rect x="{x0:.1f}" y="{y + 3}" width="{max(x1 - x0, 1):.1f}" height="{row_h - 6}" fill="{colour}"/>'
                     f'<text x="{label_w + bar_w + 4}" y="{y + 13}" font-size="11">{score:.2f}</text></g>')
     width, height = label_w + bar_w + 44, len(shown) * row_h

@@ -232,6 +232,14 @@ def test_the_chart_of_5000_scores_shows_the_top_slots_the_pick_and_a_summary():
     assert "5,000 memories scored" in chart and "median" in chart and "<b>" not in chart
 
 
+def test_the_chart_marks_a_fact_picked_at_an_earlier_hop():
+    slots, scores = np.array([2, 1, 0], dtype=np.int64), np.array([2.0, 1.0, 0.5], dtype=np.float32)
+    hops = [Hop(1, 2, 2.0, slots, scores), Hop(2, None, 0.7, slots, scores, stop_score=0.7)]   # hop 2 stopped
+    second = render.hop_chart(Answer("q", "a", hops), ["a", "b", "c"]).split('<div class="hopchart" data-hop="2">')[1]
+    assert "(picked at hop 1)" in second and "#e2e8f0" in second   # slot 2 leads hop 2's bars, but it cannot win again
+    assert second.count("(picked at hop") == 1
+
+
 def test_the_download_keeps_the_live_answers_only(context):
     key = "u" * 20
     turn = lambda text: list(demo.handlers.chat_turn(context, key, text, 2))  # noqa: E731
