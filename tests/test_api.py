@@ -132,15 +132,15 @@ def test_what_tell_does_not_store_is_named_with_the_reason(net):
     told = net.tell("Les went to La Paz. Mary went to the garden. " + "x" * 20_000 + ". Der Hund ist in der Küche. Where is Mary?")
     assert [s.text for s in told] == ["Les went to La Paz.", "Mary went to the garden."]
     assert [(s.text[:3], s.reason.split(" (")[0]) for s in told.skipped] == [
-        ("xxx", "a word of 20,001 characters"), ("Der", "not English"), ("Whe", "a question: tell() stores statements; ask() answers questions")]
-    assert told.to_json()["skipped"][1] == {"text": "Der Hund ist in der Küche.", "reason": "not English (memnet only reads English)"}
+        ("xxx", "a word of 20,001 characters"), ("Der", "not English: memnet only reads English"), ("Whe", "a question: tell() stores statements; ask() answers questions")]
+    assert told.to_json()["skipped"][1] == {"text": "Der Hund ist in der Küche.", "reason": "not English: memnet only reads English"}
     assert net.ask("Where is Mary?").answer == "garden"  # no 20,000-character answer
 
 
 def test_respond_names_what_it_did_not_read(net):
     *replies, skipped = net.respond("Mary went to the garden. Der Hund ist in der Küche. Where is Mary?")
     assert [s.text for s in replies[0].slots] == ["Mary went to the garden."] and replies[1].answer.answer == "garden"
-    assert skipped == Skipped("Der Hund ist in der Küche.", "not English (memnet only reads English)")
+    assert skipped == Skipped("Der Hund ist in der Küche.", "not English: memnet only reads English")
 
 
 def test_a_long_paste_through_the_spacy_input_map(task1_model, spacy_input):

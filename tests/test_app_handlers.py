@@ -200,8 +200,8 @@ def test_what_a_chat_message_does_not_store_is_named(context):
     replies = turn(context, session, "Les went to La Paz. Mary went to the garden. " + "x" * 20_000 + ". Der Hund ist in der Küche.")
     assert replies[-1] == ("Stored 2 memories, in slots 0–1:\n- slot 0: “Les went to La Paz.”\n- slot 1: “Mary went to the garden.”\n\n"
                            "Not stored (2):\n- “" + "x" * render.SHOWN_OF_SKIPPED + "…” (a word of 20,001 characters (the longest I read is 200))\n"
-                           "- “Der Hund ist in der Küche.” (not English (memnet only reads English))")
-    assert turn(context, session, "Der Hund ist in der Küche.") == ["Not stored: “Der Hund ist in der Küche.” (not English (memnet only reads English))"]
+                           "- “Der Hund ist in der Küche.” (not English: memnet only reads English)")
+    assert turn(context, session, "Der Hund ist in der Küche.") == ["Not stored: “Der Hund ist in der Küche.” (not English: memnet only reads English)"]
     assert turn(context, session, "Where is Mary?")[0] == "<strong>garden</strong>"
     assert len(session.net.memory) == 2
 

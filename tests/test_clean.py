@@ -35,7 +35,7 @@ def test_refusals_name_the_reason():
     prepared = prepare("Mary went to the garden. Der Hund ist in der Küche. " + "x" * 20_000 + ". 🙂🙂. John slept.")
     assert kept("Mary went to the garden. Der Hund ist in der Küche.") == ["Mary went to the garden."]
     reasons = [s.reason for s in prepared.skipped]
-    assert reasons == ["not English (memnet only reads English)",
+    assert reasons == ["not English: memnet only reads English",
                        f"a word of 20,001 characters (the longest I read is {MAX_WORD})", NO_WORDS]
     assert prepared.skipped[1].text == "x" * 20_000 + "."
     assert prepared.pieces() == ["Mary went to the garden. John slept."]

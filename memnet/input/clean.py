@@ -131,7 +131,7 @@ def refusal(sentence: str) -> str | None:
     if len(longest) > MAX_WORD:
         return f"a word of {len(longest):,} characters (the longest I read is {MAX_WORD})"
     if not is_english(sentence):
-        return "not English (memnet only reads English)"
+        return "not English: memnet only reads English"
     return None
 
 
