@@ -9,7 +9,7 @@ from pathlib import Path
 
 from memnet import checkpoint
 from memnet.data import conversations
-from memnet.data.babi import BabiFormatError, _dialog_turn, load_tasks, parse_task_range
+from memnet.data.babi import BabiFormatError, is_dialog_turn, load_tasks, parse_task_range
 from memnet.data.world import add_simulate_arguments, run_simulate
 from memnet.dataset import parse_stories
 from memnet.evaluate import evaluate, format_table, same_answer, summarize
@@ -101,7 +101,7 @@ def _answer_lines(net, source, name, hops: int | None) -> int:
     for number, raw in enumerate(source):
         raw = raw.removeprefix("\ufeff") if number == 0 else raw  # a byte-order mark is no part of line 1
         line = _BABI_LINE.sub("", raw.rstrip("\n"))
-        if _BABI_LINE.match(raw) and "\t" in line and _dialog_turn(line.split("\t")):
+        if _BABI_LINE.match(raw) and "\t" in line and is_dialog_turn(line.split("\t")):
             raise BabiFormatError(f"{name}:{number + 1}: this looks like dialog bAbI (a user turn, a tab, the bot's "
                                   "reply), not a bAbI question line; memnet reads the question-answering tasks")
         if _BABI_LINE.match(raw) and _BABI_LINE.sub("", raw).strip() and re.match(r"^\s*1\s", raw):

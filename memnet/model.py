@@ -140,13 +140,12 @@ class MemNN(nn.Module):
         """U_O's (side "O") or U_R's ("R") rows of whole Φ blocks, concatenated: (sum of their sizes, n).
         One lookup, so training builds one sparse gradient for them; at inference (no gradient) it is
         kept until the weights change, since every question reads the same rows."""
-        embedding = getattr(self, "U_" + side)
-        if torch.is_grad_enabled():
-            return embedding(torch.cat([self.layout.rows(block) for block in blocks]))
-        version, rows = self._tables.get((side, *blocks), (None, None))
-        if version != embedding.weight._version:
+        embedding, key, keep = getattr(self, "U_" + side), (side, *blocks), not torch.is_grad_enabled()
+        version, rows = self._tables.get(key, (None, None))
+        if not keep or version != embedding.weight._version:
             rows = embedding(torch.cat([self.layout.rows(block) for block in blocks]))
-            self._tables[(side, *blocks)] = (embedding.weight._version, rows)
+            if keep:
+                self._tables[key] = (embedding.weight._version, rows)
         return rows
 
     # ---- Φ on both sides -------------------------------------------------------------

@@ -232,10 +232,9 @@ def look_ahead(model: MemNN, question: torch.Tensor, q_keys: torch.Tensor, first
     candidates = torch.cat([winner[:, None], extra.indices], dim=1)                               # (B, W)
     usable = torch.cat([available.gather(1, winner[:, None]), extra.values > float("-inf")], dim=1)
     best, partner, best_total = winner.clone(), winner.clone(), torch.full(winner.shape, float("-inf"))
-    width = (first.ids.shape[0], 1, first.ids.shape[2])
     for j in range(candidates.shape[1]):
         at = candidates[:, j : j + 1]
-        sup_ids, sup_keys = first.ids.gather(1, at[:, :, None].expand(width)), first.keys.gather(1, at[:, :, None].expand(width))
+        sup_ids, sup_keys = gather_rows(first.ids, at), gather_rows(first.keys, at)
         picks = first.slots.gather(1, at)
         second = memories(picks) if callable(memories) else memories
         if not second.valid.shape[1]:
@@ -302,13 +301,11 @@ def find_supports(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor,
         done = done | (chosen < 0)
         if done.all():
             break
-        found = (chosen >= 0)[:, None]
-        at = winner[:, None]
+        at = torch.where(chosen >= 0, winner, -1)[:, None]   # the pick's position; -1 where the hops ended
         picks = torch.cat([picks, chosen[:, None]], dim=1)
-        pick_time = torch.cat([pick_time, torch.where(found, hop_memories.time.gather(1, at), -1)], dim=1)
-        width = (hop_memories.ids.shape[0], 1, hop_memories.ids.shape[2])
-        sup_ids = torch.cat([sup_ids, hop_memories.ids.gather(1, at[:, :, None].expand(width)) * found[:, :, None]], 1)
-        sup_keys = torch.cat([sup_keys, hop_memories.keys.gather(1, at[:, :, None].expand(width)) * found[:, :, None]], 1)
+        pick_time = torch.cat([pick_time, torch.where(at >= 0, hop_memories.time.gather(1, at.clamp(min=0)), -1)], dim=1)
+        sup_ids = torch.cat([sup_ids, gather_rows(hop_memories.ids, at)], 1)
+        sup_keys = torch.cat([sup_keys, gather_rows(hop_memories.keys, at)], 1)
     return result
 
 
@@ -479,9 +476,7 @@ def explain(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, memories: M
     position = {name: p for p, name in enumerate(names)}
     at = torch.tensor([[position[s] for s in earlier]], dtype=torch.long).view(1, len(earlier))
     p = position[slot]
-    width = (1, len(earlier), memories.ids.shape[2])
-    sup_ids = memories.ids.gather(1, at[:, :, None].expand(width))
-    sup_keys = memories.keys.gather(1, at[:, :, None].expand(width))
+    sup_ids, sup_keys = gather_rows(memories.ids, at), gather_rows(memories.keys, at)
     rows = Rows.of(model)
     x = model.combine("O", model.question_part("O", q_ids), model.support_parts("O", q_keys, sup_ids, sup_keys),
                       sup_ids, sup_keys, q_keys)

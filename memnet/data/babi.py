@@ -89,7 +89,7 @@ def read_stories(path: str | Path) -> list[Story]:
         fields = rest.split("\t")
         if len(fields) < 2 or not fields[0].strip() or not fields[1].strip():
             raise BabiFormatError(f"{where}: a question line needs '<question>\\t<answer>[\\t<support ids>]'")
-        if _dialog_turn(fields):
+        if is_dialog_turn(fields):
             raise BabiFormatError(f"{where}: this looks like dialog bAbI (a user turn, a tab, the bot's reply), "
                                   f"not a bAbI question line; memnet reads the question-answering tasks")
         supports = []
@@ -105,7 +105,7 @@ def read_stories(path: str | Path) -> list[Story]:
     return stories
 
 
-def _dialog_turn(fields: list[str]) -> bool:
+def is_dialog_turn(fields: list[str]) -> bool:
     """A dialog-bAbI turn: no supporting facts, a user turn that is no question, a reply of several words."""
     no_supports = len(fields) < 3 or not fields[2].strip()
     user, reply = fields[0].strip(), fields[1].strip()

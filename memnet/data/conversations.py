@@ -469,16 +469,20 @@ def _ask_unknown(drawer: Drawer, rng, people, places, objects, state: _Tracker, 
         ask(f"Where is the {drawer.noun()}?", UNKNOWN, ())
     elif roll < 0.7 and mentioned:
         place = rng.choice(mentioned)
-        said = re.compile(rf"\b{re.escape(_place_word(place))}\b", re.IGNORECASE)
-        ask(f"Where is {place}?", UNKNOWN, tuple(i for i, text in enumerate(statements) if said.search(text))[-1:])
+        ask(f"Where is {place}?", UNKNOWN, _last_mention(place, statements))
     else:
         unplaced = [p for p in people if p not in state.place] + [o for o in objects if state.where_object(o) is None]
         if unplaced:
             entity = rng.choice(unplaced)
-            said = re.compile(rf"\b{re.escape(_place_word(entity))}\b", re.IGNORECASE)
-            ask(f"Where is {entity}?", UNKNOWN, tuple(i for i, text in enumerate(statements) if said.search(text))[-1:])
+            ask(f"Where is {entity}?", UNKNOWN, _last_mention(entity, statements))
         else:
             ask(f"What is {drawer.person()} carrying?", UNKNOWN, ())
+
+
+def _last_mention(entity: str, statements: Sequence[str]) -> tuple[int, ...]:
+    """The index of the newest statement that names `entity` (as a support: none if none does)."""
+    said = re.compile(rf"\b{re.escape(_place_word(entity))}\b", re.IGNORECASE)
+    return tuple(i for i, text in enumerate(statements) if said.search(text))[-1:]
 
 
 # --- bAbI stories with their words mixed across tasks -------------------------------------------
@@ -501,8 +505,6 @@ def mix_babi(story: Story, entities: Entities, people: Pools, places: Sequence[s
     With probability `unknown`, one question about a person or thing the story never names (a
     bAbI word all the same: R must learn "not in memory", not "a word I never saw") is added,
     after a random number of statements, answered `UNKNOWN` with no support."""
-    def gender(name: str) -> str:
-        return name_gender(name) or ""
     mine = story_entities(story, entities)
     named = sorted(mine & entities.names)
     placed = sorted(mine & set(places))
@@ -512,9 +514,9 @@ def mix_babi(story: Story, entities: Entities, people: Pools, places: Sequence[s
             placed = []
             break
     mapping: dict[str, str] = {}
-    free = {g: [p.lower() for p in people.people if gender(p.lower()) == g] for g in ("f", "m", "")}
+    free = {g: [p.lower() for p in people.people if name_gender(p) == g] for g in ("f", "m", None)}
     for name in named:
-        choices = [p for p in free[gender(name)] if p not in mapping.values()]
+        choices = [p for p in free[name_gender(name)] if p not in mapping.values()]
         mapping[name] = rng.choice(choices) if choices else name
     spare = [p for p in places if p not in placed]
     for place, new in zip(placed, rng.sample(list(places), len(placed)) if len(places) >= len(placed) else placed):

@@ -65,6 +65,8 @@ def name_gender(name: str) -> str | None:
     """"m" or "f" for a first name of known gender (any case), else None."""
     lower = name.lower()
     return "m" if lower in MALE_NAMES else "f" if lower in FEMALE_NAMES else None
+
+
 MALE_NOUNS = frozenset("man boy king father dad brother son husband uncle gentleman prince lord sir".split())
 FEMALE_NOUNS = frozenset("woman girl queen mother mom mum sister daughter wife aunt lady princess".split())
 PERSON_NOUNS = frozenset("person child kid friend teacher student doctor farmer soldier baby".split())
@@ -160,8 +162,7 @@ class Discourse:
         for i, piece in enumerate(clause.pieces):
             if piece.ref is not None and piece.ref.agreement != "there":
                 found[i] = self._own_subject(clause, found, piece.ref) or self._antecedent(piece.ref)
-        actors = [m for m in clause.mentions if m.subject and m.kind != "place"]
-        actors += [m for i, m in found.items() if m is not None and clause.pieces[i].ref.subject]
+        actors = _actors(clause, found)
         for i, piece in enumerate(clause.pieces):
             if piece.ref is not None and piece.ref.agreement == "there":
                 found[i] = self._place_of(actors)
@@ -198,9 +199,7 @@ class Discourse:
         agrees ("Tom left his keys": Tom's, whoever was mentioned before)."""
         if not ref.possessive:
             return None
-        subjects = [m for m in clause.mentions if m.subject and m.kind != "place"]
-        subjects += [m for i, m in found.items() if m is not None and clause.pieces[i].ref.subject]
-        return next((m for m in subjects if _agreement_score(ref, m) is not None), None)
+        return next((m for m in _actors(clause, found) if _agreement_score(ref, m) is not None), None)
 
     def _antecedent(self, ref: Reference) -> Mention | None:
         if ref.fallback is not None:
@@ -252,6 +251,12 @@ class Discourse:
             for actor in actors:
                 for key in (actor.key, *actor.members):
                     self.whereabouts[key] = place
+
+
+def _actors(clause: Clause, found: Mapping[int, Mention | None]) -> list[Mention]:
+    """The clause's subjects that are not places: those it names, then its pronouns resolved so far."""
+    return ([m for m in clause.mentions if m.subject and m.kind != "place"]
+            + [m for i, m in found.items() if m is not None and clause.pieces[i].ref.subject])
 
 
 def _mention(data: Mapping) -> Mention:
