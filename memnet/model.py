@@ -39,6 +39,7 @@ class ModelConfig:
     answer_match: bool = False       # R's §3.6 rows: question words found in no support (QX), answer after/before one (YQ)
     unlabelled_picks: bool = False   # R trains on O's picks for questions without labelled supports ("unknown")
     beam: int = 1                    # O's first hop looks ahead: of its `beam` best picks, the one whose pair scores best (1: greedy)
+    pair_loss: bool = False          # train the beam's pair score: the labelled pair of facts beats the pairs the beam weighs
     min_count: int = 1               # words seen fewer times in training stay unseen (redrawn names: see Vocabulary.build)
     nonlinear: bool = False          # NL of arXiv 1502.05698: input embedding E(x) = tanh(W tanh(Uᵀ Φx(x)))
     word_dropout: float = 0.1        # d: share of word types treated as unseen in each training example

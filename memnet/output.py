@@ -222,16 +222,19 @@ def look_ahead(model: MemNN, question: torch.Tensor, q_keys: torch.Tensor, first
                memories: Memories | Callable[[torch.Tensor], Memories]) -> torch.Tensor:
     """The first hop's pick (B,) with a beam of `config.beam` (the search over supporting facts
     that arXiv 1502.05698 leaves open): hop 1's winner and the next best memories by s_O each get
-    the second hop `pick` gives them, and the pair with the highest s_O(m_o1) + s_O(m_o2) (the stop
-    memory's score where hop 2 stops) wins. Of that pair, hop 1 takes the memory hop 1 would pick
-    between the two (`pick`, with its time features), so the supports come in the order training
-    taught R; `find_supports` then runs hop 2 as usual. `hop_time` (B, 3): hop 1's x·T. A path "the kitchen is north of the hall, the garden is east of the hall" needs the
-    fact that leads on, which hop 1 alone cannot tell. Costs `beam` second hops per question."""
+    the second hop `pick` gives them, and the pair whose two hops score best together wins
+    (`pair_score`: each hop's score as Algorithm 1 weighs it, write-time terms included). Of that
+    pair, hop 1 takes the memory hop 1 would pick between the two (`pick`, with its time features),
+    so the supports come in the order training taught R; `find_supports` then runs hop 2 as usual.
+    `hop_time` (B, 3): hop 1's x·T. A path "the kitchen is north of the hall, the garden is east of
+    the hall" needs the fact that leads on, which hop 1 alone cannot tell. Costs `beam` second hops
+    per question."""
     masked = scores.masked_fill(~available, float("-inf"))
     extra = masked.scatter(1, winner[:, None], float("-inf")).topk(min(model.config.beam - 1, scores.shape[1] - 1), dim=1)
     candidates = torch.cat([winner[:, None], extra.indices], dim=1)                               # (B, W)
     usable = torch.cat([available.gather(1, winner[:, None]), extra.values > float("-inf")], dim=1)
     best, partner, best_total = winner.clone(), winner.clone(), torch.full(winner.shape, float("-inf"))
+    first_side = against_winner(model, scores, hop_time, first, winner, torch.empty((len(winner), 0), dtype=torch.long))
     for j in range(candidates.shape[1]):
         at = candidates[:, j : j + 1]
         sup_ids, sup_keys = gather_rows(first.ids, at), gather_rows(first.keys, at)
@@ -241,8 +244,10 @@ def look_ahead(model: MemNN, question: torch.Tensor, q_keys: torch.Tensor, first
             break   # no candidates (hashing found none)
         x = model.combine("O", question, model.support_parts("O", q_keys, sup_ids, sup_keys), sup_ids, sup_keys, q_keys)
         then, stop, time = hop_scores(model, second, rows, x, sup_keys)
-        chosen, then_winner = pick(model, then, stop, time, second, unpicked(second, picks), first.time.gather(1, at), 1)
-        total = scores.gather(1, at)[:, 0] + torch.where(chosen >= 0, then.gather(1, then_winner[:, None])[:, 0], stop)
+        at_time = first.time.gather(1, at)
+        chosen, then_winner = pick(model, then, stop, time, second, unpicked(second, picks), at_time, 1)
+        total = first_side.gather(1, at)[:, 0] + torch.where(chosen >= 0, winner_side(model, then, time, second, at_time,
+                                                                                      then_winner), stop)
         # the second hop's pick among hop 1's memories (itself where hop 2 stops or hop 1 lacks it)
         same = (first.slots == torch.where(chosen >= 0, chosen, -2)[:, None]) & available
         follow = torch.where(same.any(1), same.to(torch.int8).argmax(1), at[:, 0])
@@ -258,6 +263,35 @@ def look_ahead(model: MemNN, question: torch.Tensor, q_keys: torch.Tensor, first
     _, first_of_pair = pick(model, scores, torch.zeros_like(best_total), hop_time, first, pair & available,
                             torch.empty((len(best), 0), dtype=torch.long), 0)
     return first_of_pair
+
+
+def against_winner(model: MemNN, scores: torch.Tensor, time: torch.Tensor, memories: Memories,
+                   winner: torch.Tensor, pick_time: torch.Tensor) -> torch.Tensor:
+    """Hop 1's score of every memory (B, N) as Algorithm 1 weighs it against the hop's winner
+    (B,): s_O(winner) + s_Ot(x, m, winner) where m is older than the winner (it challenged it and
+    lost), s_O(winner) − s_Ot(x, winner, m) where newer (the winner took over from it); the winner
+    keeps its s_O. Without time features, s_O itself. In s_O's units, so that `look_ahead` adds it
+    to hop 2's `winner_side`: the raw s_O alone would let an old fact about the object outscore
+    its newest one (task 2's "where is the football?")."""
+    if not model.config.time:
+        return scores
+    u, v = time_sides(scores, after_reference(memories, pick_time), time)
+    u_w, v_w = u.gather(1, winner[:, None]), v.gather(1, winner[:, None])
+    position = torch.arange(scores.shape[1])[None, :]
+    older = u - v_w                       # the memory challenges the winner
+    newer = -(u_w - v)                    # the winner challenged the memory
+    s_w = scores.gather(1, winner[:, None])
+    return s_w + torch.where(position > winner[:, None], older, torch.where(position < winner[:, None], newer, 0.0))
+
+
+def winner_side(model: MemNN, scores: torch.Tensor, time: torch.Tensor, memories: Memories, pick_time: torch.Tensor,
+                winner: torch.Tensor) -> torch.Tensor:
+    """A later hop's winner (B,) scored as Algorithm 1's incumbent (B,): s_O − x·T2 where it is newer
+    than the previous pick, the side the stop memory and every challenger must beat (s_O without
+    time features)."""
+    if model.config.time:
+        scores = time_sides(scores, after_reference(memories, pick_time), time)[1]
+    return scores.gather(1, winner[:, None])[:, 0]
 
 
 @torch.no_grad()
@@ -345,6 +379,10 @@ def hop_loss(model: MemNN, batch: Batch, mem_ids: torch.Tensor, q_ids: torch.Ten
         scores, stop, time = hop_scores(model, memories, rows, x, labelled_keys[:, :hop])
         # candidates: the memories plus the stop memory (from hop 2 on), at column N
         per_hop.append((torch.cat([scores, stop[:, None]], dim=1), time))
+    pairs = torch.zeros(())
+    if cfg.pair_loss and hops > 1:
+        pairs = pair_loss(model, batch, memories, rows, question, per_hop[0][0][:, :-1], per_hop[0][1],
+                          per_hop[1][0][:, :-1], per_hop[1][1], labelled_time[:, :1])
     n = batch.mem_valid.shape[1]
     all_scores = torch.cat([scores for scores, _ in per_hop])                                # (H·B, N+1)
     target, active = targets[:hops].reshape(-1), active[:hops].reshape(-1)
@@ -385,7 +423,45 @@ def hop_loss(model: MemNN, batch: Batch, mem_ids: torch.Tensor, q_ids: torch.Ten
         hinge = hinge_pos + hinge_neg
     else:
         hinge = torch.relu(cfg.margin - pos_score + neg_score)
-    return (hinge * ((neg >= 0) & active[:, None])).sum()
+    return (hinge * ((neg >= 0) & active[:, None])).sum() + pairs
+
+
+def pair_loss(model: MemNN, batch: Batch, memories: Memories, rows: Rows, question: torch.Tensor,
+              first: torch.Tensor, first_time: torch.Tensor, second: torch.Tensor, second_time: torch.Tensor,
+              first_time_of_label: torch.Tensor) -> torch.Tensor:
+    """The hinges that teach `look_ahead`'s pair score (a scalar): for each question with two
+    labelled facts, the labelled pair must outscore by the margin γ each pair the beam would weigh
+    instead, hop 1's `beam` − 1 best other memories (labelled ones aside) each with the second hop
+    Algorithm 1 gives it (or the stop memory). Pair scores as at inference: hop 1's `against_winner`
+    (the labelled fact as the winner) plus hop 2's `winner_side`. Teacher-forced hops only ever see
+    the right first fact, so without these hinges hop 2's scores after a wrong one are untrained
+    and a pair can win on them (task 2: an older "John got the football" followed by his newest
+    move). `first`, `second` (B, N): s_O at hops 1 and 2 (teacher-forced), with their x·T (B, 3);
+    `first_time_of_label` (B, 1): the labelled first fact's write time."""
+    cfg, supports = model.config, batch.supports
+    has_pair = (supports[:, :2] >= 0).all(1) if supports.shape[1] > 1 else torch.zeros(batch.size, dtype=torch.bool)
+    if not has_pair.any():
+        return torch.zeros(())
+    label_1, label_2 = supports[:, 0].clamp(min=0), supports[:, 1].clamp(min=0)
+    positive = first.gather(1, label_1[:, None])[:, 0] + winner_side(model, second, second_time, memories,
+                                                                    first_time_of_label, label_2)
+    others = unpicked(memories, supports)
+    on_first = against_winner(model, first, first_time, memories, label_1, torch.empty((batch.size, 0), dtype=torch.long))
+    candidates = first.detach().masked_fill(~others, float("-inf")).topk(min(cfg.beam - 1, first.shape[1]), dim=1)
+    total = torch.zeros(())
+    for j in range(candidates.indices.shape[1]):
+        at = candidates.indices[:, j : j + 1]
+        usable = has_pair & (candidates.values[:, j] > float("-inf"))
+        sup_ids, sup_keys = gather_rows(memories.ids, at), gather_rows(memories.keys, at)
+        x = model.combine("O", question, model.support_parts("O", batch.q_keys, sup_ids, sup_keys), sup_ids, sup_keys,
+                          batch.q_keys)
+        then, stop, time = hop_scores(model, memories, rows, x, sup_keys)
+        at_time = memories.time.gather(1, at)
+        chosen, then_winner = pick(model, then, stop, time, memories, unpicked(memories, at), at_time, 1)
+        negative = on_first.gather(1, at)[:, 0] + torch.where(chosen >= 0, winner_side(model, then, time, memories, at_time,
+                                                                                         then_winner), stop)
+        total = total + (torch.relu(cfg.margin - positive + negative) * usable).sum()
+    return total
 
 
 class SlotVectors(Synced):
