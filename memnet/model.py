@@ -36,6 +36,7 @@ class ModelConfig:
     scan_hinges: bool = False        # appendix C's pair hinges only in the order Algorithm 1 compares (older challenges)
     align_maps: bool = False         # R: a learned map per (hop, where the question's word stands in the support)
     hop_maps: bool = False           # a learned n×n map per hop for each support's embedding (keeps order)
+    compose: int = 0                 # R: hidden units of a tanh MLP over [question; support 1; support 2] (roles by alignment; 0: off)
     answer_match: bool = False       # R's §3.6 rows: question words found in no support (QX), answer after/before one (YQ)
     unlabelled_picks: bool = False   # R trains on O's picks for questions without labelled supports ("unknown")
     beam: int = 1                    # O's first hop looks ahead: of its `beam` best picks, the one whose pair scores best (1: greedy)
@@ -63,7 +64,7 @@ class ModelConfig:
 # to 6 hops ended by the stop memory. See README, "bAbI: what each task needs".
 BABI_SETTINGS = {"hops": 6, "ngram_buckets": 4096, "optimizer": "adagrad", "lr": 0.08, "epochs": 40, "fit_check": 5,
                  "hop_maps": True, "support_bigrams": True, "match_source": True, "align_maps": True,
-                 "skip_found_negatives": True}
+                 "skip_found_negatives": True, "beam": 5, "pair_loss": True}
 
 
 ALIGNMENTS = 3  # where a support's first question word stands: nowhere, first half, second half
@@ -104,7 +105,7 @@ class MemNN(nn.Module):
             self.W_R = nn.Linear(config.dim, config.dim, bias=False)
             nn.init.eye_(self.W_O.weight)
             nn.init.eye_(self.W_R.weight)
-        if config.align_maps or config.answer_match:
+        if config.align_maps or config.answer_match or config.compose:
             # spaCy's English stop words ("the", "of", "to") say nothing about where a question's
             # entity stands in a support, so the alignment looks only at the other words. Imported
             # here: loading spaCy costs every other `import memnet` half a second.
@@ -113,14 +114,17 @@ class MemNN(nn.Module):
             self.content_word = torch.tensor([i > PAD and w not in STOP_WORDS for i, w in enumerate(vocab.words)])
         if config.align_maps:   # zero at first: R starts as without them
             self.A_R = nn.Parameter(torch.zeros(MAX_HOPS, ALIGNMENTS, config.dim, config.dim))
+        if config.compose:   # the output layer starts at zero: R starts as without it
+            self.C_R = nn.Linear((1 + 2 * ALIGNMENTS) * config.dim, config.compose)
+            self.D_R = nn.Parameter(torch.zeros(config.dim, config.compose))
         if config.hop_maps:
             self.P_O = nn.Parameter(torch.eye(config.dim).repeat(MAX_HOPS, 1, 1))
             self.P_R = nn.Parameter(torch.eye(config.dim).repeat(MAX_HOPS, 1, 1))
         self._tables: dict[tuple[str, ...], tuple[int, torch.Tensor]] = {}
 
     def weights(self) -> dict[str, torch.Tensor]:
-        """Every learned tensor by its checkpoint name: U_O and U_R, then W_* (NL), P_* (hop maps)
-        and A_R (align maps)."""
+        """Every learned tensor by its checkpoint name: U_O and U_R, then W_* (NL), P_* (hop maps),
+        A_R (align maps) and C_R, c_R, D_R (compose)."""
         named = {"U_O": self.U_O.weight, "U_R": self.U_R.weight}
         for side in ("O", "R"):
             if self.config.nonlinear:
@@ -129,6 +133,8 @@ class MemNN(nn.Module):
                 named["P_" + side] = getattr(self, "P_" + side)
         if self.config.align_maps:
             named["A_R"] = self.A_R
+        if self.config.compose:
+            named.update(C_R=self.C_R.weight, c_R=self.C_R.bias, D_R=self.D_R)
         return named
 
     def embed_input(self, x: torch.Tensor, side: str) -> torch.Tensor:
@@ -207,7 +213,29 @@ class MemNN(nn.Module):
             where = alignment(sup_ids, occurs_in(sup_keys, q_keys) & self.content_word[sup_ids])  # (B, K)
             x = x + torch.einsum("bkn,bkc,kcmn->bm", per_hop, nn.functional.one_hot(where, ALIGNMENTS).to(x.dtype),
                                  self.A_R[:hops])
+        if side == "R" and cfg.compose:
+            x = x + self.composed(question, per_hop, sup_ids, sup_keys, q_keys)
         return self.embed_input(x, side)
+
+    def composed(self, question: torch.Tensor, per_hop: torch.Tensor, sup_ids: torch.Tensor, sup_keys: torch.Tensor,
+                 q_keys: torch.Tensor) -> torch.Tensor:
+        """`compose`: D_R tanh(C_R [q; s_1; s_2] + c_R), (B, n), added to R's input embedding. q is the
+        question's part (B, n); s_h, support h's part, stands in the slot of its `alignment` class
+        (no question word, question word in the first half, in the second: the question's entity as
+        the subject or the object of "A is left of B"), so s_h is 3n wide, zero in the other slots.
+        "The triangle is above the rectangle; the square is left of the triangle; is the rectangle
+        right of the square?" asks for a relation of the two relations and their directions, which
+        a sum of word embeddings cannot give (arXiv 1502.05698 leaves task 17 failed; its NL
+        nonlinearity is the same idea on the whole input)."""
+        two = torch.zeros((per_hop.shape[0], 2, per_hop.shape[2]))
+        two[:, : per_hop.shape[1]] = per_hop[:, :2]
+        where = torch.zeros((per_hop.shape[0], 2), dtype=torch.long)
+        if per_hop.shape[1]:
+            first = sup_ids[:, :2]
+            where[:, : first.shape[1]] = alignment(first, occurs_in(sup_keys[:, :2], q_keys) & self.content_word[first])
+        slots = torch.einsum("bkn,bkc->bkcn", two, nn.functional.one_hot(where, ALIGNMENTS).to(two.dtype))
+        hidden = torch.tanh(self.C_R(torch.cat([question, slots.flatten(1)], dim=1)))
+        return hidden @ self.D_R.T
 
     @property
     def max_hops(self) -> int:

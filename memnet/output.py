@@ -448,20 +448,22 @@ def pair_loss(model: MemNN, batch: Batch, memories: Memories, rows: Rows, questi
     others = unpicked(memories, supports)
     on_first = against_winner(model, first, first_time, memories, label_1, torch.empty((batch.size, 0), dtype=torch.long))
     candidates = first.detach().masked_fill(~others, float("-inf")).topk(min(cfg.beam - 1, first.shape[1]), dim=1)
-    total = torch.zeros(())
-    for j in range(candidates.indices.shape[1]):
-        at = candidates.indices[:, j : j + 1]
-        usable = has_pair & (candidates.values[:, j] > float("-inf"))
-        sup_ids, sup_keys = gather_rows(memories.ids, at), gather_rows(memories.keys, at)
-        x = model.combine("O", question, model.support_parts("O", batch.q_keys, sup_ids, sup_keys), sup_ids, sup_keys,
-                          batch.q_keys)
-        then, stop, time = hop_scores(model, memories, rows, x, sup_keys)
-        at_time = memories.time.gather(1, at)
-        chosen, then_winner = pick(model, then, stop, time, memories, unpicked(memories, at), at_time, 1)
-        negative = on_first.gather(1, at)[:, 0] + torch.where(chosen >= 0, winner_side(model, then, time, memories, at_time,
-                                                                                         then_winner), stop)
-        total = total + (torch.relu(cfg.margin - positive + negative) * usable).sum()
-    return total
+    # every candidate's second hop at once: the batch repeated, candidate j in rows j·B .. (j+1)·B
+    k = candidates.indices.shape[1]
+    at = candidates.indices.T.reshape(-1, 1)                                                    # (k·B, 1)
+    many = replace(memories, **{f: getattr(memories, f).repeat(k, *[1] * (getattr(memories, f).dim() - 1))
+                                for f in ("ids", "keys", "time", "valid", "base", "in_question", "slots", "terms")})
+    q_keys = batch.q_keys.repeat(k, 1)
+    sup_ids, sup_keys = gather_rows(many.ids, at), gather_rows(many.keys, at)
+    x = model.combine("O", question.repeat(k, 1), model.support_parts("O", q_keys, sup_ids, sup_keys), sup_ids, sup_keys,
+                      q_keys)
+    then, stop, time = hop_scores(model, many, rows, x, sup_keys)
+    at_time = many.time.gather(1, at)
+    chosen, then_winner = pick(model, then, stop, time, many, unpicked(many, at), at_time, 1)
+    negative = on_first.repeat(k, 1).gather(1, at)[:, 0] + torch.where(chosen >= 0, winner_side(model, then, time, many,
+                                                                                                 at_time, then_winner), stop)
+    usable = has_pair.repeat(k) & (candidates.values.T.reshape(-1) > float("-inf"))
+    return (torch.relu(cfg.margin - positive.repeat(k) + negative) * usable).sum()
 
 
 class SlotVectors(Synced):
