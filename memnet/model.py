@@ -40,7 +40,7 @@ class ModelConfig:
     answer_match: bool = False       # R's §3.6 rows: question words found in no support (QX), answer after/before one (YQ)
     unlabelled_picks: bool = False   # R trains on O's picks for questions without labelled supports ("unknown")
     beam: int = 1                    # O's first hop looks ahead: of its `beam` best picks, the one whose pair scores best (1: greedy)
-    pair_loss: bool = False          # train the beam's pair score: the labelled pair of facts beats the pairs the beam weighs
+    pair_margin: float = 0.0         # train the beam's pair score: the labelled pair of facts beats the pairs it weighs by this (0: off)
     min_count: int = 1               # words seen fewer times in training stay unseen (redrawn names: see Vocabulary.build)
     nonlinear: bool = False          # NL of arXiv 1502.05698: input embedding E(x) = tanh(W tanh(Uᵀ Φx(x)))
     word_dropout: float = 0.1        # d: share of word types treated as unseen in each training example
@@ -64,7 +64,7 @@ class ModelConfig:
 # to 6 hops ended by the stop memory. See README, "bAbI: what each task needs".
 BABI_SETTINGS = {"hops": 6, "ngram_buckets": 4096, "optimizer": "adagrad", "lr": 0.08, "epochs": 40, "fit_check": 5,
                  "hop_maps": True, "support_bigrams": True, "match_source": True, "align_maps": True,
-                 "skip_found_negatives": True, "beam": 5, "pair_loss": True}
+                 "skip_found_negatives": True, "beam": 5, "pair_margin": 3.0}
 
 
 ALIGNMENTS = 3  # where a support's first question word stands: nowhere, first half, second half

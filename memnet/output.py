@@ -380,7 +380,7 @@ def hop_loss(model: MemNN, batch: Batch, mem_ids: torch.Tensor, q_ids: torch.Ten
         # candidates: the memories plus the stop memory (from hop 2 on), at column N
         per_hop.append((torch.cat([scores, stop[:, None]], dim=1), time))
     pairs = torch.zeros(())
-    if cfg.pair_loss and hops > 1:
+    if cfg.pair_margin and hops > 1:
         pairs = pair_loss(model, batch, memories, rows, question, per_hop[0][0][:, :-1], per_hop[0][1],
                           per_hop[1][0][:, :-1], per_hop[1][1], labelled_time[:, :1])
     n = batch.mem_valid.shape[1]
@@ -436,7 +436,9 @@ def pair_loss(model: MemNN, batch: Batch, memories: Memories, rows: Rows, questi
     (the labelled fact as the winner) plus hop 2's `winner_side`. Teacher-forced hops only ever see
     the right first fact, so without these hinges hop 2's scores after a wrong one are untrained
     and a pair can win on them (task 2: an older "John got the football" followed by his newest
-    move). `first`, `second` (B, N): s_O at hops 1 and 2 (teacher-forced), with their x·T (B, 3);
+    move). The margin is on the scale of two hops' scores summed (tens), not γ: with γ (0.1) the
+    pairs ranked right in training but an unusual wording at test still let an older pair win
+    (bAbI 11 and 13: 99.9% greedy, 99.1% with the beam; margin 3: 100%). `first`, `second` (B, N): s_O at hops 1 and 2 (teacher-forced), with their x·T (B, 3);
     `first_time_of_label` (B, 1): the labelled first fact's write time."""
     cfg, supports = model.config, batch.supports
     has_pair = (supports[:, :2] >= 0).all(1) if supports.shape[1] > 1 else torch.zeros(batch.size, dtype=torch.bool)
@@ -463,7 +465,7 @@ def pair_loss(model: MemNN, batch: Batch, memories: Memories, rows: Rows, questi
     negative = on_first.repeat(k, 1).gather(1, at)[:, 0] + torch.where(chosen >= 0, winner_side(model, then, time, many,
                                                                                                  at_time, then_winner), stop)
     usable = has_pair.repeat(k) & (candidates.values.T.reshape(-1) > float("-inf"))
-    return (torch.relu(cfg.margin - positive.repeat(k) + negative) * usable).sum()
+    return (torch.relu(cfg.pair_margin - positive.repeat(k) + negative) * usable).sum()
 
 
 class SlotVectors(Synced):

@@ -227,6 +227,7 @@ def test_beam_finds_the_path_greedy_hops_miss(path_task, monkeypatch):
     train_set, test_set = path_task
     config = ModelConfig(**{**BABI_SETTINGS, "ngram_buckets": 256, "epochs": 15, "fit_check": 0, "seed": 0})
     model, _ = train(train_set, config, progress=False)
+    model.config.beam = 1
     greedy = evaluate(model, test_set).support_accuracy
     model.config.beam = 5
     calls = []
@@ -255,3 +256,41 @@ def test_beam_finds_the_path_greedy_hops_miss(path_task, monkeypatch):
             (why, *_), _ = net.explain(answer, greedy_first)
             assert not why.picked and why.look_ahead
     assert changed
+
+
+def test_the_pair_score_weighs_hop_1_as_algorithm_1_does():
+    """`against_winner`: an older memory whose s_O beats the newest one's, but which loses
+    Algorithm 1's comparison through the write-time terms, scores below the winner in the beam's
+    pair score, as raw s_O would not (task 2's older "John got the football")."""
+    scores = torch.tensor([[5.0, 6.0, 4.0]])        # newest first
+    time = torch.tensor([[0.0, 0.0, -3.0]])         # x·T: an older challenger pays 3
+    none = torch.zeros((1, 3, 1), dtype=torch.long)
+    memories = output.Memories(none, none, torch.tensor([[3, 2, 1]]), torch.ones((1, 3), dtype=torch.bool),
+                               torch.zeros((1, 3, 1)), none.bool(), torch.arange(3)[None], none, {0: 0})
+    picked = torch.empty((1, 0), dtype=torch.long)
+    winner, _ = output.time_winner(scores, output.after_reference(memories, picked), time, memories.valid)
+    assert winner.tolist() == [0] and scores.argmax().item() == 1
+    timed = MemNN(ModelConfig(ngram_buckets=0), build_vocabulary([], 1))
+    assert output.against_winner(timed, scores, time, memories, winner, picked).tolist() == [[5.0, 3.0, 1.0]]
+    untimed = MemNN(ModelConfig(time=False), build_vocabulary([], 1))
+    assert torch.equal(output.against_winner(untimed, scores, time, memories, winner, picked), scores)
+
+
+def test_pair_margin_keeps_the_beam_in_time_order():
+    """Trained with `pair_margin`, the beam keeps task 2's supports as greedy hops find them (the
+    newest fact about the object, then where its carrier was); trained without, the pairs after
+    an older fact about the object are untrained and the beam picks them."""
+    (task,) = load_tasks(BABI_EN, {2})
+    train_set, test_set = parse_stories(task.train[:60], SimpleInput()), parse_stories(task.test[:30], SimpleInput())
+    found = {}
+    for margin in (0.0, 3.0):
+        config = ModelConfig(**{**BABI_SETTINGS, "ngram_buckets": 256, "epochs": 15, "fit_check": 0, "seed": 0,
+                                "pair_margin": margin})
+        model, _ = train(train_set, config, progress=False)
+        model.config.beam = 1
+        greedy = evaluate(model, test_set).support_accuracy
+        model.config.beam = 5
+        found[margin] = greedy, evaluate(model, test_set).support_accuracy
+    (greedy, beam), (greedy_paired, beam_paired) = found[0.0], found[3.0]
+    assert beam < greedy - 0.1
+    assert beam_paired >= greedy_paired - 0.02 and greedy_paired > 0.8
