@@ -294,8 +294,10 @@ def test_pair_margin_keeps_the_beam_in_time_order():
         model.config.beam = 5
         found[margin] = greedy, evaluate(model, test_set).support_accuracy
     (greedy, beam), (greedy_paired, beam_paired) = found[0.0], found[3.0]
-    assert beam < greedy - 0.1
-    assert beam_paired >= greedy_paired - 0.02 and greedy_paired > 0.8
+    # supports, greedy -> beam, when written: 94.7 -> 37.3% without, 92.7 -> 87.3% with (60 stories;
+    # on the whole of task 2 with the beam, 99.5%: bench/babi.py, seed 0)
+    assert beam < greedy - 0.3
+    assert beam_paired > greedy_paired - 0.08 and greedy_paired > 0.85
 
 
 def positional_stories(count: int, rng: random.Random) -> list[Story]:
@@ -325,14 +327,17 @@ def positional_stories(count: int, rng: random.Random) -> list[Story]:
 def test_compose_lets_r_combine_two_relations_and_their_directions():
     """`compose`: R's MLP over [question; support 1; support 2] answers a relation that follows from
     two others ("A above B, C left of A: is B right of C?") that the linear R gets wrong a sixth
-    of the time."""
+    of the time; with word dropout in R's loss too (not `dropout_o_only`), a hidden "above" or
+    "left" makes such examples unlearnable and the MLP gains less."""
     rng = random.Random(0)
     train_set = parse_stories(positional_stories(150, rng), SimpleInput())
     test_set = parse_stories(positional_stories(60, rng), SimpleInput())
     accuracy = {}
-    for compose in (0, 100):
-        config = ModelConfig(hops=2, compose=compose, word_dropout=0.0, align_maps=True, optimizer="adagrad", lr=0.08,
-                             epochs=30, seed=0)
+    for compose, o_only in ((0, True), (100, True), (100, False)):
+        config = ModelConfig(hops=2, compose=compose, dropout_o_only=o_only, align_maps=True, optimizer="adagrad",
+                             lr=0.08, epochs=30, seed=0)
         model, _ = train(train_set, config, progress=False)
-        accuracy[compose] = evaluate(model, test_set).accuracy
-    assert accuracy[100] >= 0.93 and accuracy[100] > accuracy[0] + 0.08   # 96% and 83% when written
+        accuracy[compose, o_only] = evaluate(model, test_set).accuracy
+    # 95.7%, 82.3% and 92.1% when written
+    assert accuracy[100, True] >= 0.93 and accuracy[100, True] > accuracy[0, True] + 0.08
+    assert accuracy[100, True] > accuracy[100, False] + 0.02
