@@ -198,14 +198,17 @@ class MemNN(nn.Module):
         north of B" asked from A means the opposite of the same fact asked from B.
         """
         x, cfg, hops = question, self.config, per_hop.shape[1]
+        # the maps multiply as batched matrix products over their own contiguous blocks: an einsum
+        # over "kmn" first copies the maps into another layout, which costs more than the products
+        columns = per_hop.permute(1, 2, 0)                                                  # (K, n, B)
         if hops and cfg.hop_maps:
-            x = x + torch.einsum("bkn,kmn->bm", per_hop, getattr(self, "P_" + side)[:hops])
+            x = x + (getattr(self, "P_" + side)[:hops] @ columns).sum(0).T
         elif hops:
             x = x + per_hop.sum(1)
         if hops and side == "R" and cfg.align_maps:
             where = alignment(sup_ids, occurs_in(sup_keys, q_keys) & self.content_word[sup_ids])  # (B, K)
-            x = x + torch.einsum("bkn,bkc,kcmn->bm", per_hop, nn.functional.one_hot(where, ALIGNMENTS).to(x.dtype),
-                                 self.A_R[:hops])
+            every_class = (self.A_R[:hops] @ columns[:, None]).permute(3, 0, 1, 2)         # (B, K, C, n)
+            x = x + every_class.gather(2, where[:, :, None, None].expand(-1, -1, 1, cfg.dim)).sum((1, 2))
         return self.embed_input(x, side)
 
     @property

@@ -41,28 +41,29 @@ class Memories:
     time: torch.Tensor         # (B, N) write time; -1 for padding
     valid: torch.Tensor        # (B, N) bool
     base: torch.Tensor         # (B, N, n) U_O Φy(m)
-    in_question: torch.Tensor  # (B, N, L) memory words that occur in the question
     slots: torch.Tensor        # (B, N) what a pick is called outside O: position in a batch, slot index when serving
     terms: torch.Tensor        # (B, N, L) each word's number in `term_index` (0: padding)
-    term_index: dict[int, int] # word key -> its number among the memories' distinct keys (key 0 -> 0)
+    term_index: dict[int, int] # word key -> its number T among the memories' distinct keys (key 0 -> 0)
+    term_ids: torch.Tensor     # (B, T) each distinct word's id (in training, after the example's word dropout)
+    in_question: torch.Tensor  # (B, T) the distinct words that occur in the question
 
 
 def number_terms(keys: torch.Tensor) -> tuple[torch.Tensor, dict[int, int]]:
     """Number the distinct word keys of memories (..., L): key 0 (padding) is 0. With them, which
-    memory words occur in an input is one gather over the memory (`occurs`), not a comparison of
-    every memory word with every input word."""
+    memory words occur in an input is a mask over the distinct words (`occurs`), not a comparison
+    of every memory word with every input word."""
     distinct, inverse = torch.unique(torch.cat([torch.zeros(1, dtype=keys.dtype), keys.flatten()]), return_inverse=True)
     return inverse[1:].view(keys.shape), dict(zip(distinct.tolist(), range(len(distinct))))
 
 
 def occurs(memories: Memories, keys: torch.Tensor) -> torch.Tensor:
-    """(B, N, L): which memory words occur among each question's `keys` (B, M) (§3.6 exact match,
-    unseen words included: it compares keys, not dictionary ids)."""
+    """(B, T): which of the memories' distinct words occur among each question's `keys` (B, M)
+    (§3.6 exact match, unseen words included: it compares keys, not dictionary ids)."""
     number = memories.term_index.get
     numbers = torch.tensor([[number(k, 0) for k in row] for row in keys.tolist()], dtype=torch.long).view(keys.shape)
     mask = torch.zeros((keys.shape[0], len(memories.term_index)), dtype=torch.bool).scatter_(1, numbers, True)
     mask[:, 0] = False
-    return mask.gather(1, memories.terms.flatten(1)).view_as(memories.terms)
+    return mask
 
 
 @dataclass
@@ -109,8 +110,11 @@ def embed_memories(model: MemNN, ids: torch.Tensor) -> torch.Tensor:
 def batch_memories(model: MemNN, batch: Batch, mem_ids: torch.Tensor) -> Memories:
     """A batch's memories as O reads them; `mem_ids` may differ from `batch.mem_ids` by word dropout."""
     terms, term_index = number_terms(batch.mem_keys)
+    # within one example a word has one id (word dropout drops a word type), so each term's id is well defined
+    term_ids = torch.zeros((batch.size, len(term_index)), dtype=torch.long).scatter_(1, terms.flatten(1), mem_ids.flatten(1))
     memories = Memories(mem_ids, batch.mem_keys, batch.mem_time, batch.mem_valid, embed_memories(model, mem_ids),
-                        batch.mem_keys[:, :0], torch.arange(batch.mem_ids.shape[1]).expand(batch.size, -1), terms, term_index)
+                        torch.arange(batch.mem_ids.shape[1]).expand(batch.size, -1), terms, term_index, term_ids,
+                        batch.q_keys[:, :0])
     memories.in_question = occurs(memories, batch.q_keys)
     return memories
 
@@ -119,18 +123,19 @@ def match_scores(model: MemNN, x: torch.Tensor, memories: Memories, rows: Rows, 
     """s_O's §3.6 term of every memory (B, N): x · the YM rows of its words that occur in the input
     [x, m_o1, ...] (with `match_source`, words matching only a support use the YMS rows).
 
-    Scored per dictionary word, then gathered, so no hop embeds the whole memory again.
+    Scored per distinct memory word (T), then gathered once over the memory words, so no hop
+    embeds the whole memory again.
     """
     in_question, in_support = memories.in_question, occurs(memories, sup_keys)
-    flat = memories.ids.flatten(1)
 
-    def term(match_rows: torch.Tensor, used: torch.Tensor) -> torch.Tensor:
-        per_word = x @ match_rows.T                                                      # (B, |W|)
-        return (per_word.gather(1, flat).view_as(memories.ids) * used).sum(-1)
+    def per_term(match_rows: torch.Tensor) -> torch.Tensor:
+        return (x @ match_rows.T).gather(1, memories.term_ids)                          # (B, T)
 
     if not model.config.match_source:
-        return term(rows.match, in_question | in_support)
-    return term(rows.match, in_question) + term(rows.match_support, in_support & ~in_question)
+        value = per_term(rows.match) * (in_question | in_support)
+    else:
+        value = torch.where(in_question, per_term(rows.match), per_term(rows.match_support) * in_support)
+    return value.gather(1, memories.terms.flatten(1)).view_as(memories.terms).sum(-1)
 
 
 def hop_scores(model: MemNN, memories: Memories, rows: Rows, x: torch.Tensor, sup_keys: torch.Tensor):
@@ -159,28 +164,40 @@ def after_reference(memories: Memories, pick_time: torch.Tensor) -> torch.Tensor
 
 def fast_winner(u: torch.Tensor, v: torch.Tensor, valid: torch.Tensor, block: int = 256) -> torch.Tensor:
     """Algorithm 1's winner for each row (B, N) -> (B,): t = first valid; for i > t: t = i if u_i > v_t.
+    Inference only: no gradient.
 
-    Each step looks for the first slot that beats the incumbent within the next `block` slots
-    (numpy, a few microseconds), jumping there or past the block: the steps are the winner's
-    changes plus N / block, and each costs O(block), not O(N). Inference only: no gradient.
+    Where no candidate's challenger side is below its incumbent side (u ≥ v: the write-time
+    terms favour the older of two close memories), the walk ends at the first candidate w that no
+    later one beats, v_w ≥ max_{i>w} u_i: it cannot stop before w (that slot would be such a
+    candidate) nor jump past it (the slot it jumps to would need u_i > v_t ≥ u_w ≥ v_w ≥ u_i).
+    So the winner is one suffix maximum away, whatever the number of changes. Other rows are
+    walked (`_walk`).
     """
     ok = valid.numpy()
     u_rows = np.where(ok, u.detach().numpy(), -np.inf)   # a padded or picked slot never wins
     v_rows = v.detach().numpy()
-    winners = ok.argmax(1).tolist()                      # the first candidate (0 if none)
-    for b, (u_row, v_row) in enumerate(zip(u_rows, v_rows)):
-        t = winners[b]
-        start = t + 1
-        while start < len(u_row):
-            beats = u_row[start : start + block] > v_row[t]
-            i = int(beats.argmax())
-            if beats[i]:
-                t = start = start + i
-                start += 1
-            else:
-                start += block
-        winners[b] = t
-    return torch.tensor(winners)
+    later_best = np.full_like(u_rows, -np.inf)           # max of u over the later slots
+    later_best[:, :-1] = np.maximum.accumulate(u_rows[:, :0:-1], axis=1)[:, ::-1]
+    winners = (ok & (v_rows >= later_best)).argmax(1)    # the first candidate (0 if none)
+    for b in np.flatnonzero(((u_rows < v_rows) & ok).any(1)).tolist():
+        winners[b] = _walk(u_rows[b], v_rows[b], int(ok[b].argmax()), block)
+    return torch.from_numpy(winners)
+
+
+def _walk(u_row: np.ndarray, v_row: np.ndarray, t: int, block: int) -> int:
+    """Algorithm 1's walk over one row from candidate t. Each step looks for the first slot that
+    beats the incumbent within the next `block` slots (numpy, a few microseconds), jumping there
+    or past the block: the steps are the winner's changes plus N / block."""
+    start = t + 1
+    while start < len(u_row):
+        beats = u_row[start : start + block] > v_row[t]
+        i = int(beats.argmax())
+        if beats[i]:
+            t = start = start + i
+            start += 1
+        else:
+            start += block
+    return t
 
 
 def time_winner(scores: torch.Tensor, after_ref: torch.Tensor, time: torch.Tensor, valid: torch.Tensor):
@@ -398,6 +415,7 @@ class SlotVectors(Synced):
         self.ids = np.zeros((0, 1), dtype=np.int64)
         self.terms = np.zeros((0, 1), dtype=np.int64)
         self.term_index: dict[int, int] = {0: 0}
+        self.term_ids = np.zeros(1, dtype=np.int64)   # the id of each numbered word (PAD for number 0)
         self.base = np.zeros((0, model.config.dim), dtype=np.float32)
         self._all: Memories | None = None   # every live slot, newest first, for this version
 
@@ -415,9 +433,11 @@ class SlotVectors(Synced):
             self.ids, self.terms, self.base = ids, terms, base
         keys = self.memory.keys[changed]
         self.ids[changed] = self.model.vocab.ids_of_keys(keys)
-        number = self.term_index.setdefault
+        number, known = self.term_index.setdefault, len(self.term_index)
         self.terms[changed] = np.array([number(k, len(self.term_index)) for k in keys.ravel().tolist()],
                                        dtype=np.int64).reshape(keys.shape)
+        new_keys = np.fromiter(self.term_index, dtype=np.int64, count=len(self.term_index))[known:]
+        self.term_ids = np.concatenate([self.term_ids, self.model.vocab.ids_of_keys(new_keys)])
         with torch.no_grad():
             for start in range(0, len(changed), CHUNK):
                 part = changed[start : start + CHUNK]
@@ -434,8 +454,8 @@ class SlotVectors(Synced):
             order = self.memory.newest(among=slots)
             gathered = Memories(*(torch.from_numpy(a[order])[None] for a in (self.ids, self.memory.keys, self.memory.time)),
                                 torch.ones((1, len(order)), dtype=torch.bool), torch.from_numpy(self.base[order])[None],
-                                torch.zeros((1, 0), dtype=torch.bool), torch.from_numpy(order)[None],
-                                torch.from_numpy(self.terms[order])[None], self.term_index)
+                                torch.from_numpy(order)[None], torch.from_numpy(self.terms[order])[None], self.term_index,
+                                torch.from_numpy(self.term_ids)[None], torch.zeros((1, 0), dtype=torch.bool))
             if slots is None:
                 self._all = gathered
         return replace(gathered, in_question=occurs(gathered, q_keys[None]))

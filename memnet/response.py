@@ -37,10 +37,9 @@ def answer_scores(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_i
     n_words, n_phrases = len(vocab), len(vocab.phrases)
     flat_ids, flat_keys = sup_ids.flatten(1), sup_keys.flatten(1)                       # (B, P)
     n_local = flat_ids.shape[1]
-    words = x @ model.table("R", "Y").T
-    phrases = x @ model.table("R", "A").T
-    local_base = words[:, UNK : UNK + 1].expand(-1, n_local)   # a local word starts as <unk>
-    scores = torch.cat([words, phrases, local_base], dim=1)
+    known = x @ model.table("R", "Y", "A").T                                            # words, then phrases
+    local_base = known[:, UNK : UNK + 1].expand(-1, n_local)   # a local word starts as <unk>
+    scores = torch.cat([known, local_base], dim=1)
     # each occurrence in a support adds its context rows and the "in a support" row
     first = (flat_keys[:, :, None] == flat_keys[:, None, :]).to(torch.int8).argmax(2)  # first same-key position
     column = torch.where(flat_ids > UNK, flat_ids, n_words + n_phrases + first)
