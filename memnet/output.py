@@ -71,16 +71,16 @@ class Rows:
     """U_O rows every hop reads, looked up once (so backward builds one sparse gradient for them)."""
 
     match: torch.Tensor                 # (|W|, n) YM: a memory word that occurs in the input (§3.6)
-    stop: torch.Tensor                  # (n,) the stop memory
-    time: torch.Tensor                  # (3, n) the three write-time features of s_Ot (§3.4)
+    time_stop: torch.Tensor             # (4, n) the three write-time features of s_Ot (§3.4), then the stop memory
     match_support: torch.Tensor | None  # (|W|, n) YMS: matched a support only (`match_source`)
 
     @classmethod
     def of(cls, model: MemNN) -> "Rows":
         lay = model.layout
-        blocks = ["YM", "STOP", "T"] + (["YMS"] if model.config.match_source else [])
-        looked_up = model.table("O", *blocks).split([len(lay.rows(b)) for b in blocks])
-        return cls(looked_up[0], looked_up[1][0], looked_up[2], looked_up[3] if model.config.match_source else None)
+        blocks = ["YM", "T", "STOP"] + (["YMS"] if model.config.match_source else [])
+        sizes = [len(lay.rows(b)) for b in blocks]
+        match, time_stop, *match_support = model.table("O", *blocks).split([sizes[0], sizes[1] + sizes[2], *sizes[3:]])
+        return cls(match, time_stop, match_support[0] if match_support else None)
 
 
 def distinct_rows(ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -141,10 +141,11 @@ def match_scores(model: MemNN, x: torch.Tensor, memories: Memories, rows: Rows, 
 def hop_scores(model: MemNN, memories: Memories, rows: Rows, x: torch.Tensor, sup_keys: torch.Tensor):
     """s_O at one hop with input embedding `x` (B, n): every memory's score (B, N), the stop memory's
     (B,), and x·T for the three time features (B, 3). `sup_keys` (B, h, L): the supports found so far."""
-    scores = torch.einsum("bn,bmn->bm", x, memories.base)
+    scores = (memories.base @ x[:, :, None])[..., 0]
     if model.config.match:
         scores = scores + match_scores(model, x, memories, rows, sup_keys.flatten(1))
-    return scores, x @ rows.stop, x @ rows.time.T
+    time_stop = x @ rows.time_stop.T
+    return scores, time_stop[:, 3], time_stop[:, :3]
 
 
 def unpicked(memories: Memories, picks: torch.Tensor) -> torch.Tensor:
