@@ -165,14 +165,17 @@ def after_reference(memories: Memories, pick_time: torch.Tensor) -> torch.Tensor
 
 def fast_winner(u: torch.Tensor, v: torch.Tensor, valid: torch.Tensor, block: int = 256) -> torch.Tensor:
     """Algorithm 1's winner for each row (B, N) -> (B,): t = first valid; for i > t: t = i if u_i > v_t.
-    Inference only: no gradient.
+    Inference only: no gradient. The rows' u − v is x·T's write-time terms, one constant for the
+    slots newer than the reference and one for the older, so most rows take one of two short cuts:
 
-    Where no candidate's challenger side is below its incumbent side (u ≥ v: the write-time
-    terms favour the older of two close memories), the walk ends at the first candidate w that no
-    later one beats, v_w ≥ max_{i>w} u_i: it cannot stop before w (that slot would be such a
-    candidate) nor jump past it (the slot it jumps to would need u_i > v_t ≥ u_w ≥ v_w ≥ u_i).
-    So the winner is one suffix maximum away, whatever the number of changes. Other rows are
-    walked (`_walk`).
+    - u ≥ v everywhere (the older of two close facts is favoured): the walk ends at the first
+      candidate w that no later one beats, v_w ≥ max_{i>w} u_i. It cannot stop before w (that
+      slot would be such a candidate) nor jump past it (the slot it jumps to would need
+      u_i > v_t ≥ u_w ≥ v_w ≥ u_i). One suffix maximum, whatever the number of changes.
+    - u < v everywhere (the newer is favoured): every slot the walk moves to beats all before it
+      (u_i > v_t > u_t ≥ ...), so it only visits the running maxima of u, a few slots.
+
+    Other rows are walked (`_walk`).
     """
     ok = valid.numpy()
     u_rows = np.where(ok, u.detach().numpy(), -np.inf)   # a padded or picked slot never wins
@@ -180,8 +183,17 @@ def fast_winner(u: torch.Tensor, v: torch.Tensor, valid: torch.Tensor, block: in
     later_best = np.full_like(u_rows, -np.inf)           # max of u over the later slots
     later_best[:, :-1] = np.maximum.accumulate(u_rows[:, :0:-1], axis=1)[:, ::-1]
     winners = (ok & (v_rows >= later_best)).argmax(1)    # the first candidate (0 if none)
-    for b in np.flatnonzero(((u_rows < v_rows) & ok).any(1)).tolist():
-        winners[b] = _walk(u_rows[b], v_rows[b], int(ok[b].argmax()), block)
+    below = (u_rows < v_rows) & ok
+    for b in np.flatnonzero(below.any(1)).tolist():
+        t = int(ok[b].argmax())
+        if below[b].sum() == ok[b].sum():
+            u_row, v_row = u_rows[b], v_rows[b]
+            for i in np.flatnonzero(u_row[1:] > np.maximum.accumulate(u_row)[:-1]).tolist():   # running maxima - 1
+                if i + 1 > t and u_row[i + 1] > v_row[t]:
+                    t = i + 1
+        else:
+            t = _walk(u_rows[b], v_rows[b], t, block)
+        winners[b] = t
     return torch.from_numpy(winners)
 
 

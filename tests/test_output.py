@@ -104,19 +104,20 @@ def test_fast_winner_picks_what_algorithm1_picks():
         assert int(output.fast_winner(u, v, valid)[0]) == algorithm1(u[0].tolist(), v[0].tolist(), valid[0].tolist())
 
 
-@pytest.mark.parametrize("older_favoured", [True, False])
-def test_fast_winner_on_write_time_sides(older_favoured):
+@pytest.mark.parametrize("favoured", ["older", "newer", "either"])
+def test_fast_winner_on_write_time_sides(favoured):
     # s_Ot's sides as O builds them (`time_sides`): u = s + c1·[newer than the reference] + c3,
-    # v = s − c2·[newer]; with c3 ≥ 0 and c1 + c2 + c3 ≥ 0 (u ≥ v) the winner comes from a suffix
-    # maximum, otherwise from the walk. Rows longer than the walk's block, holes anywhere, ties.
-    rng = torch.Generator().manual_seed(int(older_favoured))
+    # v = s − c2·[newer]; with c ≥ 0 (u ≥ v) the winner comes from a suffix maximum, with c < 0
+    # (u < v) from the running maxima, otherwise from the walk. Rows longer than the walk's
+    # block, holes anywhere, ties.
+    rng = torch.Generator().manual_seed(["older", "newer", "either"].index(favoured))
     for _ in range(200):
         batch, n = int(torch.randint(1, 4, (1,), generator=rng)), int(torch.randint(1, 700, (1,), generator=rng))
         scores = torch.randn(batch, n, generator=rng).round(decimals=int(torch.randint(0, 3, (1,), generator=rng)))
         newer = torch.arange(n)[None, :] < torch.randint(0, n + 1, (batch, 1), generator=rng)
         c = torch.randn(batch, 3, generator=rng)
-        if older_favoured:
-            c = c.abs()
+        if favoured != "either":
+            c = c.abs() if favoured == "older" else -c.abs() - 1e-3
         u, v = output.time_sides(scores, newer, c)
         valid = torch.rand(batch, n, generator=rng) < 0.8
         got = output.fast_winner(u, v, valid)
