@@ -226,7 +226,10 @@ def _shifted(ids: np.ndarray, by: int) -> np.ndarray:
 def occurs_in(keys: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
     """For each key in `keys` (B, ..., L): does it occur among `pool` (B, M)? Padding (0) never does.
     For the few words of a question and its supports; a whole memory uses `memnet.output.occurs`."""
-    keys_np, pool_np = keys.numpy(), pool.numpy()
-    flat = keys_np.reshape(keys_np.shape[0], -1, 1)
-    found = (flat == pool_np[:, None, :]).any(-1) & (flat[..., 0] != 0)
-    return torch.from_numpy(found.reshape(keys_np.shape))
+    return torch.from_numpy(key_in(keys.numpy(), pool.numpy()))
+
+
+def key_in(keys: np.ndarray, pool: np.ndarray) -> np.ndarray:
+    """`occurs_in` on numpy arrays, for Φ's bookkeeping in numpy."""
+    flat = keys.reshape(keys.shape[0], -1, 1)
+    return ((flat == pool[:, None, :]).any(-1) & (flat[..., 0] != 0)).reshape(keys.shape)
