@@ -39,7 +39,10 @@ p.note { color: var(--body-text-color-subdued); margin: 4px 0; }
 
 
 def user_message(text: str) -> str:
-    """The user's own message in the chat, as text; a long paste is cut (the memory panel has it all)."""
+    """The user's own message in the chat, as text; a long paste is cut (the memory panel has it all),
+    and an empty one says so (a blank bubble looks like a glitch)."""
+    if not text.strip():
+        return "<em>(empty message)</em>"
     if len(text) > SHOWN_OF_MESSAGE:
         return escape(text[:SHOWN_OF_MESSAGE]) + f" … ({len(text) - SHOWN_OF_MESSAGE:,} more characters)"
     return escape(text)
