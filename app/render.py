@@ -39,7 +39,10 @@ p.note { color: var(--body-text-color-subdued); margin: 4px 0; }
 
 
 def user_message(text: str) -> str:
-    """The user's own message in the chat, as text; a long paste is cut (the memory panel has it all)."""
+    """The user's own message in the chat, as text; a long paste is cut (the memory panel has it all),
+    and an empty one says so (a blank bubble looks like a glitch)."""
+    if not text.strip():
+        return "<em>(empty message)</em>"
     if len(text) > SHOWN_OF_MESSAGE:
         return escape(text[:SHOWN_OF_MESSAGE]) + f" … ({len(text) - SHOWN_OF_MESSAGE:,} more characters)"
     return escape(text)
@@ -88,7 +91,7 @@ def answer_reply(answer: Answer) -> Iterator[str]:
         yield escape(answer.message or "I have no answer.")
         return
     text = "<strong>I don’t know.</strong> (R ranked “unknown” first: the memory does not say)" if answer.abstained \
-        else f"<strong>{escape(answer.answer)}</strong>"
+        else f"<strong>{escape(answer.display)}</strong>"
     yield text
     facts = [hop for hop in answer.hops if hop.slot is not None]
     if facts:
@@ -357,7 +360,7 @@ def side_by_side(columns: list[tuple[str, object, int | None, Answer | None]], t
         if answer is None:
             cells.append(f'<div class="side">{head}<p class="note">no answer</p></div>')
             continue
-        said = escape(answer.answer or answer.message or "no answer")
+        said = escape(answer.display or answer.message or "no answer")
         body = f'<p class="answer{" differs" if differs else ""}">answer: <strong>{said}</strong>{" ≠" if differs else ""}</p><ol class="hops">'
         for h, hop in enumerate(answer.hops):
             same = h < len(picks[other]) and picks[other][h] == hop.slot
@@ -389,7 +392,7 @@ def conversation_page(title: str, slots: list[Slot], chat: list[dict], answers: 
     for n, answer in enumerate(answers, 1):
         hops = "".join(f"<li>{'stop' if h.slot is None else f'slot {h.slot}: {escape(texts[h.slot] if h.slot < len(texts) else h.text or chr(8212))}'}"
                        f" <em>(s_O {h.score:.2f})</em></li>" for h in answer.hops)
-        blocks.append(f'<section class="answer"><h3>{n}. {escape(answer.question)} → {escape(answer.answer or answer.message)}</h3>'
+        blocks.append(f'<section class="answer"><h3>{n}. {escape(answer.question)} → {escape(answer.display or answer.message)}</h3>'
                       f"<ol>{hops}</ol>{hop_chart(answer, texts)}{ranking_table(answer)}</section>")
     table = "".join(f"<tr><td>{s.index}</td><td>{s.time}</td><td>{escape(s.text)}</td><td>{escape(s.resolved)}</td></tr>"
                     for s in slots)

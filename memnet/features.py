@@ -167,46 +167,69 @@ class FeatureLayout:
         start = getattr(self, block)
         return torch.arange(start, start + self._sizes[block])
 
+    # Φ's rows are integer bookkeeping on a few dozen words per question: numpy does each step in a
+    # fraction of a torch call's fixed cost, so the rows are built in numpy and handed to torch once
     def words(self, ids: torch.Tensor, block: int, use: torch.Tensor | None = None) -> torch.Tensor:
         """Row ids of `block` for word ids (padding and unused positions -> null)."""
-        keep = ids > PAD if use is None else (ids > PAD) & use
-        return torch.where(keep, ids + block, self.null)
+        return torch.from_numpy(self._words(ids.numpy(), block, None if use is None else use.numpy()))
 
     def hop_rows(self, sup_ids: torch.Tensor) -> torch.Tensor:
         """HOP rows (R): for each word of supports (B, K, L), which hop found its support (1..K)."""
-        hop = torch.arange(1, sup_ids.shape[1] + 1)[None, :, None].expand_as(sup_ids)
-        return self.words(hop, self.HOP - 1, sup_ids > PAD)
+        ids = sup_ids.numpy()
+        hop = np.arange(1, ids.shape[1] + 1)[None, :, None]
+        return torch.from_numpy(np.where(ids > PAD, hop + (self.HOP - 1), self.null))
 
     def context(self, ids: torch.Tensor, left_block: int, right_block: int, use: torch.Tensor) -> torch.Tensor:
         """Left and right neighbour rows (last dim x2) at positions where `use` is true."""
-        left = torch.nn.functional.pad(ids, (1, 0))[..., :-1]
-        right = torch.nn.functional.pad(ids, (0, 1))[..., 1:]
-        return torch.cat(
-            [self.words(left, left_block, use & (left > UNK)), self.words(right, right_block, use & (right > UNK))],
-            dim=-1,
-        )
+        return torch.from_numpy(self._context(ids.numpy(), left_block, right_block, use.numpy()))
 
     def bigrams(self, ids: torch.Tensor, block: int) -> torch.Tensor:
         """Hashed rows of every bigram of known words (same shape as `ids`)."""
-        following = torch.nn.functional.pad(ids, (0, 1))[..., 1:]
-        usable = (ids > UNK) & (following > UNK)
-        code = (ids * _HASH[0] + following * _HASH[1]) % self.ngram_buckets
-        return torch.where(usable, block + code, self.null)
+        return torch.from_numpy(self._bigrams(ids.numpy(), block))
 
     def sentence(self, ids: torch.Tensor, role: str, unseen_context: bool) -> torch.Tensor:
         """Φ of sentences in a role ("Q", "S" or "Y"): word rows, context rows for unseen words,
         and bigram rows (question and candidate only) when the layout has n-gram buckets."""
-        parts = [self.words(ids, getattr(self, role))]
+        ids = ids.numpy()
+        parts = [self._words(ids, getattr(self, role), None)]
         if unseen_context:
-            parts.append(self.context(ids, getattr(self, role + "L"), getattr(self, role + "R"), ids == UNK))
+            parts.append(self._context(ids, getattr(self, role + "L"), getattr(self, role + "R"), ids == UNK))
         if self.ngram_buckets and role + "N" in NGRAM_ROLES:
-            parts.append(self.bigrams(ids, getattr(self, role + "N")))
-        return torch.cat(parts, dim=-1)
+            parts.append(self._bigrams(ids, getattr(self, role + "N")))
+        return torch.from_numpy(np.concatenate(parts, axis=-1))
+
+    def _words(self, ids: np.ndarray, block: int, use: np.ndarray | None) -> np.ndarray:
+        keep = ids > PAD if use is None else (ids > PAD) & use
+        return np.where(keep, ids + block, self.null)
+
+    def _context(self, ids: np.ndarray, left_block: int, right_block: int, use: np.ndarray) -> np.ndarray:
+        left, right = _shifted(ids, 1), _shifted(ids, -1)
+        return np.concatenate([self._words(left, left_block, use & (left > UNK)),
+                               self._words(right, right_block, use & (right > UNK))], axis=-1)
+
+    def _bigrams(self, ids: np.ndarray, block: int) -> np.ndarray:
+        following = _shifted(ids, -1)
+        code = (ids * _HASH[0] + following * _HASH[1]) % self.ngram_buckets
+        return np.where((ids > UNK) & (following > UNK), block + code, self.null)
+
+
+def _shifted(ids: np.ndarray, by: int) -> np.ndarray:
+    """`ids` moved `by` positions along the last axis (right if positive), padded with PAD."""
+    out = np.full_like(ids, PAD)
+    if by > 0:
+        out[..., by:] = ids[..., :-by]
+    else:
+        out[..., :by] = ids[..., -by:]
+    return out
 
 
 def occurs_in(keys: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
     """For each key in `keys` (B, ..., L): does it occur among `pool` (B, M)? Padding (0) never does.
-    For the few words of a question and its supports; a whole memory uses `memnet.output.Terms`."""
+    For the few words of a question and its supports; a whole memory uses `memnet.output.occurs`."""
+    return torch.from_numpy(key_in(keys.numpy(), pool.numpy()))
+
+
+def key_in(keys: np.ndarray, pool: np.ndarray) -> np.ndarray:
+    """`occurs_in` on numpy arrays, for Φ's bookkeeping in numpy."""
     flat = keys.reshape(keys.shape[0], -1, 1)
-    found = (flat == pool[:, None, :]).any(-1) & (flat[..., 0] != 0)
-    return found.reshape(keys.shape)
+    return ((flat == pool[:, None, :]).any(-1) & (flat[..., 0] != 0)).reshape(keys.shape)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
 from memnet import output, response
 from memnet.batch import Batch, gather_rows
-from memnet.features import MAX_HOPS, PAD, UNK, FeatureLayout, Vocabulary, occurs_in
+from memnet.features import MAX_HOPS, PAD, UNK, FeatureLayout, Vocabulary, key_in, occurs_in
 from memnet.records import Answer
 
 SPARSE_OPTIMIZERS = ("adagrad", "sgd")  # torch optimizers that take sparse embedding gradients
@@ -72,12 +73,12 @@ BABI_SETTINGS = {"hops": 6, "ngram_buckets": 4096, "optimizer": "adagrad", "lr":
 ALIGNMENTS = 3  # where a support's first question word stands: nowhere, first half, second half
 
 
-def alignment(sup_ids: torch.Tensor, in_question: torch.Tensor) -> torch.Tensor:
+def alignment(sup_ids: np.ndarray, in_question: np.ndarray) -> np.ndarray:
     """(B, K) class of each support (B, K, L): 0 if no word is marked in `in_question`, else 1 or 2
     as the first marked word stands in the first or second half of the support's words."""
     length = (sup_ids > PAD).sum(-1)
-    first = in_question.to(torch.int8).argmax(-1)
-    return torch.where(in_question.any(-1), 1 + (2 * first >= length).long(), 0)
+    first = in_question.argmax(-1)
+    return np.where(in_question.any(-1), 1 + (2 * first >= length), 0)
 
 
 class MemNN(nn.Module):
@@ -113,7 +114,7 @@ class MemNN(nn.Module):
             # here: loading spaCy costs every other `import memnet` half a second.
             from spacy.lang.en.stop_words import STOP_WORDS
 
-            self.content_word = torch.tensor([i > PAD and w not in STOP_WORDS for i, w in enumerate(vocab.words)])
+            self.content_word = np.array([i > PAD and w not in STOP_WORDS for i, w in enumerate(vocab.words)])
         if config.align_maps:   # zero at first: R starts as without them
             self.A_R = nn.Parameter(torch.zeros(MAX_HOPS, ALIGNMENTS, config.dim, config.dim))
         if config.compose:   # the output layer starts at zero: R starts as without it
@@ -175,11 +176,16 @@ class MemNN(nn.Module):
         (B, n): every such word adds the <unk> row (a word missing, whatever it is: "Where is Mary?"
         when only John was mentioned), a dictionary word its own row too. Keys, not ids, decide, so
         an unseen word counts as found where it is written."""
-        missing = ~occurs_in(q_keys, sup_keys.flatten(1)) & self.content_word[q_ids]
+        ids = q_ids.numpy()
+        missing = ~key_in(q_keys.numpy(), sup_keys.flatten(1).numpy()) & self.content_word[ids]
         lay = self.layout
-        rows = torch.cat([lay.words(torch.full_like(q_ids, UNK), lay.QX, missing),
-                          lay.words(q_ids, lay.QX, missing & (q_ids > UNK))], dim=-1)
-        return self.U_R(rows).sum(1)
+        rows = np.concatenate([np.where(missing, lay.QX + UNK, lay.null), np.where(missing & (ids > UNK), lay.QX + ids, lay.null)], -1)
+        return self.U_R(torch.from_numpy(rows)).sum(1)
+
+    def question_words(self, sup_ids: torch.Tensor, sup_keys: torch.Tensor, q_keys: torch.Tensor) -> np.ndarray:
+        """(B, K, L) bool: the supports' words that occur in the question, stop words aside (what
+        `align_maps` and R's YQ rows place a support by)."""
+        return key_in(sup_keys.numpy(), q_keys.numpy()) & self.content_word[sup_ids.numpy()]
 
     def question_part(self, side: str, q_ids: torch.Tensor) -> torch.Tensor:
         """Uᵀ Φ of the question's words (Q rows), (B, n)."""
@@ -210,14 +216,17 @@ class MemNN(nn.Module):
         R's `compose` term, adds before NL.
         """
         x, cfg, hops = question, self.config, per_hop.shape[1]
+        # the maps multiply as batched matrix products over their own contiguous blocks: an einsum
+        # over "kmn" first copies the maps into another layout, which costs more than the products
+        columns = per_hop.permute(1, 2, 0)                                                  # (K, n, B)
         if hops and cfg.hop_maps:
-            x = x + torch.einsum("bkn,kmn->bm", per_hop, getattr(self, "P_" + side)[:hops])
+            x = x + (getattr(self, "P_" + side)[:hops] @ columns).sum(0).T
         elif hops:
             x = x + per_hop.sum(1)
         if hops and side == "R" and cfg.align_maps:
-            where = alignment(sup_ids, occurs_in(sup_keys, q_keys) & self.content_word[sup_ids])  # (B, K)
-            x = x + torch.einsum("bkn,bkc,kcmn->bm", per_hop, nn.functional.one_hot(where, ALIGNMENTS).to(x.dtype),
-                                 self.A_R[:hops])
+            where = torch.from_numpy(alignment(sup_ids.numpy(), self.question_words(sup_ids, sup_keys, q_keys)))  # (B, K)
+            every_class = (self.A_R[:hops] @ columns[:, None]).permute(3, 0, 1, 2)         # (B, K, C, n)
+            x = x + every_class.gather(2, where[:, :, None, None].expand(-1, -1, 1, cfg.dim)).sum((1, 2))
         if composed is not None:
             x = x + composed
         return self.embed_input(x, side)
@@ -240,9 +249,9 @@ class MemNN(nn.Module):
         k = min(per_hop.shape[1], 2)
         two[:, :k] = per_hop[:, :k]
         if k == 2:
-            ids, first, second = sup_ids[:, :2], sup_keys[:, 0], sup_keys[:, 1]
-            shared = torch.stack([occurs_in(first, second), occurs_in(second, first)], 1)
-            where = alignment(ids, shared & ~occurs_in(sup_keys[:, :2], q_keys) & self.content_word[ids])
+            keys, ids = sup_keys[:, :2].numpy(), sup_ids[:, :2].numpy()
+            linking = np.stack([key_in(keys[:, 0], keys[:, 1]), key_in(keys[:, 1], keys[:, 0])], 1)
+            where = torch.from_numpy(alignment(ids, linking & ~key_in(keys, q_keys.numpy()) & self.content_word[ids]))
         slots = torch.einsum("bkn,bkc->bkcn", two, nn.functional.one_hot(where, ALIGNMENTS).to(two.dtype))
         hidden = torch.tanh(self.C_R(torch.cat([question, slots.flatten(1)], dim=1)))
         return hidden @ self.D_R.T

@@ -58,12 +58,13 @@ class Recall:
         self.strategy, self.threshold, self.window = strategy, threshold, window
         self._large: Strategy | None = None
 
-    def _strategy(self) -> Strategy | None:
+    def _strategy(self, live: int) -> Strategy | None:
+        """How O gets its candidates over `live` slots (None: every slot)."""
         if self.strategy == "exhaustive":
             return None
         if self.strategy is not None:
             return self.strategy
-        if len(self.memory) < self.threshold:
+        if live < self.threshold:
             return None
         if self._large is None:
             self._large = Recent(WordHash(self.memory), self.memory, self.window)
@@ -75,8 +76,9 @@ class Recall:
         uses of their slots (forgetting keeps used slots longer). Raises ValueError for hops out of range."""
         check_hops(self.model, hops)
         q_ids, q_keys = (torch.from_numpy(a)[None] for a in self.model.vocab.encode(tokens))
-        strategy = self._strategy()
-        if not len(self.memory):
+        live = len(self.memory)   # a count over the slot columns: once per question
+        strategy = self._strategy(live)
+        if not live:
             found: list = []
         elif strategy is None:
             found = output.find_supports(self.model, q_ids, q_keys, self.vectors.memories(q_keys[0]), hops)[0]

@@ -13,7 +13,7 @@ feature speaks in every comparison it makes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
@@ -41,28 +41,29 @@ class Memories:
     time: torch.Tensor         # (B, N) write time; -1 for padding
     valid: torch.Tensor        # (B, N) bool
     base: torch.Tensor         # (B, N, n) U_O Φy(m)
-    in_question: torch.Tensor  # (B, N, L) memory words that occur in the question
     slots: torch.Tensor        # (B, N) what a pick is called outside O: position in a batch, slot index when serving
     terms: torch.Tensor        # (B, N, L) each word's number in `term_index` (0: padding)
-    term_index: dict[int, int] # word key -> its number among the memories' distinct keys (key 0 -> 0)
+    term_index: dict[int, int] # word key -> its number T among the memories' distinct keys (key 0 -> 0)
+    term_ids: torch.Tensor     # (B, T) each distinct word's id (in training, after the example's word dropout)
+    in_question: torch.Tensor  # (B, T) the distinct words that occur in the question
 
 
 def number_terms(keys: torch.Tensor) -> tuple[torch.Tensor, dict[int, int]]:
     """Number the distinct word keys of memories (..., L): key 0 (padding) is 0. With them, which
-    memory words occur in an input is one gather over the memory (`occurs`), not a comparison of
-    every memory word with every input word."""
+    memory words occur in an input is a mask over the distinct words (`occurs`), not a comparison
+    of every memory word with every input word."""
     distinct, inverse = torch.unique(torch.cat([torch.zeros(1, dtype=keys.dtype), keys.flatten()]), return_inverse=True)
     return inverse[1:].view(keys.shape), dict(zip(distinct.tolist(), range(len(distinct))))
 
 
 def occurs(memories: Memories, keys: torch.Tensor) -> torch.Tensor:
-    """(B, N, L): which memory words occur among each question's `keys` (B, M) (§3.6 exact match,
-    unseen words included: it compares keys, not dictionary ids)."""
+    """(B, T): which of the memories' distinct words occur among each question's `keys` (B, M)
+    (§3.6 exact match, unseen words included: it compares keys, not dictionary ids)."""
     number = memories.term_index.get
     numbers = torch.tensor([[number(k, 0) for k in row] for row in keys.tolist()], dtype=torch.long).view(keys.shape)
     mask = torch.zeros((keys.shape[0], len(memories.term_index)), dtype=torch.bool).scatter_(1, numbers, True)
     mask[:, 0] = False
-    return mask.gather(1, memories.terms.flatten(1)).view_as(memories.terms)
+    return mask
 
 
 @dataclass
@@ -70,16 +71,16 @@ class Rows:
     """U_O rows every hop reads, looked up once (so backward builds one sparse gradient for them)."""
 
     match: torch.Tensor                 # (|W|, n) YM: a memory word that occurs in the input (§3.6)
-    stop: torch.Tensor                  # (n,) the stop memory
-    time: torch.Tensor                  # (3, n) the three write-time features of s_Ot (§3.4)
+    time_stop: torch.Tensor             # (4, n) the three write-time features of s_Ot (§3.4), then the stop memory
     match_support: torch.Tensor | None  # (|W|, n) YMS: matched a support only (`match_source`)
 
     @classmethod
     def of(cls, model: MemNN) -> "Rows":
         lay = model.layout
-        blocks = ["YM", "STOP", "T"] + (["YMS"] if model.config.match_source else [])
-        looked_up = model.table("O", *blocks).split([len(lay.rows(b)) for b in blocks])
-        return cls(looked_up[0], looked_up[1][0], looked_up[2], looked_up[3] if model.config.match_source else None)
+        blocks = ["YM", "T", "STOP"] + (["YMS"] if model.config.match_source else [])
+        sizes = [len(lay.rows(b)) for b in blocks]
+        match, time_stop, *match_support = model.table("O", *blocks).split([sizes[0], sizes[1] + sizes[2], *sizes[3:]])
+        return cls(match, time_stop, match_support[0] if match_support else None)
 
 
 def distinct_rows(ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -109,8 +110,11 @@ def embed_memories(model: MemNN, ids: torch.Tensor) -> torch.Tensor:
 def batch_memories(model: MemNN, batch: Batch, mem_ids: torch.Tensor) -> Memories:
     """A batch's memories as O reads them; `mem_ids` may differ from `batch.mem_ids` by word dropout."""
     terms, term_index = number_terms(batch.mem_keys)
+    # within one example a word has one id (word dropout drops a word type), so each term's id is well defined
+    term_ids = torch.zeros((batch.size, len(term_index)), dtype=torch.long).scatter_(1, terms.flatten(1), mem_ids.flatten(1))
     memories = Memories(mem_ids, batch.mem_keys, batch.mem_time, batch.mem_valid, embed_memories(model, mem_ids),
-                        batch.mem_keys[:, :0], torch.arange(batch.mem_ids.shape[1]).expand(batch.size, -1), terms, term_index)
+                        torch.arange(batch.mem_ids.shape[1]).expand(batch.size, -1), terms, term_index, term_ids,
+                        batch.q_keys[:, :0])
     memories.in_question = occurs(memories, batch.q_keys)
     return memories
 
@@ -119,27 +123,29 @@ def match_scores(model: MemNN, x: torch.Tensor, memories: Memories, rows: Rows, 
     """s_O's §3.6 term of every memory (B, N): x · the YM rows of its words that occur in the input
     [x, m_o1, ...] (with `match_source`, words matching only a support use the YMS rows).
 
-    Scored per dictionary word, then gathered, so no hop embeds the whole memory again.
+    Scored per distinct memory word (T), then gathered once over the memory words, so no hop
+    embeds the whole memory again.
     """
     in_question, in_support = memories.in_question, occurs(memories, sup_keys)
-    flat = memories.ids.flatten(1)
 
-    def term(match_rows: torch.Tensor, used: torch.Tensor) -> torch.Tensor:
-        per_word = x @ match_rows.T                                                      # (B, |W|)
-        return (per_word.gather(1, flat).view_as(memories.ids) * used).sum(-1)
+    def per_term(match_rows: torch.Tensor) -> torch.Tensor:
+        return (x @ match_rows.T).gather(1, memories.term_ids)                          # (B, T)
 
     if not model.config.match_source:
-        return term(rows.match, in_question | in_support)
-    return term(rows.match, in_question) + term(rows.match_support, in_support & ~in_question)
+        value = per_term(rows.match) * (in_question | in_support)
+    else:
+        value = torch.where(in_question, per_term(rows.match), per_term(rows.match_support) * in_support)
+    return value.gather(1, memories.terms.flatten(1)).view_as(memories.terms).sum(-1)
 
 
 def hop_scores(model: MemNN, memories: Memories, rows: Rows, x: torch.Tensor, sup_keys: torch.Tensor):
     """s_O at one hop with input embedding `x` (B, n): every memory's score (B, N), the stop memory's
     (B,), and x·T for the three time features (B, 3). `sup_keys` (B, h, L): the supports found so far."""
-    scores = torch.einsum("bn,bmn->bm", x, memories.base)
+    scores = (memories.base @ x[:, :, None])[..., 0]
     if model.config.match:
         scores = scores + match_scores(model, x, memories, rows, sup_keys.flatten(1))
-    return scores, x @ rows.stop, x @ rows.time.T
+    time_stop = x @ rows.time_stop.T
+    return scores, time_stop[:, 3], time_stop[:, :3]
 
 
 def unpicked(memories: Memories, picks: torch.Tensor) -> torch.Tensor:
@@ -159,28 +165,52 @@ def after_reference(memories: Memories, pick_time: torch.Tensor) -> torch.Tensor
 
 def fast_winner(u: torch.Tensor, v: torch.Tensor, valid: torch.Tensor, block: int = 256) -> torch.Tensor:
     """Algorithm 1's winner for each row (B, N) -> (B,): t = first valid; for i > t: t = i if u_i > v_t.
+    Inference only: no gradient. The rows' u − v is x·T's write-time terms, one constant for the
+    slots newer than the reference and one for the older, so most rows take one of two short cuts:
 
-    Each step looks for the first slot that beats the incumbent within the next `block` slots
-    (numpy, a few microseconds), jumping there or past the block: the steps are the winner's
-    changes plus N / block, and each costs O(block), not O(N). Inference only: no gradient.
+    - u ≥ v everywhere (the older of two close facts is favoured): the walk ends at the first
+      candidate w that no later one beats, v_w ≥ max_{i>w} u_i. It cannot stop before w (that
+      slot would be such a candidate) nor jump past it (the slot it jumps to would need
+      u_i > v_t ≥ u_w ≥ v_w ≥ u_i). One suffix maximum, whatever the number of changes.
+    - u < v everywhere (the newer is favoured): every slot the walk moves to beats all before it
+      (u_i > v_t > u_t ≥ ...), so it only visits the running maxima of u, a few slots.
+
+    Other rows are walked (`_walk`).
     """
     ok = valid.numpy()
     u_rows = np.where(ok, u.detach().numpy(), -np.inf)   # a padded or picked slot never wins
     v_rows = v.detach().numpy()
-    winners = ok.argmax(1).tolist()                      # the first candidate (0 if none)
-    for b, (u_row, v_row) in enumerate(zip(u_rows, v_rows)):
-        t = winners[b]
-        start = t + 1
-        while start < len(u_row):
-            beats = u_row[start : start + block] > v_row[t]
-            i = int(beats.argmax())
-            if beats[i]:
-                t = start = start + i
-                start += 1
-            else:
-                start += block
+    later_best = np.full_like(u_rows, -np.inf)           # max of u over the later slots
+    later_best[:, :-1] = np.maximum.accumulate(u_rows[:, :0:-1], axis=1)[:, ::-1]
+    winners = (ok & (v_rows >= later_best)).argmax(1)    # the first candidate (0 if none)
+    below = (u_rows < v_rows) & ok
+    for b in np.flatnonzero(below.any(1)).tolist():
+        t = int(ok[b].argmax())
+        if below[b].sum() == ok[b].sum():
+            u_row, v_row = u_rows[b], v_rows[b]
+            for i in np.flatnonzero(u_row[1:] > np.maximum.accumulate(u_row)[:-1]).tolist():   # running maxima - 1
+                if i + 1 > t and u_row[i + 1] > v_row[t]:
+                    t = i + 1
+        else:
+            t = _walk(u_rows[b], v_rows[b], t, block)
         winners[b] = t
-    return torch.tensor(winners)
+    return torch.from_numpy(winners)
+
+
+def _walk(u_row: np.ndarray, v_row: np.ndarray, t: int, block: int) -> int:
+    """Algorithm 1's walk over one row from candidate t. Each step looks for the first slot that
+    beats the incumbent within the next `block` slots (numpy, a few microseconds), jumping there
+    or past the block: the steps are the winner's changes plus N / block."""
+    start = t + 1
+    while start < len(u_row):
+        beats = u_row[start : start + block] > v_row[t]
+        i = int(beats.argmax())
+        if beats[i]:
+            t = start = start + i
+            start += 1
+        else:
+            start += block
+    return t
 
 
 def time_winner(scores: torch.Tensor, after_ref: torch.Tensor, time: torch.Tensor, valid: torch.Tensor):
@@ -453,8 +483,8 @@ def pair_loss(model: MemNN, batch: Batch, memories: Memories, rows: Rows, questi
     # every candidate's second hop at once: the batch repeated, candidate j in rows j·B .. (j+1)·B
     k = candidates.indices.shape[1]
     at = candidates.indices.T.reshape(-1, 1)                                                    # (k·B, 1)
-    many = replace(memories, **{f: getattr(memories, f).repeat(k, *[1] * (getattr(memories, f).dim() - 1))
-                                for f in ("ids", "keys", "time", "valid", "base", "in_question", "slots", "terms")})
+    many = replace(memories, **{f.name: value.repeat(k, *[1] * (value.dim() - 1)) for f in fields(memories)
+                                if isinstance(value := getattr(memories, f.name), torch.Tensor)})
     q_keys = batch.q_keys.repeat(k, 1)
     sup_ids, sup_keys = gather_rows(many.ids, at), gather_rows(many.keys, at)
     x = model.combine("O", question.repeat(k, 1), model.support_parts("O", q_keys, sup_ids, sup_keys), sup_ids, sup_keys,
@@ -478,6 +508,7 @@ class SlotVectors(Synced):
         self.ids = np.zeros((0, 1), dtype=np.int64)
         self.terms = np.zeros((0, 1), dtype=np.int64)
         self.term_index: dict[int, int] = {0: 0}
+        self.term_ids = np.zeros(1, dtype=np.int64)   # the id of each numbered word (PAD for number 0)
         self.base = np.zeros((0, model.config.dim), dtype=np.float32)
         self._all: Memories | None = None   # every live slot, newest first, for this version
 
@@ -495,9 +526,11 @@ class SlotVectors(Synced):
             self.ids, self.terms, self.base = ids, terms, base
         keys = self.memory.keys[changed]
         self.ids[changed] = self.model.vocab.ids_of_keys(keys)
-        number = self.term_index.setdefault
+        number, known = self.term_index.setdefault, len(self.term_index)
         self.terms[changed] = np.array([number(k, len(self.term_index)) for k in keys.ravel().tolist()],
                                        dtype=np.int64).reshape(keys.shape)
+        new_keys = np.fromiter(self.term_index, dtype=np.int64, count=len(self.term_index))[known:]
+        self.term_ids = np.concatenate([self.term_ids, self.model.vocab.ids_of_keys(new_keys)])
         with torch.no_grad():
             for start in range(0, len(changed), CHUNK):
                 part = changed[start : start + CHUNK]
@@ -514,8 +547,8 @@ class SlotVectors(Synced):
             order = self.memory.newest(among=slots)
             gathered = Memories(*(torch.from_numpy(a[order])[None] for a in (self.ids, self.memory.keys, self.memory.time)),
                                 torch.ones((1, len(order)), dtype=torch.bool), torch.from_numpy(self.base[order])[None],
-                                torch.zeros((1, 0), dtype=torch.bool), torch.from_numpy(order)[None],
-                                torch.from_numpy(self.terms[order])[None], self.term_index)
+                                torch.from_numpy(order)[None], torch.from_numpy(self.terms[order])[None], self.term_index,
+                                torch.from_numpy(self.term_ids)[None], torch.zeros((1, 0), dtype=torch.bool))
             if slots is None:
                 self._all = gathered
         return replace(gathered, in_question=occurs(gathered, q_keys[None]))

@@ -6,6 +6,7 @@ same two records come out of batched evaluation (`MemNN.predict`), serving (`Rec
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,12 +63,27 @@ class Answer:
         return self.answer == UNKNOWN
 
     @property
+    def display(self) -> str:
+        """The answer as people write it: each word of a list (", "-separated) and each multi-word
+        name ("hardware_store") as the supporting facts spell it ("hardware store", "Zofia",
+        "Tórshavn"); a word no support holds ("yes", "two") as R names it, underscores as spaces."""
+        texts = [hop.text for hop in self.hops if hop.text]
+
+        def spelled(word: str) -> str:
+            phrase = word.replace("_", " ")
+            pattern = re.compile(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", re.IGNORECASE)
+            found = next((m for m in map(pattern.search, texts) if m), None)
+            return found.group(0) if found else phrase
+
+        return ", ".join(spelled(word) for word in self.answer.split(",")) if self.answer else ""
+
+    @property
     def supports(self) -> list[int]:
         """The memories O picked, in hop order (the stop memory left out)."""
         return [hop.slot for hop in self.hops if hop.slot is not None]
 
     def to_json(self) -> dict:
-        return {"question": self.question, "answer": self.answer, "message": self.message,
+        return {"question": self.question, "answer": self.answer, "display": self.display, "message": self.message,
                 "hops": [hop.to_json() for hop in self.hops], "supports": self.supports,
                 "ranking": [{"answer": a, "score": s} for a, s in self.ranking]}
 

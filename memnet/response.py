@@ -13,11 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
+import numpy as np
 import torch
 
 from memnet import output
 from memnet.batch import Batch, gather_rows, sample_negatives
-from memnet.features import PAD, UNK, occurs_in, token_key
+from memnet.features import PAD, UNK, key_in, token_key
 
 if TYPE_CHECKING:
     from memnet.model import MemNN
@@ -37,13 +38,13 @@ def answer_scores(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_i
     n_words, n_phrases = len(vocab), len(vocab.phrases)
     flat_ids, flat_keys = sup_ids.flatten(1), sup_keys.flatten(1)                       # (B, P)
     n_local = flat_ids.shape[1]
-    words = x @ model.table("R", "Y").T
-    phrases = x @ model.table("R", "A").T
-    local_base = words[:, UNK : UNK + 1].expand(-1, n_local)   # a local word starts as <unk>
-    scores = torch.cat([words, phrases, local_base], dim=1)
+    known = x @ model.table("R", "Y", "A").T                                            # words, then phrases
+    local_base = known[:, UNK : UNK + 1].expand(-1, n_local)   # a local word starts as <unk>
+    scores = torch.cat([known, local_base], dim=1)
     # each occurrence in a support adds its context rows and the "in a support" row
-    first = (flat_keys[:, :, None] == flat_keys[:, None, :]).to(torch.int8).argmax(2)  # first same-key position
-    column = torch.where(flat_ids > UNK, flat_ids, n_words + n_phrases + first)
+    ids, keys = flat_ids.numpy(), flat_keys.numpy()
+    first = (keys[:, :, None] == keys[:, None, :]).argmax(2)                            # first same-key position
+    column = torch.from_numpy(np.where(ids > UNK, ids, n_words + n_phrases + first))
     left, right = lay.context(sup_ids, lay.YL, lay.YR, sup_ids > PAD).split(sup_ids.shape[-1], dim=-1)
     rows = [lay.words(sup_ids, lay.YS), left, right, lay.hop_rows(sup_ids)]
     if model.config.answer_match:
@@ -55,14 +56,14 @@ def answer_scores(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_i
         q_known = q_ids > UNK
         q_rows = lay.words(q_ids, lay.YM, q_known)
         scores.scatter_add_(1, q_ids, torch.einsum("bn,bln->bl", x, model.U_R(q_rows)) * q_known)
-        local_in_q = occurs_in(flat_keys, q_keys) & (flat_ids == UNK)
+        local_in_q = torch.from_numpy(key_in(keys, q_keys.numpy()) & (ids == UNK))
         scores[:, n_words + n_phrases:] += local_in_q * (x @ model.table("R", "YM")[UNK])[:, None]
-    valid = torch.ones_like(scores, dtype=torch.bool)
+    valid = np.ones(scores.shape, dtype=bool)
     valid[:, :2] = False
     if word_dropped is not None:
-        valid[:, :n_words] &= ~word_dropped
-    valid[:, n_words + n_phrases:] = (flat_ids == UNK) & (first == torch.arange(n_local))
-    return scores, valid, flat_keys
+        valid[:, :n_words] &= ~word_dropped.numpy()
+    valid[:, n_words + n_phrases:] = (ids == UNK) & (first == np.arange(n_local))
+    return scores, torch.from_numpy(valid), flat_keys
 
 
 def question_side(model: MemNN, q_keys: torch.Tensor, sup_ids: torch.Tensor, sup_keys: torch.Tensor) -> torch.Tensor:
@@ -70,13 +71,12 @@ def question_side(model: MemNN, q_keys: torch.Tensor, sup_ids: torch.Tensor, sup
     stands after (row 2h) or before (2h + 1) the support's first question word (stop words aside);
     null where the support holds no question word. "Where is X?" over "X is in the garage": the
     place follows X, whatever the two words are."""
-    lay = model.layout
-    in_question = occurs_in(sup_keys, q_keys) & model.content_word[sup_ids]
-    first = in_question.to(torch.int8).argmax(-1, keepdim=True)                       # (B, K, 1)
-    before = torch.arange(sup_ids.shape[-1]) < first
-    hop = torch.arange(sup_ids.shape[1])[None, :, None]
-    use = in_question.any(-1, keepdim=True) & ~in_question & (sup_ids > PAD)
-    return torch.where(use, lay.row("YQ", 2 * hop + before), lay.null)
+    in_question = model.question_words(sup_ids, sup_keys, q_keys)
+    first = in_question.argmax(-1)[..., None]                                          # (B, K, 1)
+    before = np.arange(sup_ids.shape[-1]) < first
+    hop = np.arange(sup_ids.shape[1])[None, :, None]
+    use = in_question.any(-1, keepdims=True) & ~in_question & (sup_ids.numpy() > PAD)
+    return torch.from_numpy(np.where(use, model.layout.YQ + 2 * hop + before, model.layout.null))
 
 
 def answer_columns(model: MemNN, answers: Sequence[str], flat_keys: torch.Tensor,

@@ -1,8 +1,10 @@
 import json
 
+import numpy as np
 import pytest
 
 from memnet import Answer, Answered, MemoryNetwork, Skipped, Stored
+from memnet.records import Hop
 from memnet import checkpoint
 from memnet.memory.slots import Memory, MemoryFormatError
 
@@ -53,6 +55,21 @@ def test_answer_json_round_trip(net):
     answer = net.ask("Where is Daniel?")
     again = Answer.from_json(json.loads(json.dumps(answer.to_json())))
     assert again.to_json() == answer.to_json() and again.supports == answer.supports
+
+
+def test_answers_are_displayed_as_the_supporting_facts_spell_them():
+    def answer(word, *texts):
+        return Answer("q", word, [Hop(h, h, 1.0, np.zeros(0, np.int64), np.zeros(0, np.float32), text=t)
+                                  for h, t in enumerate(texts, 1)])
+
+    assert answer("hardware_store", "Ottoline drove to the hardware store in Ystad.").display == "hardware store"
+    assert answer("zofia", "Zofia handed the report to Mr Abernathy.").display == "Zofia"
+    assert answer("tórshavn", "Imelda boarded the ferry to Tórshavn.").display == "Tórshavn"
+    assert answer("new_york", "Mary moved to New York.").display == "New York"
+    assert answer("apple,football", "John took the Apple.", "John took the football.").display == "Apple, football"
+    assert answer("yes", "Ravi is in the garage.").display == "yes"            # no support spells it
+    assert answer("art", "Sam went to the party.").display == "art"            # a whole word, not a part of one
+    assert answer("", "Sam went home.").display == ""
 
 
 def test_bad_input_gets_a_clear_result(net):

@@ -81,7 +81,8 @@ def test_unknown_is_an_abstention_and_answerable_questions_are_not(net):
 
 
 APP_CASES = [(UNRELATED, "Where is John?", "kitchen"), (KETTLE, "Where is Anika?", "greenhouse"),
-             ("John and Mary went to the kitchen. They picked up the milk.", "Where is Mary?", "kitchen")]
+             ("John and Mary went to the kitchen. They picked up the milk.", "Where is Mary?", "kitchen"),
+             ("Mary moved to New York.", "Where is Mary?", "New York")]   # shown as the facts spell it, not new_york
 
 
 def test_app_chat_turn_on_the_bundled_model(tmp_path):

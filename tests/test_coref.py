@@ -47,6 +47,18 @@ def test_slot_keeps_typed_and_resolved_text(spacy_input):
     assert s.tokens == ("then", "daniel", "and", "sandra", "go", "to", "the", "garden")
 
 
+def test_part_of_a_full_name_names_the_same_person(spacy_input):
+    d = spacy_input.new_discourse()
+    spacy_input("Grandma Imelda flew to Reykjavik.", d)
+    [question] = spacy_input("Where is Imelda?", d)
+    assert question.tokens == ("where", "be", "grandma_imelda")   # the question names the entity O can match
+    [told] = spacy_input("Imelda went to the park.", d)
+    assert told.resolved == "Grandma Imelda went to the park." and told.text == "Imelda went to the park."
+    assert spacy_input("Where is Imelda?")[0].tokens == ("where", "be", "imelda")   # a fresh conversation knows no full name
+    restored = type(d).from_json(json.loads(json.dumps(d.to_json())))
+    assert restored.name_parts == d.name_parts
+
+
 def test_unresolvable_pronoun_is_left_alone(spacy_input):
     [s] = spacy_input("She went to the kitchen.")
     assert s.resolved == s.text and "she" in s.tokens

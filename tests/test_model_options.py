@@ -268,7 +268,8 @@ def test_the_pair_score_weighs_hop_1_as_algorithm_1_does():
     time = torch.tensor([[0.0, 0.0, -3.0]])         # x·T: an older challenger pays 3
     none = torch.zeros((1, 3, 1), dtype=torch.long)
     memories = output.Memories(none, none, torch.tensor([[3, 2, 1]]), torch.ones((1, 3), dtype=torch.bool),
-                               torch.zeros((1, 3, 1)), none.bool(), torch.arange(3)[None], none, {0: 0})
+                               torch.zeros((1, 3, 1)), torch.arange(3)[None], none, {0: 0}, none[:, :, 0],
+                               none[:, :, 0].bool())
     picked = torch.empty((1, 0), dtype=torch.long)
     winner, _ = output.time_winner(scores, output.after_reference(memories, picked), time, memories.valid)
     assert winner.tolist() == [0] and scores.argmax().item() == 1

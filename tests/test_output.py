@@ -67,7 +67,7 @@ def test_large_memories_switch_to_word_hashing_plus_the_newest_slots(task1, task
         memory.write(story.memory)
     recall = Recall(task1_model, memory, threshold=100, window=50)
     result = recall.ask(("where", "is", "mary"))
-    strategy = recall._strategy()
+    strategy = recall._strategy(len(memory))
     assert isinstance(strategy, Recent) and isinstance(strategy.inner, WordHash)
     assert sum(len(h.slots) for h in result.hops) < 2 * len(memory) and result.answer
 
@@ -86,9 +86,9 @@ def test_a_hop_never_repicks_an_earlier_support(task1, task1_model):
 
 
 def algorithm1(u, v, valid):
-    """Appendix C's loop, literally."""
-    t = 0
-    for i in range(1, len(u)):
+    """Appendix C's loop, literally (from the first valid memory)."""
+    t = valid.index(True) if True in valid else 0
+    for i in range(t + 1, len(u)):
         if valid[i] and u[i] > v[t]:
             t = i
     return t
@@ -102,3 +102,24 @@ def test_fast_winner_picks_what_algorithm1_picks():
         v = torch.tensor([[rng.choice([rng.gauss(0, 1), 0.5]) for _ in range(n)]])
         valid = torch.tensor([[i < n - rng.randint(0, n - 1) for i in range(n)]])
         assert int(output.fast_winner(u, v, valid)[0]) == algorithm1(u[0].tolist(), v[0].tolist(), valid[0].tolist())
+
+
+@pytest.mark.parametrize("favoured", ["older", "newer", "either"])
+def test_fast_winner_on_write_time_sides(favoured):
+    # s_Ot's sides as O builds them (`time_sides`): u = s + c1·[newer than the reference] + c3,
+    # v = s − c2·[newer]; with c ≥ 0 (u ≥ v) the winner comes from a suffix maximum, with c < 0
+    # (u < v) from the running maxima, otherwise from the walk. Rows longer than the walk's
+    # block, holes anywhere, ties.
+    rng = torch.Generator().manual_seed(["older", "newer", "either"].index(favoured))
+    for _ in range(200):
+        batch, n = int(torch.randint(1, 4, (1,), generator=rng)), int(torch.randint(1, 700, (1,), generator=rng))
+        scores = torch.randn(batch, n, generator=rng).round(decimals=int(torch.randint(0, 3, (1,), generator=rng)))
+        newer = torch.arange(n)[None, :] < torch.randint(0, n + 1, (batch, 1), generator=rng)
+        c = torch.randn(batch, 3, generator=rng)
+        if favoured != "either":
+            c = c.abs() if favoured == "older" else -c.abs() - 1e-3
+        u, v = output.time_sides(scores, newer, c)
+        valid = torch.rand(batch, n, generator=rng) < 0.8
+        got = output.fast_winner(u, v, valid)
+        for b in range(batch):
+            assert int(got[b]) == algorithm1(u[b].tolist(), v[b].tolist(), valid[b].tolist())

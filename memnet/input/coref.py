@@ -9,12 +9,13 @@ morphology), recency and a preference for subjects. The analysis does not depend
 conversation, so it can be cached by text; only `Discourse.resolve` is stateful.
 
 Handled: he/him/his, she/her/hers, they/them/their, it/its, "there" (the actor's last
-known place, else the last place mentioned), and the subject left out of a conjoined verb
-("Daniel went home and slept" -> "Daniel slept").
+known place, else the last place mentioned), the subject left out of a conjoined verb
+("Daniel went home and slept" -> "Daniel slept"), and a person named by part of a name the
+conversation gave in full ("Grandma Imelda flew to Reykjavik. Where is Imelda?").
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Mapping, Sequence
 
 from spacy.language import Language
@@ -154,10 +155,18 @@ class Discourse:
     whereabouts: dict[str, Mention] = field(default_factory=dict)
     last_place: Mention | None = None
     clock: int = 0
+    # each word of a person's full name ("grandma", "imelda") -> the entity key of the newest
+    # full name holding it ("grandma_imelda"); derived from `entities`
+    name_parts: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        for key, entity in sorted(self.entities.items(), key=lambda item: item[1].seen):
+            self._index_name(entity.mention)
 
     def resolve(self, clause: Clause) -> tuple[str, tuple[str, ...]]:
         """Resolved text and feature words of `clause`; statements then update the state."""
         self.clock += 1
+        clause = self._full_names(clause)
         found: dict[int, Mention | None] = {}
         for i, piece in enumerate(clause.pieces):
             if piece.ref is not None and piece.ref.agreement != "there":
@@ -170,6 +179,27 @@ class Discourse:
         if not clause.is_question:
             self._observe(clause, found, actors)
         return text, words
+
+    def _full_names(self, clause: Clause) -> Clause:
+        """`clause` with each person it names by one word of a full name the conversation gave
+        before ("Imelda" after "Grandma Imelda") written as that full name (the newest holding
+        the word), so O and R see one entity, not two."""
+        swap: dict[tuple[str, ...], Mention] = {}
+        for mention in clause.mentions:
+            key = self.name_parts.get(mention.key) if mention.kind == "person" and len(mention.words) == 1 else None
+            if key is not None and key != mention.key:
+                swap[mention.words] = replace(self.entities[key].mention, subject=mention.subject)
+        if not swap:
+            return clause
+        pieces = tuple(Piece(swap[p.words].text + p.typed[len(p.typed.rstrip()):], swap[p.words].words, p.ref)
+                       if p.words in swap else p for p in clause.pieces)
+        mentions = tuple(swap.get(m.words, m) if m.kind == "person" else m for m in clause.mentions)
+        return replace(clause, pieces=pieces, mentions=mentions)
+
+    def _index_name(self, mention: Mention) -> None:
+        if mention.kind == "person" and "_" in mention.key:
+            for part in mention.key.split("_"):
+                self.name_parts[part] = mention.key
 
     def mark(self) -> tuple[dict, dict]:
         """A cheap snapshot (shallow copies) for `to_json(since=...)`."""
@@ -238,6 +268,7 @@ class Discourse:
                 self.last_place = mention
             else:
                 self.entities[mention.key] = _Entity(mention, self.clock + 0.01 * position, mention.subject)
+                self._index_name(mention)
         for i, mention in found.items():
             ref = clause.pieces[i].ref
             if mention is None or ref.agreement == "there":
