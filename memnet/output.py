@@ -253,7 +253,7 @@ def look_ahead(model: MemNN, question: torch.Tensor, q_keys: torch.Tensor, first
     """The first hop's pick (B,) with a beam of `config.beam` (the search over supporting facts
     that arXiv 1502.05698 leaves open): hop 1's winner and the next best memories by s_O each get
     the second hop `pick` gives them, and the pair whose two hops score best together wins
-    (`pair_score`: each hop's score as Algorithm 1 weighs it, write-time terms included). Of that
+    (hop 1's `against_winner` plus hop 2's `winner_side`: each hop as Algorithm 1 weighs it, write-time terms included; `pair_loss` trains that sum). Of that
     pair, hop 1 takes the memory hop 1 would pick between the two (`pick`, with its time features),
     so the supports come in the order training taught R; `find_supports` then runs hop 2 as usual.
     `hop_time` (B, 3): hop 1's x·T. A path "the kitchen is north of the hall, the garden is east of
