@@ -593,12 +593,15 @@ def write_mixed(out: str | Path, babi: str | Path, seed: int = 0, share: float =
     they are, and after them a mixed copy (`mix_babi`: people and places drawn from all tasks'
     words, an unanswerable question added to a share `unknown` of those) of a share `share` of
     them; a copy adds to the task's stories rather than replacing one, so a task with few (en's
-    task 3) keeps every story it learns from. A share `renamed` of the copies is instead the story
-    `rename`d from the training pools (every person, place and object a word of the Faker pools,
-    none of the held-out half nor of the `exclude` folders' files; questions whose answer is then
-    nowhere in memory dropped, `answerable`), with the same share `unknown` asking about a pool
-    name or noun it never names: so that O and R learn every task on words they have no rows
-    for, as the renamed benchmark and new users' names are. Returns questions per file."""
+    task 3) keeps every story it learns from. A share `renamed` of the copies of stories about
+    people is instead the story `rename`d from the training pools (every person, place and object a
+    word of the Faker pools, none of the held-out half nor of the `exclude` folders' files; questions
+    whose answer is then nowhere in memory dropped, `answerable`), with the same share `unknown`
+    asking about a pool name or noun it never names: so that O and R learn the tasks about people on
+    words they have no rows for, as the renamed benchmark and new users' names are. Stories that name
+    nobody (tasks 17-19's shapes, boxes and rooms) keep their mixed copy: renamed, their relations
+    hold between words without rows, which the model answers at chance (bench/results/conversations-
+    candidates.md, D and D2) and which cost their plain scores. Returns questions per file."""
     babi_tasks = [t for t in load_tasks(babi, tasks) if t.train]
     train_pools = pools(babi, {w for folder in exclude for w in babi_words(folder)})[0] if renamed else None
     entities = {t.name: task_entities(t.train) for t in babi_tasks}
@@ -616,7 +619,7 @@ def write_mixed(out: str | Path, babi: str | Path, seed: int = 0, share: float =
         for story in task.train:
             if rng.random() >= share:
                 continue
-            if renamed and rng.random() < renamed:
+            if renamed and story_entities(story, entities[task.name]) & entities[task.name].names and rng.random() < renamed:
                 copy, _ = answerable(story, rename(story, entities[task.name], Drawer(train_pools, rng)), entities[task.name])
                 if story.statements and rng.random() < unknown:
                     copy = ask_absent(copy, train_pools.people, train_pools.nouns, rng)
