@@ -495,11 +495,6 @@ def _ask_unknown(drawer: Drawer, rng, people, places, objects, state: _Tracker, 
     elif roll < 0.7 and mentioned:
         place = rng.choice(mentioned)
         ask(f"Where is {place}?", UNKNOWN, _last_mention(place, statements))
-    elif roll < 0.8 and (first := [p for p, m in state.moves.items() if len(m) == 1 and m[0][0] != "home"]):
-        # where someone was before the only place the story puts them
-        person = rng.choice(first)
-        place, line = state.moves[person][0]
-        ask(f"Where was {person} before {place}?", UNKNOWN, (line,))
     else:
         unplaced = [p for p in people if p not in state.place] + [o for o in objects if state.where_object(o) is None]
         if unplaced:
