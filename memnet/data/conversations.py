@@ -594,9 +594,9 @@ def write_mixed(out: str | Path, babi: str | Path, seed: int = 0, share: float =
     whose answer is then nowhere in memory dropped, `answerable`), with the same share `unknown`
     asking about a pool name or noun it never names: so that O and R learn the tasks about people on
     words they have no rows for, as the renamed benchmark and new users' names are. Stories that name
-    nobody (tasks 17-19's shapes, boxes and rooms) keep their mixed copy: renamed, their relations
-    hold between words without rows, which the model answers at chance (bench/results/conversations-
-    candidates.md, D and D2) and which cost their plain scores. Returns questions per file."""
+    nobody (tasks 4 and 17-19's rooms, shapes and boxes) keep their mixed copy: renamed, their
+    relations hold between words without rows, which the model answers at chance whatever the data
+    (bench/results/conversations-candidates.md, D to D4). Returns questions per file."""
     babi_tasks = [t for t in load_tasks(babi, tasks) if t.train]
     train_pools = pools(babi, {w for folder in exclude for w in babi_words(folder)})[0] if renamed else None
     entities = {t.name: task_entities(t.train) for t in babi_tasks}
