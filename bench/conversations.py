@@ -19,6 +19,7 @@ answer in any order for task 8 and the plain-English set, whose lists all answer
 
     .venv/bin/python bench/conversations.py                 # ~4 min on 2 cores, 100 questions per task
     .venv/bin/python bench/conversations.py --per-task 0    # every question (slow)
+    .venv/bin/python bench/conversations.py --show-errors english,renamed   # and print what it got wrong
 
 Writes bench/results/conversations.md and conversations.json.
 """
@@ -27,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import sys
 import time
 from dataclasses import replace
@@ -40,18 +40,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from memnet import checkpoint  # noqa: E402
 from memnet.data.babi import Story, load_tasks, parse_task_range, read_stories  # noqa: E402
-from memnet.data.conversations import (BENCH_DATA, UNKNOWN, Drawer, Pools, distractors, from_world, interleave,  # noqa: E402
+from memnet.data.conversations import (BENCH_DATA, UNKNOWN, Drawer, Pools, answerable, distractors, from_world, interleave,  # noqa: E402
                                        pools, rename, story_entities, task_entities)
 from memnet.data.world import generate, setting_config  # noqa: E402
 from memnet.dataset import parse_stories  # noqa: E402
 from memnet.evaluate import evaluate  # noqa: E402
-from memnet.features import answer_form  # noqa: E402
 from memnet.input.sentence import make_input_map  # noqa: E402
 from simworld import RESULTS, machine  # noqa: E402
 from unseen import UNSEEN_NAMES  # noqa: E402
 
 FACTORS = (2, 10)
-_WORD = re.compile(r"[A-Za-z]+")
 
 
 def first_questions(stories: list[Story], n: int) -> list[Story]:
@@ -68,23 +66,22 @@ def first_questions(stories: list[Story], n: int) -> list[Story]:
     return out
 
 
-def answerable(original: Story, renamed: Story, entities) -> tuple[Story, int]:
-    """`renamed` without the questions whose answer names an entity (a person, place or object)
-    that is nowhere in the memory the question sees, as in task 20's "where will X go"; how many went.
-    Other answers ("yes", "two", "n,w") are the model's own words and stay."""
-    kept = []
-    for before, q in zip(original.questions, renamed.questions):
-        seen = {w.lower() for text in renamed.statements[: q.n_statements] for w in _WORD.findall(text)}
-        named = [new for old, new in zip(answer_form(before.answer).split(","), answer_form(q.answer).split(","))
-                 if old in entities.names | entities.nouns]
-        if all(part in seen for part in named):
-            kept.append(q)
-    return Story(renamed.statements, kept), len(renamed.questions) - len(kept)
+SHOW_ERRORS: set[str] = set()   # --show-errors: the sets whose wrong answers are printed
 
 
-def score(model, input_map, stories: list[Story], sets: bool = False) -> dict:
-    """Accuracy on `stories`; `sets`: a list answer counts in any order (task 8, "what is X carrying")."""
-    result = evaluate(model, parse_stories(stories, input_map), sets=sets)
+def score(model, input_map, stories: list[Story], sets: bool = False, label: str = "") -> dict:
+    """Accuracy on `stories`; `sets`: a list answer counts in any order (task 8, "what is X carrying").
+    With `label` among --show-errors' sets, each wrong answer is printed with its memory and O's picks."""
+    parsed = parse_stories(stories, input_map)
+    misses = [] if label.split(" ")[0] in SHOW_ERRORS else None
+    result = evaluate(model, parsed, sets=sets, misses=misses)
+    if misses:
+        asked = [(story, q) for story in parsed for q in story.questions]
+        for i, got, expected, picked in misses:
+            story, (question, n_memories, _, _) = asked[i]
+            memory = " ".join(f"[{k}] {s.text}" for k, s in enumerate(story.memory[:n_memories]))
+            picks = ", ".join(str(k) for k in picked)
+            print(f"MISS {label}: {memory[-600:]} || {question.text} -> {got!r} (expected {expected!r}; O picked {picks})")
     return {"accuracy": result.accuracy, "n": result.n}
 
 
@@ -98,7 +95,10 @@ def main() -> int:
     parser.add_argument("--tasks", default="all", help="bAbI task numbers, e.g. 1,6 for a pilot (default: all)")
     parser.add_argument("--before", type=Path, default=RESULTS / "conversations-before.json",
                         help="an earlier run's JSON to compare with (default: the baseline before retraining)")
+    parser.add_argument("--show-errors", default="", help="print each wrong answer of these sets, comma-separated:"
+                        " plain, interleaved, renamed, world, english (default: none)")
     args = parser.parse_args()
+    SHOW_ERRORS.update(filter(None, args.show_errors.split(",")))
     torch.set_num_threads(1)
     start = time.perf_counter()
     model = checkpoint.load(args.model)
@@ -116,7 +116,7 @@ def main() -> int:
         rng = random.Random(f"{args.seed}-{task.name}")
         stories = first_questions(task.test, args.per_task)
         sets = task.answers_are_sets
-        results["plain"][task.name] = score(model, I, stories, sets)
+        results["plain"][task.name] = score(model, I, stories, sets, f"plain {task.name}")
         others = [(entities[t.name], t.test) for t in every_task if t.name != task.name]
         for factor in FACTORS:
             merged = []
@@ -125,17 +125,17 @@ def main() -> int:
                 need = round((factor - 1) * len(story.statements))
                 extra = distractors(rng, lambda: Drawer(seen, rng, taken), others, need, everyday=False)
                 merged.append(interleave(story, extra, factor, rng))
-            results[f"interleaved x{factor}"][task.name] = score(model, I, merged, sets)
+            results[f"interleaved x{factor}"][task.name] = score(model, I, merged, sets, f"interleaved x{factor} {task.name}")
         renamed = [answerable(story, rename(story, entities[task.name], Drawer(held, rng)), entities[task.name])
                    for story in stories]
         dropped[task.name] = sum(n for _, n in renamed)
         kept = [s for s, _ in renamed if s.questions]
-        results["renamed"][task.name] = score(model, I, kept, sets) if kept else {"accuracy": None, "n": 0}
+        results["renamed"][task.name] = score(model, I, kept, sets, f"renamed {task.name}") if kept else {"accuracy": None, "n": 0}
         print(task.name, {k: v[task.name] for k, v in results.items()}, flush=True)
     world = setting_config("actor+object", difficulty=5, **UNSEEN_NAMES)
     n_world = args.per_task * 10 or 3000
     world_stories = [from_world(s) for s in generate(world, n_world * 7 // 3, n_world, random.Random(f"{args.seed}-world"))]
-    results["unseen world"] = {"qa0_simworld-unseen": score(model, I, world_stories)}
+    results["unseen world"] = {"qa0_simworld-unseen": score(model, I, world_stories, label="world")}
     results["plain English"] = english(model, I)
     seconds = time.perf_counter() - start
     command = "python bench/conversations.py " + " ".join(sys.argv[1:])
@@ -158,7 +158,7 @@ def english(model, I) -> dict:
     answerable_q, unanswerable_q = [], []
     for path in sorted(BENCH_DATA.glob("*.txt")):
         stories = read_stories(path)
-        out[path.stem] = score(model, I, stories, sets=True)   # its lists are all "what is X carrying"
+        out[path.stem] = score(model, I, stories, sets=True, label=f"english {path.stem}")   # its lists are all "what is X carrying"
         answerable_q += [Story(s.statements, [q for q in s.questions if q.answer != UNKNOWN]) for s in stories]
         unanswerable_q += [Story(s.statements, [q for q in s.questions if q.answer == UNKNOWN]) for s in stories]
     answerable_q = [s for s in answerable_q if s.questions]

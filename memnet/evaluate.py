@@ -39,9 +39,11 @@ def _words(answer: str) -> list[str]:
 
 
 def evaluate(model: MemNN, stories: list[ParsedStory], batch_size: int = 64, progress: bool = False,
-             sets: bool = False) -> Score:
+             sets: bool = False, misses: list | None = None) -> Score:
     """An answer counts when `same_answer` says it is the dataset's (`sets`: list answers in any order);
-    supports count when O's picks (stop excluded) are exactly the labelled facts it had room for (the first k)."""
+    supports count when O's picks (stop excluded) are exactly the labelled facts it had room for (the first k).
+    `misses`, if given, receives (question index over all stories, R's answer, expected answer,
+    O's picked statement indices) for each wrong answer."""
     examples = make_examples(stories, model.vocab)
     # newest-first memory tokens per question, so R can name answer words outside the dictionary
     tokens = [[s.tokens for s in reversed(story.memory[:n_memories])]
@@ -50,9 +52,13 @@ def evaluate(model: MemNN, stories: list[ParsedStory], batch_size: int = 64, pro
     for first in tqdm(range(0, len(examples), batch_size), disable=not progress, desc="eval", leave=False):
         chunk = examples[first : first + batch_size]
         batch = collate(chunk, model.config.memory_size)
-        for example, prediction in zip(chunk, model.predict(batch, tokens[first : first + batch_size], top=1)):
-            right += same_answer(prediction.answer, example.answer, sets)
+        predictions = model.predict(batch, tokens[first : first + batch_size], top=1)
+        for i, (example, prediction) in enumerate(zip(chunk, predictions), first):
+            correct = same_answer(prediction.answer, example.answer, sets)
+            right += correct
             picked = [example.n_memories - 1 - slot for slot in prediction.supports]
+            if misses is not None and not correct:
+                misses.append((i, prediction.answer, example.answer, picked))
             supported += set(picked) == set(example.supports[: model.config.hops])
     n = len(examples)
     return Score(right / max(n, 1), supported / max(n, 1), n)

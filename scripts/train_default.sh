@@ -7,10 +7,13 @@
 #   scripts/train_default.sh [BABI_DIR]        (default: ../shared/babi; OUT=folder, default assets/model)
 # Candidates for issue 12 (bench/results/conversations-candidates.md) set, in the environment:
 #   EVERYDAY=N      everyday main stories (default 800)
+#   WORLD=N         simulated-world main stories with redrawn names (default 150)
 #   MIX=S           besides every en-10k train story, a copy of a share S of them with their people and
 #                   places drawn from every task's (memnet conversations --mixed: a name or place no longer
 #                   tells which task, so which kind of answer, a question is from); default 0, none
 #   MIX_UNKNOWN=U   a share U of those copies with a question about someone or something never named
+#   MIX_RENAMED=R   a share R of those copies renamed from the training Faker pools instead (every person,
+#                   place and object a word without rows: the renamed benchmark's kind); default 0
 # The conversation data is a subsample (50 main stories per task, 800 everyday, 150 simulated) so
 # that I's parse and the training cost about 11 minutes of CPU (33 min wall on 2 cores shared with other jobs).
 set -euo pipefail
@@ -28,8 +31,8 @@ if [ "$mix" = 0 ]; then ln -s "$work"/babi/*.txt "$work/data/"; else ln -s "$wor
 .venv/bin/python -m memnet simulate --out "$work/data" --setting actor+object --difficulty 5 --seed 11
 .venv/bin/python -m memnet simulate --out "$work/data" --setting actor --difficulty 5 --seed 12
 .venv/bin/python -m memnet conversations --babi "$work/babi" --out "$work/conv" --seed 0 --stories 50 --test-stories 0 \
-  --everyday "${EVERYDAY:-800}" --world 150 --max-factor 6 \
-  $( [ "$mix" = 0 ] || echo --mixed "$work/mixed" --mix "$mix" --mix-unknown "${MIX_UNKNOWN:-0}" )
+  --everyday "${EVERYDAY:-800}" --world "${WORLD:-150}" --max-factor 6 \
+  $( [ "$mix" = 0 ] || echo --mixed "$work/mixed" --mix "$mix" --mix-unknown "${MIX_UNKNOWN:-0}" --mix-renamed "${MIX_RENAMED:-0}" )
 [ "$mix" = 0 ] || ln -s "$work"/mixed/*_train.txt "$work/data/"   # the bAbI train files with the mixed copies
 ln -s "$work"/conv/*_train.txt "$work/data/"   # training only: the benchmark is bench/conversations.py
 

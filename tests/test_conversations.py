@@ -7,8 +7,8 @@ import pytest
 
 from memnet.data.babi import Question, Story, load_tasks, read_stories
 from memnet.data.conversations import (BENCH_DATA, UNKNOWN, Drawer, babi_lines, babi_words, everyday_story, held_out,
-                                       interleave, pools, rename, task_entities, world_story, write_conversations,
-                                       write_mixed)
+                                       interleave, pools, rename, story_entities, task_entities, world_story,
+                                       write_conversations, write_mixed)
 from tests.helpers import BABI_EN
 
 BABI = Path(BABI_EN).parent
@@ -95,8 +95,8 @@ def test_renaming_redraws_every_entity_and_answer(both_pools):
 
 def test_everyday_and_world_stories_answer_from_their_supports(both_pools):
     train, _ = both_pools
-    kinds = {"unknown": 0, "negation": 0, "list": 0, "they": 0}
-    for seed in range(40):
+    kinds = {"unknown": 0, "negation": 0, "list": 0, "they": 0, "before": 0, "nothing": 0}
+    for seed in range(120):   # "nothing" (after a drop) comes about once in 25 stories
         rng = random.Random(seed)
         story = everyday_story(Drawer(train, rng), rng)
         text = " ".join(story.statements)
@@ -105,10 +105,24 @@ def test_everyday_and_world_stories_answer_from_their_supports(both_pools):
         kinds["they"] += "They " in text or "they " in text
         for q in story.questions:
             assert all(i < q.n_statements for i in q.supports)
-            if q.answer == UNKNOWN:  # nothing supports it, or the one line that names it, without a place for it
+            before = re.fullmatch(r"Where was (.+) before (.+)\?", q.text)
+            if before:   # the place before: the first support puts them there, the second (newer) at the asked place
+                person, place = before.groups()
+                kinds["before"] += 1
+                lines = [story.statements[i] for i in q.supports]
+                assert all(person in line for line in lines) and place in lines[-1]
+                assert q.supports[0] < q.supports[1] and q.answer.lower() in lines[0].lower()
+            elif q.answer == UNKNOWN:  # nothing supports it, or the one line that names it, without a place for it
                 kinds["unknown"] += 1
                 asked = q.text.split(" is ")[-1].rstrip("?").removeprefix("the ").split()[0].lower()
                 assert all(asked in story.statements[i].lower() for i in q.supports) and len(q.supports) <= 1
+            elif q.answer == "nothing":   # they dropped what they took
+                kinds["nothing"] += 1
+                person = q.text.removeprefix("What is ").removesuffix(" carrying?")
+                lines = story.statements[: q.n_statements]   # theirs, and a "They ..." right after a line naming them
+                memory = [t for i, t in enumerate(lines) if person in t or (t.startswith("They") and person in lines[i - 1])]
+                took = sum(bool(re.search(r"picked up|took|grabbed|got|holding|carrying", t)) for t in memory)
+                assert took and any(re.search(r"dropped|put down|left", t) for t in memory)
             elif q.answer not in ("yes", "no"):
                 support = " ".join(story.statements[i] for i in q.supports).lower()
                 assert q.answer.lower() in support or q.answer == "home"
@@ -149,3 +163,32 @@ def test_mixed_babi_draws_people_and_places_from_every_task(tmp_path):
     # task 20's "where will X go" answers a place from knowledge: its places are not redrawn
     assert all(q.answer in ("kitchen", "bedroom", "garden") for s in mixed[20][1000:] for q in s.questions
                if q.text.startswith("Where will"))
+
+
+def test_renamed_copies_draw_every_entity_from_the_training_pools(tmp_path, both_pools):
+    train, held = both_pools
+    written = write_mixed(tmp_path, BABI / "en", seed=0, share=1.0, unknown=1.0, tasks={1, 19, 20}, renamed=1.0)
+    original = {t.number: t for t in load_tasks(BABI / "en", {1, 19, 20})}
+    entities = {n: task_entities(t.train) for n, t in original.items()}
+    pool_words, held_words = train.words(), held.words()
+    files = {1: "qa1_single-supporting-fact_train.txt", 19: "qa19_path-finding_train.txt",
+             20: "qa20_agents-motivations_train.txt"}
+    copies = {n: read_stories(tmp_path / name)[len(original[n].train):] for n, name in files.items()}
+    assert all(len(copies[n]) == len(original[n].train) and written[files[n]] > 0 for n in files)
+    renamed = 0
+    for n in (1, 20):
+        for before, story in zip(original[n].train, copies[n]):
+            if not story_entities(before, entities[n]) & entities[n].names:
+                continue   # a story about nobody keeps its mixed copy
+            renamed += 1
+            words = {w.lower() for t in story.statements for w in re.findall(r"[A-Za-z]+", t)}
+            assert not words & (entities[n].names | entities[n].nouns)   # no bAbI person, place or object is left
+            assert words & pool_words and not words & held_words
+            unknown = [q for q in story.questions if q.answer == UNKNOWN]
+            assert len(unknown) <= 1 and all(not q.supports for q in unknown)
+            for q in story.questions:   # places answer from memory (task 20's "where will X go" kept only then)
+                if q.answer != UNKNOWN and (n == 1 or q.text.startswith("Where")):
+                    assert q.answer in " ".join(story.statements[: q.n_statements])
+    assert renamed >= len(original[1].train)
+    # task 19's rooms are related by directions, not named by people: its copies keep their bAbI words
+    assert [s.statements for s in copies[19]] == [s.statements for s in original[19].train]

@@ -40,6 +40,7 @@ from typing import Callable, Iterable, Sequence
 
 from memnet.data.babi import Question, Story, load_tasks, parse_task_range
 from memnet.data.world import Question as WorldQuestion, WorldConfig, generate, setting_config
+from memnet.features import answer_form
 from memnet.input.coref import name_gender
 from memnet.records import UNKNOWN
 
@@ -303,11 +304,13 @@ def babi_lines(story: Story) -> list[str]:
 # --- the simulated world, redrawn -------------------------------------------------------------
 
 def world_story(drawer: Drawer, rng: random.Random, statements: int = 12, questions: int = 4) -> Story:
-    """One simulated-world story (actor+object, difficulty 5) with redrawn names."""
+    """One simulated-world story (actor+object, difficulty 5) with redrawn names, in the world's own
+    grammar (a room or object with "the" or without, drawn per mention, as the unseen world's test
+    stories are)."""
     actors = tuple(drawer.person() for _ in range(4))
     config = setting_config("actor+object", actors=actors, she=tuple(a for a in actors if a in drawer.pools.female),
                             rooms=tuple(drawer.noun() for _ in range(5)), objects=tuple(drawer.noun() for _ in range(3)),
-                            articles=("the",), containers=(), story_length=statements)
+                            containers=(), story_length=statements)
     (lines,) = generate(config, statements, questions, rng)
     return from_world(lines)
 
@@ -329,9 +332,11 @@ def from_world(lines: Sequence) -> Story:
 
 MOVES = ("{p} went to {l}", "{p} walked into {l}", "{p} headed to {l}", "{p} moved to {l}", "{p} travelled to {l}",
          "{p} is in {l}", "{p}'s in {l}", "{p} ran to {l}", "Afterwards {p} went to {l}", "Then {p} went to {l}",
-         "{p} flew to {l}", "{p} drove to {l}", "Later {p} went to {l}", "{p} went to {l} afterwards")
+         "{p} flew to {l}", "{p} drove to {l}", "Later {p} went to {l}", "{p} went to {l} afterwards",
+         "{p} walked to {l}", "{p} is at {l}", "{p}'s at {l}", "After that {p} went to {l}", "{p} went back to {l}",
+         "{p} is in {l} now")
 HOME = ("{p} went home", "Afterwards {p} went home", "{p} headed home", "Then {p} went back home",
-        "{p} went home afterwards", "Later {p} went home")
+        "{p} went home afterwards", "Later {p} went home", "After that {p} headed home")
 NOT_MOVES = ("{p} did not go to {l}", "{p} didn't go to {l}", "{p} is not in {l}", "{p} never went to {l}")
 GETS = ("{p} picked up {o}", "{p} took {o}", "{p} grabbed {o}", "{p} got {o}", "{p} is holding {o}",
         "{p} is carrying {o}")
@@ -345,6 +350,8 @@ class _Tracker:
     """What the story so far says, with the statement indices each belief rests on."""
 
     place: dict[str, tuple[str, int]] = field(default_factory=dict)       # person -> (place, line)
+    moves: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # person -> every (place, line), oldest first
+    dropped_last: dict[str, int] = field(default_factory=dict)             # person -> the line of their newest drop
     holder: dict[str, tuple[str, int]] = field(default_factory=dict)      # object -> (person, line)
     dropped: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)  # object -> (place, lines)
 
@@ -356,6 +363,10 @@ class _Tracker:
                 return place, (line, move)
             return None
         return self.dropped.get(obj)
+
+    def move(self, person: str, place: str, line: int) -> None:
+        self.place[person] = (place, line)
+        self.moves.setdefault(person, []).append((place, line))
 
     def carrying(self, person: str) -> list[tuple[str, int]]:
         return [(o, line) for o, (p, line) in self.holder.items() if p == person]
@@ -398,7 +409,7 @@ def everyday_story(drawer: Drawer, rng: random.Random, events: int = 10) -> Stor
             place = rng.choice([p for p in places if p != here])
             line = say(rng.choice(GROUP_MOVES).format(a=person, b=other, l=place))
             for p in (person, other):
-                state.place[p] = (place, line)
+                state.move(p, place, line)
             free = [o for o in objects if o not in state.holder]
             if free and rng.random() < 0.6:
                 obj = rng.choice(free)
@@ -410,7 +421,7 @@ def everyday_story(drawer: Drawer, rng: random.Random, events: int = 10) -> Stor
         elif roll < 0.45 or here is None:
             place = rng.choice([p for p in places + ["home"] if p != here])
             template = rng.choice(HOME if place == "home" else MOVES)
-            state.place[person] = (place, say(template.format(p=person, l=place)))
+            state.move(person, place, say(template.format(p=person, l=place)))
             if rng.random() < 0.3:  # a negated move right after: the newer memory that must lose
                 say(rng.choice(NOT_MOVES).format(p=person, l=rng.choice([p for p in places if p != place])))
         elif roll < 0.7:
@@ -429,6 +440,7 @@ def everyday_story(drawer: Drawer, rng: random.Random, events: int = 10) -> Stor
             del state.holder[obj]
             place, move = state.place[person]
             state.dropped[obj] = (place, (line, move))
+            state.dropped_last[person] = line
         else:
             continue
         if rng.random() < 0.5:
@@ -441,7 +453,7 @@ def everyday_story(drawer: Drawer, rng: random.Random, events: int = 10) -> Stor
 
 
 def _ask_about(rng, people, places, objects, state: _Tracker, ask) -> None:
-    kind = rng.choice(("person", "object", "carrying", "yes/no"))
+    kind = rng.choice(("person", "object", "carrying", "yes/no", "before"))
     person, obj = rng.choice(people), rng.choice(objects) if objects else None  # "they" may have taken them all
     if kind == "person" and person in state.place:
         place, line = state.place[person]
@@ -451,6 +463,19 @@ def _ask_about(rng, people, places, objects, state: _Tracker, ask) -> None:
     elif kind == "carrying" and len(held := state.carrying(person)) == 1:
         # one object: a list answer would need R to have seen that very list
         ask(f"What is {person} carrying?", _place_word(held[0][0]), (held[0][1],))
+    elif kind == "carrying" and not held and person in state.dropped_last \
+            and not any(person in h.split("+") for h, _ in state.holder.values()):   # nor with someone else
+        # as in bAbI's task 8: "nothing" once they dropped what they took, supported by the drop (not by a
+        # move line: that would pair "X went to Y" with "nothing" for R)
+        ask(f"What is {person} carrying?", "nothing", (state.dropped_last[person],))
+    elif kind == "before":
+        # "before" a place they went to once, and not straight from that same place (a pair's move)
+        moves = state.moves.get(person, [])
+        once = [i for i in range(1, len(moves)) if moves[i][0] != "home" and moves[i - 1][0] != moves[i][0]
+                and sum(p == moves[i][0] for p, _ in moves) == 1]
+        if once:
+            i = rng.choice(once)
+            ask(f"Where was {person} before {moves[i][0]}?", _place_word(moves[i - 1][0]), (moves[i - 1][1], moves[i][1]))
     elif kind == "yes/no" and person in state.place:
         place, line = state.place[person]
         asked = place if place != "home" and rng.random() < 0.5 else rng.choice([p for p in places if p != place])
@@ -523,26 +548,57 @@ def mix_babi(story: Story, entities: Entities, people: Pools, places: Sequence[s
         mapping[place] = new
     mixed = _substitute(story, mapping) if mapping else story
     if story.statements and rng.random() < unknown:
-        used = {w.lower() for t in mixed.statements for w in _WORD.findall(t)}
-        absent_people = [p for p in people.people if p.lower() not in used]
-        absent_things = [n for n in (*people.nouns, *spare) if n not in used]
-        template = rng.choice(BABI_UNKNOWN_ASKS)
-        if absent_people and absent_things:
-            text = template.format(p=rng.choice(absent_people).capitalize(), n=rng.choice(absent_things))
-            at = rng.randint(1, len(mixed.statements))
-            mixed = Story(mixed.statements, sorted([*mixed.questions, Question(text, UNKNOWN, (), at)],
-                                                   key=lambda q: q.n_statements))
+        mixed = ask_absent(mixed, people.people, (*people.nouns, *spare), rng)
     return mixed
 
 
+def ask_absent(story: Story, people: Sequence[str], things: Sequence[str], rng: random.Random) -> Story:
+    """`story` with one question (`BABI_UNKNOWN_ASKS`) about a person of `people` or a thing of
+    `things` that it never names, after a random number of statements, answered `UNKNOWN` with no
+    support; `story` as it is if every one of them is named."""
+    used = {w.lower() for t in story.statements for w in _WORD.findall(t)}
+    absent_people = [p for p in people if p.lower() not in used]
+    absent_things = [n for n in things if n.lower() not in used]
+    template = rng.choice(BABI_UNKNOWN_ASKS)
+    if not (absent_people and absent_things):
+        return story
+    text = template.format(p=rng.choice(absent_people).capitalize(), n=rng.choice(absent_things))
+    at = rng.randint(1, len(story.statements))
+    return Story(story.statements, sorted([*story.questions, Question(text, UNKNOWN, (), at)], key=lambda q: q.n_statements))
+
+
+def answerable(original: Story, renamed: Story, entities: Entities) -> tuple[Story, int]:
+    """`renamed` (`rename` of `original`) without the questions whose answer names an entity (a
+    person, place or object) that is nowhere in the memory the question sees, as in task 20's "where
+    will X go" (answered from knowledge of the old word, not from memory); how many went. Other
+    answers ("yes", "two", "n,w") are the model's own words and stay."""
+    kept = []
+    for before, q in zip(original.questions, renamed.questions):
+        seen = {w.lower() for text in renamed.statements[: q.n_statements] for w in _WORD.findall(text)}
+        named = [new for old, new in zip(answer_form(before.answer).split(","), answer_form(q.answer).split(","))
+                 if old in entities.names | entities.nouns]
+        if all(part in seen for part in named):
+            kept.append(q)
+    return Story(renamed.statements, kept), len(renamed.questions) - len(kept)
+
+
 def write_mixed(out: str | Path, babi: str | Path, seed: int = 0, share: float = 0.5, unknown: float = 0.5,
-                tasks: set[int] | None = None) -> dict[str, int]:
+                tasks: set[int] | None = None, renamed: float = 0.0, exclude: Sequence[str | Path] = ()) -> dict[str, int]:
     """Every bAbI train file under `babi` again, under its own name in `out`: all its stories as
     they are, and after them a mixed copy (`mix_babi`: people and places drawn from all tasks'
     words, an unanswerable question added to a share `unknown` of those) of a share `share` of
     them; a copy adds to the task's stories rather than replacing one, so a task with few (en's
-    task 3) keeps every story it learns from. Returns questions per file."""
+    task 3) keeps every story it learns from. A share `renamed` of the copies of stories about
+    people is instead the story `rename`d from the training pools (every person, place and object a
+    word of the Faker pools, none of the held-out half nor of the `exclude` folders' files; questions
+    whose answer is then nowhere in memory dropped, `answerable`), with the same share `unknown`
+    asking about a pool name or noun it never names: so that O and R learn the tasks about people on
+    words they have no rows for, as the renamed benchmark and new users' names are. Stories that name
+    nobody (tasks 4 and 17-19's rooms, shapes and boxes) keep their mixed copy: renamed, their
+    relations hold between words without rows, which the model answers at chance whatever the data
+    (bench/results/conversations-candidates.md, D to D4). Returns questions per file."""
     babi_tasks = [t for t in load_tasks(babi, tasks) if t.train]
+    train_pools = pools(babi, {w for folder in exclude for w in babi_words(folder)})[0] if renamed else None
     entities = {t.name: task_entities(t.train) for t in babi_tasks}
     places = {t.name: babi_places(t.train, entities[t.name].nouns) for t in babi_tasks}
     every_place = tuple(sorted(set().union(*places.values())))
@@ -556,9 +612,15 @@ def write_mixed(out: str | Path, babi: str | Path, seed: int = 0, share: float =
         rng = random.Random(f"{seed}-mix-{task.name}")
         lines = [line for story in task.train for line in babi_lines(story)]
         for story in task.train:
-            if rng.random() < share:
-                lines += babi_lines(mix_babi(story, entities[task.name], people,
-                                             every_place if places[task.name] else (), rng, unknown))
+            if rng.random() >= share:
+                continue
+            if renamed and story_entities(story, entities[task.name]) & entities[task.name].names and rng.random() < renamed:
+                copy, _ = answerable(story, rename(story, entities[task.name], Drawer(train_pools, rng)), entities[task.name])
+                if story.statements and rng.random() < unknown:
+                    copy = ask_absent(copy, train_pools.people, train_pools.nouns, rng)
+            else:
+                copy = mix_babi(story, entities[task.name], people, every_place if places[task.name] else (), rng, unknown)
+            lines += babi_lines(copy)
         path = out / f"{task.name}_train.txt"
         path.write_text("".join(line + "\n" for line in lines))
         written[path.name] = sum("\t" in line for line in lines)
@@ -668,6 +730,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mix", type=float, default=0.3, help="share of the stories given a mixed copy in --mixed")
     parser.add_argument("--mix-unknown", type=float, default=0.2,
                         help="share of mixed stories given a question about someone or something never named")
+    parser.add_argument("--mix-renamed", type=float, default=0.0,
+                        help="share of the copies in --mixed renamed from the training pools instead (default: none)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -677,7 +741,8 @@ def run(args: argparse.Namespace) -> int:
     for name, n in written.items():
         print(f"{args.out / name}: {n} questions")
     if args.mixed is not None:
-        mixed = write_mixed(args.mixed, args.babi, args.seed, args.mix, args.mix_unknown, parse_task_range(args.tasks))
+        mixed = write_mixed(args.mixed, args.babi, args.seed, args.mix, args.mix_unknown, parse_task_range(args.tasks),
+                            args.mix_renamed, args.exclude)
         for name, n in mixed.items():
             print(f"{args.mixed / name}: {n} questions")
     return 0
