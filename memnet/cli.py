@@ -28,7 +28,8 @@ def _model_config(args: argparse.Namespace) -> ModelConfig:
                        align_maps=args.align_maps, nonlinear=args.nonlinear,
                        skip_found_negatives=args.skip_found_negatives, scan_hinges=args.scan_hinges,
                        answer_match=args.answer_match, min_count=args.min_count, unlabelled_picks=args.unlabelled_picks,
-                       fit_check=args.fit_check)
+                       fit_check=args.fit_check, beam=args.beam, pair_margin=args.pair_margin, compose=args.compose,
+                       dropout_o_only=args.dropout_o_only)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -163,6 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="R's match rows: question words no support holds, answer words after/before a question word")
     p.add_argument("--unlabelled-picks", action="store_true",
                    help="R learns questions without labelled supports (answer 'unknown') from O's own picks")
+    p.add_argument("--beam", type=int, default=defaults.beam,
+                   help="O's first hop looks ahead over its this many best picks and keeps the best pair of facts (1: greedy)")
+    p.add_argument("--pair-margin", type=float, default=defaults.pair_margin,
+                   help="train the beam's pair score: the labelled pair beats the pairs it weighs by this margin (0: off)")
+    p.add_argument("--compose", type=int, default=defaults.compose,
+                   help="R: hidden units of an MLP over [question; support 1; support 2] (0: off)")
+    p.add_argument("--dropout-o-only", action="store_true", help="word dropout in O's loss only (R trains on the words as written)")
     p.add_argument("--min-count", type=int, default=defaults.min_count,
                    help="words seen fewer times in training stay unseen (default 1: every word)")
     p.add_argument("--fit-check", type=int, default=defaults.fit_check,

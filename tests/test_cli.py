@@ -41,6 +41,19 @@ def test_train_eval_ask_round_trip(tmp_path):
     assert "Where is John? -> garden" in asked.stdout and "because: [1] John moved to the garden." in asked.stdout
 
 
+def test_train_takes_the_bAbI_settings_flags(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    lines = (BABI_EN / f"{TASK1}_train.txt").read_text().splitlines()[:150]
+    (data / f"{TASK1}_train.txt").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "model"
+    trained = memnet("train", "--data", str(data), "--tasks", "1", "--joint", "--epochs", "1", "--out", str(out),
+                     "--beam", "3", "--pair-margin", "2.5", "--compose", "8", "--dropout-o-only")
+    assert trained.returncode == 0, trained.stderr
+    config = json.loads((out / "config.json").read_text())["model"]
+    assert (config["beam"], config["pair_margin"], config["compose"], config["dropout_o_only"]) == (3, 2.5, 8, True)
+
+
 def test_missing_data_and_model_are_clear_errors(tmp_path):
     result = memnet("train", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "m"))
     assert result.returncode == 2 and "no such file or directory" in result.stderr and "Traceback" not in result.stderr
