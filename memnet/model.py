@@ -176,11 +176,11 @@ class MemNN(nn.Module):
         (B, n): every such word adds the <unk> row (a word missing, whatever it is: "Where is Mary?"
         when only John was mentioned), a dictionary word its own row too. Keys, not ids, decide, so
         an unseen word counts as found where it is written."""
-        ids = q_ids.numpy()
-        missing = ~key_in(q_keys.numpy(), sup_keys.flatten(1).numpy()) & self.content_word[ids]
+        missing = torch.from_numpy(~key_in(q_keys.numpy(), sup_keys.flatten(1).numpy()) & self.content_word[q_ids.numpy()])
         lay = self.layout
-        rows = np.concatenate([np.where(missing, lay.QX + UNK, lay.null), np.where(missing & (ids > UNK), lay.QX + ids, lay.null)], -1)
-        return self.U_R(torch.from_numpy(rows)).sum(1)
+        rows = torch.cat([lay.words(torch.full_like(q_ids, UNK), lay.QX, missing),
+                          lay.words(q_ids, lay.QX, missing & (q_ids > UNK))], dim=-1)
+        return self.U_R(rows).sum(1)
 
     def question_words(self, sup_ids: torch.Tensor, sup_keys: torch.Tensor, q_keys: torch.Tensor) -> np.ndarray:
         """(B, K, L) bool: the supports' words that occur in the question, stop words aside (what

@@ -267,17 +267,10 @@ def look_ahead(model: MemNN, question: torch.Tensor, q_keys: torch.Tensor, first
     first_side = against_winner(model, scores, hop_time, first, winner, torch.empty((len(winner), 0), dtype=torch.long))
     for j in range(candidates.shape[1]):
         at = candidates[:, j : j + 1]
-        sup_ids, sup_keys = gather_rows(first.ids, at), gather_rows(first.keys, at)
-        picks = first.slots.gather(1, at)
-        second = memories(picks) if callable(memories) else memories
+        second = memories(first.slots.gather(1, at)) if callable(memories) else memories
         if not second.valid.shape[1]:
             break   # no candidates (hashing found none)
-        x = model.combine("O", question, model.support_parts("O", q_keys, sup_ids, sup_keys), sup_ids, sup_keys, q_keys)
-        then, stop, time = hop_scores(model, second, rows, x, sup_keys)
-        at_time = first.time.gather(1, at)
-        chosen, then_winner = pick(model, then, stop, time, second, unpicked(second, picks), at_time, 1)
-        total = first_side.gather(1, at)[:, 0] + torch.where(chosen >= 0, winner_side(model, then, time, second, at_time,
-                                                                                      then_winner), stop)
+        chosen, total = second_hop(model, question, q_keys, first, second, rows, at, first_side)
         # the second hop's pick among hop 1's memories (itself where hop 2 stops or hop 1 lacks it)
         same = (first.slots == torch.where(chosen >= 0, chosen, -2)[:, None]) & available
         follow = torch.where(same.any(1), same.to(torch.int8).argmax(1), at[:, 0])
@@ -293,6 +286,21 @@ def look_ahead(model: MemNN, question: torch.Tensor, q_keys: torch.Tensor, first
     _, first_of_pair = pick(model, scores, torch.zeros_like(best_total), hop_time, first, pair & available,
                             torch.empty((len(best), 0), dtype=torch.long), 0)
     return first_of_pair
+
+
+def second_hop(model: MemNN, question: torch.Tensor, q_keys: torch.Tensor, first: Memories, second: Memories,
+               rows: Rows, at: torch.Tensor, first_side: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Hop 2 after hop 1 picked the memory at position `at` (B, 1) of `first`, over the memories
+    `second`: its pick (B,) (a slot name; -1 where the stop memory wins), and the pair's score as
+    the beam weighs it, hop 1's side `first_side` (B, N) at `at` plus hop 2's `winner_side` (the
+    stop memory's score where it stops). Used by `look_ahead` at inference and `pair_loss` in training."""
+    sup_ids, sup_keys = gather_rows(first.ids, at), gather_rows(first.keys, at)
+    x = model.combine("O", question, model.support_parts("O", q_keys, sup_ids, sup_keys), sup_ids, sup_keys, q_keys)
+    then, stop, time = hop_scores(model, second, rows, x, sup_keys)
+    at_time = first.time.gather(1, at)
+    chosen, then_winner = pick(model, then, stop, time, second, unpicked(second, first.slots.gather(1, at)), at_time, 1)
+    hop_2 = torch.where(chosen >= 0, winner_side(model, then, time, second, at_time, then_winner), stop)
+    return chosen, first_side.gather(1, at)[:, 0] + hop_2
 
 
 def against_winner(model: MemNN, scores: torch.Tensor, time: torch.Tensor, memories: Memories,
@@ -485,15 +493,7 @@ def pair_loss(model: MemNN, batch: Batch, memories: Memories, rows: Rows, questi
     at = candidates.indices.T.reshape(-1, 1)                                                    # (k·B, 1)
     many = replace(memories, **{f.name: value.repeat(k, *[1] * (value.dim() - 1)) for f in fields(memories)
                                 if isinstance(value := getattr(memories, f.name), torch.Tensor)})
-    q_keys = batch.q_keys.repeat(k, 1)
-    sup_ids, sup_keys = gather_rows(many.ids, at), gather_rows(many.keys, at)
-    x = model.combine("O", question.repeat(k, 1), model.support_parts("O", q_keys, sup_ids, sup_keys), sup_ids, sup_keys,
-                      q_keys)
-    then, stop, time = hop_scores(model, many, rows, x, sup_keys)
-    at_time = many.time.gather(1, at)
-    chosen, then_winner = pick(model, then, stop, time, many, unpicked(many, at), at_time, 1)
-    negative = on_first.repeat(k, 1).gather(1, at)[:, 0] + torch.where(chosen >= 0, winner_side(model, then, time, many,
-                                                                                                 at_time, then_winner), stop)
+    _, negative = second_hop(model, question.repeat(k, 1), batch.q_keys.repeat(k, 1), many, many, rows, at, on_first.repeat(k, 1))
     usable = has_pair.repeat(k) & (candidates.values.T.reshape(-1) > float("-inf"))
     return (torch.relu(cfg.pair_margin - positive.repeat(k) + negative) * usable).sum()
 
@@ -527,10 +527,10 @@ class SlotVectors(Synced):
         keys = self.memory.keys[changed]
         self.ids[changed] = self.model.vocab.ids_of_keys(keys)
         number, known = self.term_index.setdefault, len(self.term_index)
-        self.terms[changed] = np.array([number(k, len(self.term_index)) for k in keys.ravel().tolist()],
-                                       dtype=np.int64).reshape(keys.shape)
-        new_keys = np.fromiter(self.term_index, dtype=np.int64, count=len(self.term_index))[known:]
-        self.term_ids = np.concatenate([self.term_ids, self.model.vocab.ids_of_keys(new_keys)])
+        numbers = np.array([number(k, len(self.term_index)) for k in keys.ravel().tolist()], dtype=np.int64)
+        self.terms[changed] = numbers.reshape(keys.shape)
+        _, first = np.unique(numbers[numbers >= known], return_index=True)   # each new number's first key, in order
+        self.term_ids = np.concatenate([self.term_ids, self.model.vocab.ids_of_keys(keys.ravel()[numbers >= known][first])])
         with torch.no_grad():
             for start in range(0, len(changed), CHUNK):
                 part = changed[start : start + CHUNK]

@@ -76,7 +76,7 @@ def question_side(model: MemNN, q_keys: torch.Tensor, sup_ids: torch.Tensor, sup
     before = np.arange(sup_ids.shape[-1]) < first
     hop = np.arange(sup_ids.shape[1])[None, :, None]
     use = in_question.any(-1, keepdims=True) & ~in_question & (sup_ids.numpy() > PAD)
-    return torch.from_numpy(np.where(use, model.layout.YQ + 2 * hop + before, model.layout.null))
+    return torch.where(torch.from_numpy(use), model.layout.row("YQ", torch.from_numpy(2 * hop + before)), model.layout.null)
 
 
 def answer_columns(model: MemNN, answers: Sequence[str], flat_keys: torch.Tensor,

@@ -157,10 +157,10 @@ class Discourse:
     clock: int = 0
     # each word of a person's full name ("grandma", "imelda") -> the entity key of the newest
     # full name holding it ("grandma_imelda"); derived from `entities`
-    name_parts: dict[str, str] = field(default_factory=dict)
+    name_parts: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self):
-        for key, entity in sorted(self.entities.items(), key=lambda item: item[1].seen):
+        for entity in sorted(self.entities.values(), key=lambda entity: entity.seen):
             self._index_name(entity.mention)
 
     def resolve(self, clause: Clause) -> tuple[str, tuple[str, ...]]:
