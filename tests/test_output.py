@@ -85,6 +85,33 @@ def test_a_hop_never_repicks_an_earlier_support(task1, task1_model):
             assert [h.slot for h in served.hops] == [h.slot for h in batched.hops] == [0, None]
 
 
+def test_stacked_memories_score_and_pick_as_each_part_alone(task2_ngram_model):
+    """The beam's second hops run as one batch (`stacked`): parts of different lengths are padded
+    with memories that never score a pick, so each row picks what its part picks alone."""
+    task, model = task2_ngram_model
+    (story, *_) = parse_stories(task.test[:1], SimpleInput())
+    memory = Memory()
+    memory.write(story.memory)
+    vectors = output.SlotVectors(model, memory)
+    question = story.questions[-1][0]
+    q_ids, q_keys = (torch.from_numpy(a)[None] for a in model.vocab.encode(question.tokens))
+    parts = [vectors.memories(q_keys[0], np.arange(memory.size)), vectors.memories(q_keys[0], np.array([0, 2, 3]))]
+    both = output.stacked(parts)
+    assert both.valid.tolist()[1] == [True] * 3 + [False] * (memory.size - 3)
+    rows = output.Rows.of(model)
+    x = model.question_part("O", q_ids.repeat(2, 1))
+    none = torch.zeros((2, 0, 1), dtype=torch.long)
+    scores, stop, time = output.hop_scores(model, both, rows, x, none)
+    picked, _ = output.pick(model, scores, stop, time, both, both.valid, torch.full((2, 1), -1), 0)
+    for b, part in enumerate(parts):
+        alone, stop_alone, time_alone = output.hop_scores(model, part, rows, x[b : b + 1], none[:1])
+        assert torch.allclose(scores[b, : part.valid.shape[1]], alone[0], atol=1e-5)
+        assert int(picked[b]) == int(output.pick(model, alone, stop_alone, time_alone, part, part.valid,
+                                                  torch.full((1, 1), -1), 0)[0])
+    with pytest.raises(ValueError, match="word numbering"):
+        output.stacked([parts[0], output.SlotVectors(model, memory).memories(q_keys[0])])
+
+
 def algorithm1(u, v, valid):
     """Appendix C's loop, literally (from the first valid memory)."""
     t = valid.index(True) if True in valid else 0
