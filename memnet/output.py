@@ -260,27 +260,40 @@ def look_ahead(model: MemNN, question: torch.Tensor, q_keys: torch.Tensor, first
     pair, hop 1 takes the memory hop 1 would pick between the two (`pick`, with its time features),
     so the supports come in the order training taught R; `find_supports` then runs hop 2 as usual.
     `hop_time` (B, 3): hop 1's x·T. A path "the kitchen is north of the hall, the garden is east of
-    the hall" needs the fact that leads on, which hop 1 alone cannot tell. The `beam` second hops
-    are scored as one batch of beam·B questions (a loop over them cost a question 3 ms)."""
+    the hall" needs the fact that leads on, which hop 1 alone cannot tell. Hop 1's winner's second
+    hop comes first; the other `beam` − 1 follow as one batch ((beam − 1)·B questions: a loop over
+    them cost a question 3 ms), and only where the winner leads on (else the beam changes nothing)."""
+    batch = len(winner)
+
+    def second_hops(at: torch.Tensor, first_side: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Hop 2 after each of the positions `at` (B, w), all at once: picks and pair scores (B, w)."""
+        width = at.shape[1]
+        many = stacked([first] * width)
+        second = (stacked([memories(first.slots.gather(1, at[:, j : j + 1])) for j in range(width)])
+                  if callable(memories) else many)
+        if not second.valid.shape[1]:   # hashing found no candidates for a second hop
+            return torch.full(at.shape, -1), torch.full(at.shape, float("-inf"))
+        chosen, total = second_hop(model, question.repeat(width, 1), q_keys.repeat(width, 1), many, second, rows,
+                                   at.T.reshape(-1, 1), first_side.repeat(width, 1))   # candidate j in rows j·B ..
+        return chosen.view(width, batch).T, total.view(width, batch).T
+
+    # only pairs of facts compete, and only where hop 1's own winner leads on to a second fact:
+    # where O would stop after one fact ("where is Mary?"), it does so as without the beam, so
+    # that pair is scored first and the others only where it leads on
+    chosen, total = second_hops(winner[:, None], torch.zeros_like(scores))
+    if not (chosen >= 0).any():
+        return winner
+    first_side = against_winner(model, scores, hop_time, first, winner, torch.empty((batch, 0), dtype=torch.long))
+    total = first_side.gather(1, winner[:, None]) + total
     masked = scores.masked_fill(~available, float("-inf"))
     extra = masked.scatter(1, winner[:, None], float("-inf")).topk(min(model.config.beam - 1, scores.shape[1] - 1), dim=1)
     candidates = torch.cat([winner[:, None], extra.indices], dim=1)                               # (B, W)
     usable = torch.cat([available.gather(1, winner[:, None]), extra.values > float("-inf")], dim=1)
-    batch, width = candidates.shape
-    many = stacked([first] * width)
-    second = (stacked([memories(first.slots.gather(1, candidates[:, j : j + 1])) for j in range(width)])
-              if callable(memories) else many)
-    if not second.valid.shape[1]:
-        return winner   # hashing found no candidates for a second hop
-    first_side = against_winner(model, scores, hop_time, first, winner, torch.empty((batch, 0), dtype=torch.long))
-    at = candidates.T.reshape(-1, 1)   # (W·B, 1): candidate j of every question in rows j·B .. (j+1)·B
-    chosen, total = (t.view(width, batch).T for t in second_hop(
-        model, question.repeat(width, 1), q_keys.repeat(width, 1), many, second, rows, at, first_side.repeat(width, 1)))
+    if extra.indices.shape[1]:
+        chosen, total = (torch.cat(pair, dim=1) for pair in zip((chosen, total), second_hops(extra.indices, first_side)))
     # the second hop's pick among hop 1's memories (itself where hop 2 stops or hop 1 lacks it)
     same = (first.slots[:, None, :] == torch.where(chosen >= 0, chosen, -2)[:, :, None]) & available[:, None, :]
     follow = torch.where(same.any(2), same.to(torch.int8).argmax(2), candidates)                  # (B, W)
-    # only pairs of facts compete, and only where hop 1's own winner leads on to a second fact:
-    # where O would stop after one fact ("where is Mary?"), it does so as without the beam
     pairs = total.masked_fill(~(usable & (chosen >= 0) & (chosen[:, :1] >= 0)), float("-inf"))
     best_total, j = pairs.max(1, keepdim=True)    # the first of equal pairs, as hop 1 ranks them
     found = best_total[:, 0] > float("-inf")
