@@ -250,9 +250,35 @@ def pick(model: MemNN, scores: torch.Tensor, stop: torch.Tensor, time: torch.Ten
     return torch.where(stops | ~available.any(1), -1, memories.slots.gather(1, winner[:, None])[:, 0]), winner
 
 
+@dataclass
+class Scored:
+    """One hop of O for B questions: what `find_supports` records and the next hop builds on."""
+
+    memories: Memories       # what the hop scored (N memories)
+    scores: torch.Tensor     # (B, N) s_O
+    stop: torch.Tensor       # (B,) the stop memory's s_O
+    time: torch.Tensor       # (B, 3) x·T, the write-time features
+    available: torch.Tensor  # (B, N) the memories the hop could pick
+    chosen: torch.Tensor     # (B,) the pick's slot name; -1 where the hops end
+    winner: torch.Tensor     # (B,) Algorithm 1's winner, a position among the memories
+
+
+def one_hop(model: MemNN, question: torch.Tensor, q_keys: torch.Tensor, memories: Memories, rows: Rows,
+            sup_ids: torch.Tensor, sup_keys: torch.Tensor, picks: torch.Tensor, pick_time: torch.Tensor,
+            hop: int) -> Scored:
+    """O's hop `hop` (0-based) at inference: the input [x, m_o1, ...] from the question's part
+    (B, n) and the supports so far (B, h, L), s_O of every memory, and `pick`'s choice among those
+    not picked yet (`picks`, (B, h) slot names, written at `pick_time`)."""
+    x = model.combine("O", question, model.support_parts("O", q_keys, sup_ids, sup_keys), sup_ids, sup_keys, q_keys)
+    scores, stop, time = hop_scores(model, memories, rows, x, sup_keys)
+    available = unpicked(memories, picks)
+    chosen, winner = pick(model, scores, stop, time, memories, available, pick_time, hop)
+    return Scored(memories, scores, stop, time, available, chosen, winner)
+
+
 def look_ahead(model: MemNN, question: torch.Tensor, q_keys: torch.Tensor, first: Memories, rows: Rows,
                scores: torch.Tensor, hop_time: torch.Tensor, available: torch.Tensor, winner: torch.Tensor,
-               memories: Memories | Callable[[torch.Tensor], Memories]) -> torch.Tensor:
+               memories: Memories | Callable[[torch.Tensor], Memories]) -> tuple[torch.Tensor, Scored | None]:
     """The first hop's pick (B,) with a beam of `config.beam` (the search over supporting facts
     that arXiv 1502.05698 leaves open): hop 1's winner and the next best memories by s_O each get
     the second hop `pick` gives them, and the pair whose two hops score best together wins
@@ -262,27 +288,30 @@ def look_ahead(model: MemNN, question: torch.Tensor, q_keys: torch.Tensor, first
     `hop_time` (B, 3): hop 1's x·T. A path "the kitchen is north of the hall, the garden is east of
     the hall" needs the fact that leads on, which hop 1 alone cannot tell. Hop 1's winner's second
     hop comes first; the other `beam` − 1 follow as one batch ((beam − 1)·B questions: a loop over
-    them cost a question 3 ms), and only where the winner leads on (else the beam changes nothing)."""
+    them cost a question 3 ms), and only where the winner leads on (else the beam changes nothing).
+    Also returns the winner's second hop where hop 1 keeps the winner for every question, so that
+    `find_supports` does not score that hop again (None otherwise)."""
     batch = len(winner)
 
-    def second_hops(at: torch.Tensor, first_side: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Hop 2 after each of the positions `at` (B, w), all at once: picks and pair scores (B, w)."""
+    def second_hops(at: torch.Tensor, first_side: torch.Tensor) -> tuple[Scored | None, torch.Tensor, torch.Tensor]:
+        """Hop 2 after each of the positions `at` (B, w), all at once (candidate j in rows j·B ..):
+        the hops, and their picks and pair scores (B, w)."""
         width = at.shape[1]
         many = stacked([first] * width)
         second = (stacked([memories(first.slots.gather(1, at[:, j : j + 1])) for j in range(width)])
                   if callable(memories) else many)
         if not second.valid.shape[1]:   # hashing found no candidates for a second hop
-            return torch.full(at.shape, -1), torch.full(at.shape, float("-inf"))
-        chosen, total = second_hop(model, question.repeat(width, 1), q_keys.repeat(width, 1), many, second, rows,
-                                   at.T.reshape(-1, 1), first_side.repeat(width, 1))   # candidate j in rows j·B ..
-        return chosen.view(width, batch).T, total.view(width, batch).T
+            return None, torch.full(at.shape, -1), torch.full(at.shape, float("-inf"))
+        then, total = second_hop(model, question.repeat(width, 1), q_keys.repeat(width, 1), many, second, rows,
+                                 at.T.reshape(-1, 1), first_side.repeat(width, 1))
+        return then, then.chosen.view(width, batch).T, total.view(width, batch).T
 
     # only pairs of facts compete, and only where hop 1's own winner leads on to a second fact:
     # where O would stop after one fact ("where is Mary?"), it does so as without the beam, so
     # that pair is scored first and the others only where it leads on
-    chosen, total = second_hops(winner[:, None], torch.zeros_like(scores))
+    then, chosen, total = second_hops(winner[:, None], torch.zeros_like(scores))
     if not (chosen >= 0).any():
-        return winner
+        return winner, then
     first_side = against_winner(model, scores, hop_time, first, winner, torch.empty((batch, 0), dtype=torch.long))
     total = first_side.gather(1, winner[:, None]) + total
     masked = scores.masked_fill(~available, float("-inf"))
@@ -290,7 +319,7 @@ def look_ahead(model: MemNN, question: torch.Tensor, q_keys: torch.Tensor, first
     candidates = torch.cat([winner[:, None], extra.indices], dim=1)                               # (B, W)
     usable = torch.cat([available.gather(1, winner[:, None]), extra.values > float("-inf")], dim=1)
     if extra.indices.shape[1]:
-        chosen, total = (torch.cat(pair, dim=1) for pair in zip((chosen, total), second_hops(extra.indices, first_side)))
+        chosen, total = (torch.cat(pair, dim=1) for pair in zip((chosen, total), second_hops(extra.indices, first_side)[1:]))
     # the second hop's pick among hop 1's memories (itself where hop 2 stops or hop 1 lacks it)
     same = (first.slots[:, None, :] == torch.where(chosen >= 0, chosen, -2)[:, :, None]) & available[:, None, :]
     follow = torch.where(same.any(2), same.to(torch.int8).argmax(2), candidates)                  # (B, W)
@@ -304,7 +333,7 @@ def look_ahead(model: MemNN, question: torch.Tensor, q_keys: torch.Tensor, first
     pair = torch.zeros_like(available).scatter_(1, best[:, None], True).scatter_(1, partner[:, None], True)
     _, first_of_pair = pick(model, scores, torch.zeros(batch), hop_time, first, pair & available,
                             torch.empty((batch, 0), dtype=torch.long), 0)
-    return first_of_pair
+    return first_of_pair, then if torch.equal(first_of_pair, winner) else None
 
 
 def stacked(parts: list[Memories]) -> Memories:
@@ -335,18 +364,16 @@ def stacked(parts: list[Memories]) -> Memories:
 
 
 def second_hop(model: MemNN, question: torch.Tensor, q_keys: torch.Tensor, first: Memories, second: Memories,
-               rows: Rows, at: torch.Tensor, first_side: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+               rows: Rows, at: torch.Tensor, first_side: torch.Tensor) -> tuple[Scored, torch.Tensor]:
     """Hop 2 after hop 1 picked the memory at position `at` (B, 1) of `first`, over the memories
-    `second`: its pick (B,) (a slot name; -1 where the stop memory wins), and the pair's score as
+    `second`: the hop (its pick: a slot name, -1 where the stop memory wins), and the pair's score as
     the beam weighs it, hop 1's side `first_side` (B, N) at `at` plus hop 2's `winner_side` (the
     stop memory's score where it stops). Used by `look_ahead` at inference and `pair_loss` in training."""
     sup_ids, sup_keys = gather_rows(first.ids, at), gather_rows(first.keys, at)
-    x = model.combine("O", question, model.support_parts("O", q_keys, sup_ids, sup_keys), sup_ids, sup_keys, q_keys)
-    then, stop, time = hop_scores(model, second, rows, x, sup_keys)
     at_time = first.time.gather(1, at)
-    chosen, then_winner = pick(model, then, stop, time, second, unpicked(second, first.slots.gather(1, at)), at_time, 1)
-    hop_2 = torch.where(chosen >= 0, winner_side(model, then, time, second, at_time, then_winner), stop)
-    return chosen, first_side.gather(1, at)[:, 0] + hop_2
+    then = one_hop(model, question, q_keys, second, rows, sup_ids, sup_keys, first.slots.gather(1, at), at_time, 1)
+    hop_2 = torch.where(then.chosen >= 0, winner_side(model, then.scores, then.time, second, at_time, then.winner), then.stop)
+    return then, first_side.gather(1, at)[:, 0] + hop_2
 
 
 def against_winner(model: MemNN, scores: torch.Tensor, time: torch.Tensor, memories: Memories,
@@ -395,18 +422,21 @@ def find_supports(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor,
     sup_ids = sup_keys = None
     done = torch.zeros(batch, dtype=torch.bool)
     result: list[list[Hop]] = [[] for _ in range(batch)]
+    ahead: Scored | None = None   # hop 2 as the beam already scored it
     for hop in range(hops or model.config.hops):
-        hop_memories = memories(picks) if callable(memories) else memories
-        if not hop_memories.valid.shape[1]:
-            break   # no candidates (hashing found none)
-        if sup_ids is None:
-            sup_ids = sup_keys = hop_memories.ids[:, :0]
-        x = model.combine("O", question, model.support_parts("O", q_keys, sup_ids, sup_keys), sup_ids, sup_keys, q_keys)
-        scores, stop, time = hop_scores(model, hop_memories, rows, x, sup_keys)
-        available = unpicked(hop_memories, picks)
-        chosen, winner = pick(model, scores, stop, time, hop_memories, available, pick_time, hop)
+        if ahead is not None:
+            scored, ahead = ahead, None
+        else:
+            hop_memories = memories(picks) if callable(memories) else memories
+            if not hop_memories.valid.shape[1]:
+                break   # no candidates (hashing found none)
+            if sup_ids is None:
+                sup_ids = sup_keys = hop_memories.ids[:, :0]
+            scored = one_hop(model, question, q_keys, hop_memories, rows, sup_ids, sup_keys, picks, pick_time, hop)
+        hop_memories, scores, stop, chosen, winner = scored.memories, scored.scores, scored.stop, scored.chosen, scored.winner
         if hop == 0 and model.config.beam > 1 and (hops or model.config.hops) > 1:
-            winner = look_ahead(model, question, q_keys, hop_memories, rows, scores, time, available, winner, memories)
+            winner, ahead = look_ahead(model, question, q_keys, hop_memories, rows, scores, scored.time,
+                                       scored.available, winner, memories)
             chosen = torch.where(chosen >= 0, hop_memories.slots.gather(1, winner[:, None])[:, 0], -1)
         chosen = torch.where(done, -1, chosen)
         # the records in numpy and Python numbers: a torch call per question and hop costs more than O's scoring
