@@ -10,7 +10,7 @@ tasks' test stories are asked, each typed once (I caches the analysis of a text 
 - ask_cpu_ms: the CPU time of the ask call's thread (what the call costs when other jobs share the cores).
 Torch and BLAS on one thread, as the app runs (`memnet.runtime.configure`).
 
-    python bench/latency.py [--sizes 1000 10000] [--questions 200]   # writes bench/results/latency.{json,md}
+    python bench/latency.py [--sizes 1000 10000] [--questions 200] [--model DIR] [--out STEM]   # writes bench/results/latency.{json,md}
 """
 from __future__ import annotations
 
@@ -53,8 +53,9 @@ def percentile(values: list[float], q: float) -> float:
     return round(statistics.quantiles(values, n=100)[int(q) - 1], 2)
 
 
-def measure(size: int, statements: list[str], questions: list[str], count: int, seed: int) -> dict:
-    net = MemoryNetwork.load()
+def measure(size: int, statements: list[str], questions: list[str], count: int, seed: int,
+            model: Path | None = None) -> dict:
+    net = MemoryNetwork.load(model)
     for start in range(0, size, 100):
         net.tell(" ".join(statements[start : min(start + 100, size)]))
     fresh = SpacyInput(net.input_map.nlp)
@@ -84,19 +85,20 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS / "latency")
+    parser.add_argument("--model", type=Path, help="checkpoint folder (default: the bundled model)")
     args = parser.parse_args()
     configure()
     statements, questions = statements_and_questions()
-    rows = [measure(size, statements, questions, args.questions, args.seed) for size in args.sizes]
+    rows = [measure(size, statements, questions, args.questions, args.seed, args.model) for size in args.sizes]
     command = "python bench/latency.py " + " ".join(sys.argv[1:])
     result = {"command": command.strip(), "date": time.strftime("%Y-%m-%d"),
               "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                           "python": platform.python_version(),
                           "load_average_1min": round(os.getloadavg()[0], 2)},   # other jobs on the cores inflate every figure
-              "model": "assets/model", "rows": rows}
+              "model": str(args.model or "assets/model"), "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
-    lines = [f"# Question latency, bundled model (`{result['command']}`, {result['date']})", "",
+    lines = [f"# Question latency, {'model ' + result['model'] if args.model else 'bundled model'} (`{result['command']}`, {result['date']})", "",
              f"{result['machine']['cores']} cores, Python {result['machine']['python']}, load average "
              f"{result['machine']['load_average_1min']} at the end (other jobs shared the cores when above ~0.5); torch on one thread. "
              "ask = the whole `MemoryNetwork.ask` call (ask CPU: its thread's CPU time); parse = I's spaCy parse of the same, unseen question; "
