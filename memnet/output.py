@@ -284,7 +284,7 @@ def look_ahead(model: MemNN, question: torch.Tensor, q_keys: torch.Tensor, first
     the second hop `pick` gives them, and the pair whose two hops score best together wins
     (hop 1's `against_winner` plus hop 2's `winner_side`: each hop as Algorithm 1 weighs it, write-time terms included; `pair_loss` trains that sum). Of that
     pair, hop 1 takes the memory hop 1 would pick between the two (`pick`, with its time features),
-    so the supports come in the order training taught R; `find_supports` then runs hop 2 as usual.
+    so the supports come in the order training taught R; hop 2 then follows from that pick.
     `hop_time` (B, 3): hop 1's x·T. A path "the kitchen is north of the hall, the garden is east of
     the hall" needs the fact that leads on, which hop 1 alone cannot tell. Hop 1's winner's second
     hop comes first; the other `beam` − 1 follow as one batch ((beam − 1)·B questions: a loop over
