@@ -42,6 +42,6 @@ ln -s "$work"/conv/*_train.txt "$work/data/"   # training only: the benchmark is
 # fewer than 500 times (the redrawn names, places and objects) left unseen
 .venv/bin/python -m memnet train --data "$work/data" --tasks all --joint --input spacy --hops 6 \
   --ngram-buckets 4096 --optimizer adagrad --lr 0.08 --epochs "${EPOCHS:-3}" \
-  --hop-maps --support-bigrams --match-source --align-maps \
+  --hop-maps --support-bigrams --match-source --align-maps --beam 5 --pair-margin 3 --compose 100 --dropout-o-only \
   --answer-match --unlabelled-picks --min-count 500 --out "$out"
 .venv/bin/python -m memnet eval --model "$out" --data "$work/data" --json "$out/scores.json" | tee "$out/scores.txt"
