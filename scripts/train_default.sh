@@ -14,8 +14,9 @@
 #   MIX_UNKNOWN=U   a share U of those copies with a question about someone or something never named
 #   MIX_RENAMED=R   a share R of those copies renamed from the training Faker pools instead (every person,
 #                   place and object a word without rows: the renamed benchmark's kind); default 0
-#   MIX_BALANCE=1   more copies of the smaller train files' stories (en's task 3: 1,000 questions among
-#                   en-10k's 10,000 a task), so that every task's file is about as large (--mix-balance)
+#   MIX_BALANCE=B   more copies of a smaller train file's stories (en's task 3: 1,000 questions among
+#                   en-10k's 10,000 a task), so that it is at least B times the largest (1: every task's
+#                   file about as large); default 0, off
 # The conversation data is a subsample (50 main stories per task, 800 everyday, 150 simulated) so
 # that I's parse and the training cost about 11 minutes of CPU (33 min wall on 2 cores shared with other jobs).
 set -euo pipefail
@@ -34,7 +35,7 @@ if [ "$mix" = 0 ]; then ln -s "$work"/babi/*.txt "$work/data/"; else ln -s "$wor
 .venv/bin/python -m memnet simulate --out "$work/data" --setting actor --difficulty 5 --seed 12
 .venv/bin/python -m memnet conversations --babi "$work/babi" --out "$work/conv" --seed 0 --stories 50 --test-stories 0 \
   --everyday "${EVERYDAY:-800}" --world "${WORLD:-150}" --max-factor 6 \
-  $( [ "$mix" = 0 ] || echo --mixed "$work/mixed" --mix "$mix" --mix-unknown "${MIX_UNKNOWN:-0}" --mix-renamed "${MIX_RENAMED:-0}" ${MIX_BALANCE:+--mix-balance} )
+  $( [ "$mix" = 0 ] || echo --mixed "$work/mixed" --mix "$mix" --mix-unknown "${MIX_UNKNOWN:-0}" --mix-renamed "${MIX_RENAMED:-0}" --mix-balance "${MIX_BALANCE:-0}" )
 [ "$mix" = 0 ] || ln -s "$work"/mixed/*_train.txt "$work/data/"   # the bAbI train files with the mixed copies
 ln -s "$work"/conv/*_train.txt "$work/data/"   # training only: the benchmark is bench/conversations.py
 

@@ -172,11 +172,13 @@ def test_balanced_copies_bring_a_smaller_file_to_about_the_largest(tmp_path):
     few = load_tasks(BABI / "en", {2})[0].train[:40]   # a file a tenth as large, as en's task 3 among en-10k's
     (babi / qa2).write_text("".join(line + "\n" for story in few for line in babi_lines(story)))
     plain = write_mixed(tmp_path / "plain", babi, seed=0, share=0.3, unknown=0.0)
-    balanced = write_mixed(tmp_path / "balanced", babi, seed=0, share=0.3, unknown=0.0, balance=True)
+    balanced = write_mixed(tmp_path / "balanced", babi, seed=0, share=0.3, unknown=0.0, balance=1.0)
+    half = write_mixed(tmp_path / "half", babi, seed=0, share=0.3, unknown=0.0, balance=0.5)
     assert (tmp_path / "plain" / qa1).read_text() == (tmp_path / "balanced" / qa1).read_text()   # the largest as it was
     asked = sum(len(s.questions) for s in few)
     assert asked < plain[qa2] < 1.6 * asked
     assert abs(balanced[qa2] - balanced[qa1]) < 0.1 * balanced[qa1]
+    assert abs(half[qa2] - balanced[qa1] / 2) < 0.1 * balanced[qa1] and half[qa1] == balanced[qa1]
     stories = read_stories(tmp_path / "balanced" / qa2)
     assert stories[: len(few)] == few
     lengths = {len(s.statements) for s in few}   # every added story is a copy of one of the file's

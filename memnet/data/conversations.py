@@ -584,7 +584,7 @@ def answerable(original: Story, renamed: Story, entities: Entities) -> tuple[Sto
 
 def write_mixed(out: str | Path, babi: str | Path, seed: int = 0, share: float = 0.5, unknown: float = 0.5,
                 tasks: set[int] | None = None, renamed: float = 0.0, exclude: Sequence[str | Path] = (),
-                balance: bool = False) -> dict[str, int]:
+                balance: float = 0.0) -> dict[str, int]:
     """Every bAbI train file under `babi` again, under its own name in `out`: all its stories as
     they are, and after them a mixed copy (`mix_babi`: people and places drawn from all tasks'
     words, an unanswerable question added to a share `unknown` of those) of a share `share` of
@@ -597,10 +597,11 @@ def write_mixed(out: str | Path, babi: str | Path, seed: int = 0, share: float =
     words they have no rows for, as the renamed benchmark and new users' names are. Stories that name
     nobody (tasks 4 and 17-19's rooms, shapes and boxes) keep their mixed copy: renamed, their
     relations hold between words without rows, which the model answers at chance whatever the data
-    (bench/results/conversations-candidates.md, D to D4). With `balance`, a file with fewer questions
-    than the largest gets more copies per story (on average (1 + share) × largest / own − 1), so that
-    every file ends about as large and a joint model sees each task about equally often (en's task 3,
-    1,000 questions among en-10k's 10,000 a task, was otherwise a tenth as often). Returns questions per file."""
+    (bench/results/conversations-candidates.md, D to D4). With `balance` B > 0, a file that would end
+    smaller than B times the largest gets more copies per story, on average B (1 + share) largest / own − 1,
+    so that it ends about that large (B = 1: a joint model sees each task about equally often; en's task
+    3, 1,000 questions among en-10k's 10,000 a task, is otherwise seen a tenth as often). Returns
+    questions per file."""
     babi_tasks = [t for t in load_tasks(babi, tasks) if t.train]
     train_pools = pools(babi, {w for folder in exclude for w in babi_words(folder)})[0] if renamed else None
     entities = {t.name: task_entities(t.train) for t in babi_tasks}
@@ -617,8 +618,9 @@ def write_mixed(out: str | Path, babi: str | Path, seed: int = 0, share: float =
     for task in babi_tasks:
         rng = random.Random(f"{seed}-mix-{task.name}")
         lines = [line for story in task.train for line in babi_lines(story)]
-        # copies per story on average: `share`, or with `balance` as many as bring the file to the largest's size
-        per_story = share + (1 + share) * (largest - asked[task.name]) / asked[task.name] if balance and asked[task.name] else share
+        # copies per story on average: `share`, or as many as bring the file to `balance` times the largest's size
+        target = balance * (1 + share) * largest
+        per_story = target / asked[task.name] - 1 if asked[task.name] and target > (1 + share) * asked[task.name] else share
         for story in task.train:
             for _ in range(int(per_story) + (rng.random() < per_story % 1)):
                 lines += babi_lines(mixed_copy(story, entities[task.name], people, every_place if places[task.name] else (),
@@ -746,8 +748,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="share of mixed stories given a question about someone or something never named")
     parser.add_argument("--mix-renamed", type=float, default=0.0,
                         help="share of the copies in --mixed renamed from the training pools instead (default: none)")
-    parser.add_argument("--mix-balance", action="store_true",
-                        help="in --mixed, more copies of the smaller files' stories, so that every file is about as large")
+    parser.add_argument("--mix-balance", type=float, default=0.0,
+                        help="in --mixed, more copies of a smaller file's stories, so that it ends at least this share "
+                             "of the largest's size (1: every file about as large; default 0: off)")
 
 
 def run(args: argparse.Namespace) -> int:
