@@ -14,6 +14,9 @@
 #   MIX_UNKNOWN=U   a share U of those copies with a question about someone or something never named
 #   MIX_RENAMED=R   a share R of those copies renamed from the training Faker pools instead (every person,
 #                   place and object a word without rows: the renamed benchmark's kind); default 0
+#   MIX_BALANCE=B   more copies of a smaller train file's stories (en's task 3: 1,000 questions among
+#                   en-10k's 10,000 a task), so that it is at least B times the largest (1: every task's
+#                   file about as large); default 0, off
 # The conversation data is a subsample (50 main stories per task, 800 everyday, 150 simulated) so
 # that I's parse and the training cost about 11 minutes of CPU (33 min wall on 2 cores shared with other jobs).
 set -euo pipefail
@@ -32,7 +35,7 @@ if [ "$mix" = 0 ]; then ln -s "$work"/babi/*.txt "$work/data/"; else ln -s "$wor
 .venv/bin/python -m memnet simulate --out "$work/data" --setting actor --difficulty 5 --seed 12
 .venv/bin/python -m memnet conversations --babi "$work/babi" --out "$work/conv" --seed 0 --stories 50 --test-stories 0 \
   --everyday "${EVERYDAY:-800}" --world "${WORLD:-150}" --max-factor 6 \
-  $( [ "$mix" = 0 ] || echo --mixed "$work/mixed" --mix "$mix" --mix-unknown "${MIX_UNKNOWN:-0}" --mix-renamed "${MIX_RENAMED:-0}" )
+  $( [ "$mix" = 0 ] || echo --mixed "$work/mixed" --mix "$mix" --mix-unknown "${MIX_UNKNOWN:-0}" --mix-renamed "${MIX_RENAMED:-0}" --mix-balance "${MIX_BALANCE:-0}" )
 [ "$mix" = 0 ] || ln -s "$work"/mixed/*_train.txt "$work/data/"   # the bAbI train files with the mixed copies
 ln -s "$work"/conv/*_train.txt "$work/data/"   # training only: the benchmark is bench/conversations.py
 
@@ -42,6 +45,6 @@ ln -s "$work"/conv/*_train.txt "$work/data/"   # training only: the benchmark is
 # fewer than 500 times (the redrawn names, places and objects) left unseen
 .venv/bin/python -m memnet train --data "$work/data" --tasks all --joint --input spacy --hops 6 \
   --ngram-buckets 4096 --optimizer adagrad --lr 0.08 --epochs "${EPOCHS:-3}" \
-  --hop-maps --support-bigrams --match-source --align-maps \
+  --hop-maps --support-bigrams --match-source --align-maps --beam 5 --pair-margin 3 --compose 100 --dropout-o-only \
   --answer-match --unlabelled-picks --min-count 500 --out "$out"
 .venv/bin/python -m memnet eval --model "$out" --data "$work/data" --json "$out/scores.json" | tee "$out/scores.txt"

@@ -165,6 +165,26 @@ def test_mixed_babi_draws_people_and_places_from_every_task(tmp_path):
                if q.text.startswith("Where will"))
 
 
+def test_balanced_copies_bring_a_smaller_file_to_about_the_largest(tmp_path):
+    babi, qa1, qa2 = tmp_path / "babi", "qa1_single-supporting-fact_train.txt", "qa2_two-supporting-facts_train.txt"
+    babi.mkdir()
+    (babi / qa1).symlink_to((BABI / "en" / qa1).resolve())
+    few = load_tasks(BABI / "en", {2})[0].train[:40]   # a file a tenth as large, as en's task 3 among en-10k's
+    (babi / qa2).write_text("".join(line + "\n" for story in few for line in babi_lines(story)))
+    plain = write_mixed(tmp_path / "plain", babi, seed=0, share=0.3, unknown=0.0)
+    balanced = write_mixed(tmp_path / "balanced", babi, seed=0, share=0.3, unknown=0.0, balance=1.0)
+    half = write_mixed(tmp_path / "half", babi, seed=0, share=0.3, unknown=0.0, balance=0.5)
+    assert (tmp_path / "plain" / qa1).read_text() == (tmp_path / "balanced" / qa1).read_text()   # the largest as it was
+    asked = sum(len(s.questions) for s in few)
+    assert asked < plain[qa2] < 1.6 * asked
+    assert abs(balanced[qa2] - balanced[qa1]) < 0.1 * balanced[qa1]
+    assert abs(half[qa2] - balanced[qa1] / 2) < 0.1 * balanced[qa1] and half[qa1] == balanced[qa1]
+    stories = read_stories(tmp_path / "balanced" / qa2)
+    assert stories[: len(few)] == few
+    lengths = {len(s.statements) for s in few}   # every added story is a copy of one of the file's
+    assert all(len(s.statements) in lengths for s in stories[len(few):])
+
+
 def test_renamed_copies_draw_every_entity_from_the_training_pools(tmp_path, both_pools):
     train, held = both_pools
     written = write_mixed(tmp_path, BABI / "en", seed=0, share=1.0, unknown=1.0, tasks={1, 19, 20}, renamed=1.0)

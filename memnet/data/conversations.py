@@ -583,7 +583,8 @@ def answerable(original: Story, renamed: Story, entities: Entities) -> tuple[Sto
 
 
 def write_mixed(out: str | Path, babi: str | Path, seed: int = 0, share: float = 0.5, unknown: float = 0.5,
-                tasks: set[int] | None = None, renamed: float = 0.0, exclude: Sequence[str | Path] = ()) -> dict[str, int]:
+                tasks: set[int] | None = None, renamed: float = 0.0, exclude: Sequence[str | Path] = (),
+                balance: float = 0.0) -> dict[str, int]:
     """Every bAbI train file under `babi` again, under its own name in `out`: all its stories as
     they are, and after them a mixed copy (`mix_babi`: people and places drawn from all tasks'
     words, an unanswerable question added to a share `unknown` of those) of a share `share` of
@@ -596,7 +597,11 @@ def write_mixed(out: str | Path, babi: str | Path, seed: int = 0, share: float =
     words they have no rows for, as the renamed benchmark and new users' names are. Stories that name
     nobody (tasks 4 and 17-19's rooms, shapes and boxes) keep their mixed copy: renamed, their
     relations hold between words without rows, which the model answers at chance whatever the data
-    (bench/results/conversations-candidates.md, D to D4). Returns questions per file."""
+    (bench/results/conversations-candidates.md, D to D4). With `balance` B > 0, a file that would end
+    smaller than B times the largest gets more copies per story, on average B (1 + share) largest / own − 1,
+    so that it ends about that large (B = 1: a joint model sees each task about equally often; en's task
+    3, 1,000 questions among en-10k's 10,000 a task, is otherwise seen a tenth as often). Returns
+    questions per file."""
     babi_tasks = [t for t in load_tasks(babi, tasks) if t.train]
     train_pools = pools(babi, {w for folder in exclude for w in babi_words(folder)})[0] if renamed else None
     entities = {t.name: task_entities(t.train) for t in babi_tasks}
@@ -608,23 +613,34 @@ def write_mixed(out: str | Path, babi: str | Path, seed: int = 0, share: float =
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, int] = {}
+    asked = {t.name: sum(len(s.questions) for s in t.train) for t in babi_tasks}
+    largest = max(asked.values(), default=0)
     for task in babi_tasks:
         rng = random.Random(f"{seed}-mix-{task.name}")
         lines = [line for story in task.train for line in babi_lines(story)]
+        # copies per story on average: `share`, or as many as bring the file to `balance` times the largest's size
+        target = balance * (1 + share) * largest
+        per_story = target / asked[task.name] - 1 if asked[task.name] and target > (1 + share) * asked[task.name] else share
         for story in task.train:
-            if rng.random() >= share:
-                continue
-            if renamed and story_entities(story, entities[task.name]) & entities[task.name].names and rng.random() < renamed:
-                copy, _ = answerable(story, rename(story, entities[task.name], Drawer(train_pools, rng)), entities[task.name])
-                if story.statements and rng.random() < unknown:
-                    copy = ask_absent(copy, train_pools.people, train_pools.nouns, rng)
-            else:
-                copy = mix_babi(story, entities[task.name], people, every_place if places[task.name] else (), rng, unknown)
-            lines += babi_lines(copy)
+            for _ in range(int(per_story) + (rng.random() < per_story % 1)):
+                lines += babi_lines(mixed_copy(story, entities[task.name], people, every_place if places[task.name] else (),
+                                               train_pools, renamed, unknown, rng))
         path = out / f"{task.name}_train.txt"
         path.write_text("".join(line + "\n" for line in lines))
         written[path.name] = sum("\t" in line for line in lines)
     return written
+
+
+def mixed_copy(story: Story, entities: Entities, people: Pools, places: Sequence[str], train_pools: Pools | None,
+               renamed: float, unknown: float, rng: random.Random) -> Story:
+    """One copy of `write_mixed`'s: a story about people renamed from `train_pools` with probability
+    `renamed`, else mixed (`mix_babi` with `people` and `places`)."""
+    if renamed and story_entities(story, entities) & entities.names and rng.random() < renamed:
+        copy, _ = answerable(story, rename(story, entities, Drawer(train_pools, rng)), entities)
+        if story.statements and rng.random() < unknown:
+            copy = ask_absent(copy, train_pools.people, train_pools.nouns, rng)
+        return copy
+    return mix_babi(story, entities, people, places, rng, unknown)
 
 
 # --- the files ------------------------------------------------------------------------------
@@ -732,6 +748,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="share of mixed stories given a question about someone or something never named")
     parser.add_argument("--mix-renamed", type=float, default=0.0,
                         help="share of the copies in --mixed renamed from the training pools instead (default: none)")
+    parser.add_argument("--mix-balance", type=float, default=0.0,
+                        help="in --mixed, more copies of a smaller file's stories, so that it ends at least this share "
+                             "of the largest's size (1: every file about as large; default 0: off)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -742,7 +761,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.out / name}: {n} questions")
     if args.mixed is not None:
         mixed = write_mixed(args.mixed, args.babi, args.seed, args.mix, args.mix_unknown, parse_task_range(args.tasks),
-                            args.mix_renamed, args.exclude)
+                            args.mix_renamed, args.exclude, args.mix_balance)
         for name, n in mixed.items():
             print(f"{args.mixed / name}: {n} questions")
     return 0
