@@ -17,6 +17,8 @@
 #   MIX_BALANCE=B   more copies of a smaller train file's stories (en's task 3: 1,000 questions among
 #                   en-10k's 10,000 a task), so that it is at least B times the largest (1: every task's
 #                   file about as large); default 0, off
+#   SEED=N          the draw of the conversation data and of training (default 0); the simulated test
+#                   sets keep their seeds, so every draw is scored on the same files
 # The conversation data is a subsample (50 main stories per task, 800 everyday, 150 simulated) so
 # that I's parse and the training cost about 11 minutes of CPU (33 min wall on 2 cores shared with other jobs).
 set -euo pipefail
@@ -33,7 +35,7 @@ mix="${MIX:-0}"
 if [ "$mix" = 0 ]; then ln -s "$work"/babi/*.txt "$work/data/"; else ln -s "$work"/babi/*_test.txt "$work/data/"; fi
 .venv/bin/python -m memnet simulate --out "$work/data" --setting actor+object --difficulty 5 --seed 11
 .venv/bin/python -m memnet simulate --out "$work/data" --setting actor --difficulty 5 --seed 12
-.venv/bin/python -m memnet conversations --babi "$work/babi" --out "$work/conv" --seed 0 --stories 50 --test-stories 0 \
+.venv/bin/python -m memnet conversations --babi "$work/babi" --out "$work/conv" --seed "${SEED:-0}" --stories 50 --test-stories 0 \
   --everyday "${EVERYDAY:-800}" --world "${WORLD:-150}" --max-factor 6 \
   $( [ "$mix" = 0 ] || echo --mixed "$work/mixed" --mix "$mix" --mix-unknown "${MIX_UNKNOWN:-0}" --mix-renamed "${MIX_RENAMED:-0}" --mix-balance "${MIX_BALANCE:-0}" )
 [ "$mix" = 0 ] || ln -s "$work"/mixed/*_train.txt "$work/data/"   # the bAbI train files with the mixed copies
@@ -46,5 +48,5 @@ ln -s "$work"/conv/*_train.txt "$work/data/"   # training only: the benchmark is
 .venv/bin/python -m memnet train --data "$work/data" --tasks all --joint --input spacy --hops 6 \
   --ngram-buckets 4096 --optimizer adagrad --lr 0.08 --epochs "${EPOCHS:-3}" \
   --hop-maps --support-bigrams --match-source --align-maps --beam 5 --pair-margin 3 --compose 100 --dropout-o-only \
-  --answer-match --unlabelled-picks --min-count 500 --out "$out"
+  --answer-match --unlabelled-picks --min-count 500 --seed "${SEED:-0}" --out "$out"
 .venv/bin/python -m memnet eval --model "$out" --data "$work/data" --json "$out/scores.json" | tee "$out/scores.txt"
