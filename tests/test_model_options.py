@@ -12,8 +12,10 @@ from memnet.evaluate import evaluate
 from memnet.batch import Encoded, Example, collate
 from memnet.dataset import build_vocabulary, make_examples, parse_stories
 from memnet.features import occurs_in
+from memnet.memory.index import Recent, WordHash
+from memnet.memory.slots import Memory
 from memnet.model import BABI_SETTINGS, MemNN, ModelConfig, alignment
-from memnet.network import MemoryNetwork
+from memnet.network import MemoryNetwork, Recall
 from memnet.input.sentence import Sentence, SimpleInput
 from memnet.train import fits, train
 from tests.helpers import BABI_EN
@@ -263,6 +265,15 @@ def test_beam_finds_the_path_greedy_hops_miss(path_task, monkeypatch):
             (why, *_), _ = net.explain(answer, greedy_first)
             assert not why.picked and why.look_ahead
     assert changed
+    # the beam over a candidate index (§3.3 hashing: each pair's second-hop candidates are gathered
+    # and stacked) that offers every slot picks and scores as over the whole memory
+    for story in task.test[:10]:
+        memory = Memory()
+        memory.write(SimpleInput()(" ".join(story.statements)))
+        (question,) = SimpleInput()(story.questions[0].text)
+        every = Recent(WordHash(memory), memory, window=memory.size)
+        over_all, indexed = (Recall(model, memory, how).ask(question.tokens, touch=False) for how in ("exhaustive", every))
+        assert [(h.slot, h.score) for h in indexed.hops] == [(h.slot, h.score) for h in over_all.hops]
 
 
 def test_the_pair_score_weighs_hop_1_as_algorithm_1_does():
