@@ -5,22 +5,22 @@
 # interleaved up to 6x, half the bAbI ones renamed, questions without an answer), with the spaCy
 # input map, the unseen-word features, and R's match rows (issue 12). Then writes its per-task scores.
 #   scripts/train_default.sh [BABI_DIR]        (default: ../shared/babi; OUT=folder, default assets/model)
-# Candidates for issue 12 (bench/results/conversations-candidates.md) set, in the environment:
-#   EVERYDAY=N      everyday main stories (default 800)
-#   WORLD=N         simulated-world main stories with redrawn names (default 150)
+# Its defaults are the bundled model's recipe (candidate H2 of bench/results/conversations-candidates.md,
+# about 17 min wall on 2 cores); the candidates set other values in the environment:
+#   EVERYDAY=N      everyday main stories (default 2000)
+#   WORLD=N         simulated-world main stories with redrawn names (default 1000)
 #   MIX=S           besides every en-10k train story, a copy of a share S of them with their people and
 #                   places drawn from every task's (memnet conversations --mixed: a name or place no longer
-#                   tells which task, so which kind of answer, a question is from); default 0, none
-#   MIX_UNKNOWN=U   a share U of those copies with a question about someone or something never named
+#                   tells which task, so which kind of answer, a question is from); default 0.3 (0: none)
+#   MIX_UNKNOWN=U   a share U of those copies with a question about someone or something never named (default 0.05)
 #   MIX_RENAMED=R   a share R of those copies renamed from the training Faker pools instead (every person,
-#                   place and object a word without rows: the renamed benchmark's kind); default 0
+#                   place and object a word without rows: the renamed benchmark's kind); default 0.5
 #   MIX_BALANCE=B   more copies of a smaller train file's stories (en's task 3: 1,000 questions among
 #                   en-10k's 10,000 a task), so that it is at least B times the largest (1: every task's
-#                   file about as large); default 0, off
-#   SEED=N          the draw of the conversation data and of training (default 0); the simulated test
+#                   file about as large); default 0.6 (0: off)
+#   SEED=N          the draw of the conversation data and of training (default 1); the simulated test
 #                   sets keep their seeds, so every draw is scored on the same files
-# The conversation data is a subsample (50 main stories per task, 800 everyday, 150 simulated) so
-# that I's parse and the training cost about 11 minutes of CPU (33 min wall on 2 cores shared with other jobs).
+#   EPOCHS=N        training epochs (default 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 babi="${1:-../shared/babi}"
@@ -31,13 +31,13 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/babi" "$work/data"
 ln -s "$(realpath "$babi")"/en-10k/*.txt "$work/babi/"
 [ -e "$work/babi/qa3_three-supporting-facts_train.txt" ] || ln -s "$(realpath "$babi")/en/qa3_three-supporting-facts_train.txt" "$work/babi/"
-mix="${MIX:-0}"
+mix="${MIX:-0.3}"
 if [ "$mix" = 0 ]; then ln -s "$work"/babi/*.txt "$work/data/"; else ln -s "$work"/babi/*_test.txt "$work/data/"; fi
 .venv/bin/python -m memnet simulate --out "$work/data" --setting actor+object --difficulty 5 --seed 11
 .venv/bin/python -m memnet simulate --out "$work/data" --setting actor --difficulty 5 --seed 12
-.venv/bin/python -m memnet conversations --babi "$work/babi" --out "$work/conv" --seed "${SEED:-0}" --stories 50 --test-stories 0 \
-  --everyday "${EVERYDAY:-800}" --world "${WORLD:-150}" --max-factor 6 \
-  $( [ "$mix" = 0 ] || echo --mixed "$work/mixed" --mix "$mix" --mix-unknown "${MIX_UNKNOWN:-0}" --mix-renamed "${MIX_RENAMED:-0}" --mix-balance "${MIX_BALANCE:-0}" )
+.venv/bin/python -m memnet conversations --babi "$work/babi" --out "$work/conv" --seed "${SEED:-1}" --stories 50 --test-stories 0 \
+  --everyday "${EVERYDAY:-2000}" --world "${WORLD:-1000}" --max-factor 6 \
+  $( [ "$mix" = 0 ] || echo --mixed "$work/mixed" --mix "$mix" --mix-unknown "${MIX_UNKNOWN:-0.05}" --mix-renamed "${MIX_RENAMED:-0.5}" --mix-balance "${MIX_BALANCE:-0.6}" )
 [ "$mix" = 0 ] || ln -s "$work"/mixed/*_train.txt "$work/data/"   # the bAbI train files with the mixed copies
 ln -s "$work"/conv/*_train.txt "$work/data/"   # training only: the benchmark is bench/conversations.py
 
@@ -48,5 +48,5 @@ ln -s "$work"/conv/*_train.txt "$work/data/"   # training only: the benchmark is
 .venv/bin/python -m memnet train --data "$work/data" --tasks all --joint --input spacy --hops 6 \
   --ngram-buckets 4096 --optimizer adagrad --lr 0.08 --epochs "${EPOCHS:-3}" \
   --hop-maps --support-bigrams --match-source --align-maps --beam 5 --pair-margin 3 --compose 100 --dropout-o-only \
-  --answer-match --unlabelled-picks --min-count 500 --seed "${SEED:-0}" --out "$out"
+  --answer-match --unlabelled-picks --min-count 500 --seed "${SEED:-1}" --out "$out"
 .venv/bin/python -m memnet eval --model "$out" --data "$work/data" --json "$out/scores.json" | tee "$out/scores.txt"
