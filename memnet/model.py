@@ -244,15 +244,15 @@ class MemNN(nn.Module):
         of such examples, and the MLP then fits them no better than the linear rows (task 17: 64%
         of training answers), so `BABI_SETTINGS` keeps it to O (`dropout_o_only`)."""
         batch, n = question.shape[0], self.config.dim
-        two = torch.zeros((batch, 2, n))
-        where = torch.zeros((batch, 2), dtype=torch.long)
         k = min(per_hop.shape[1], 2)
-        two[:, :k] = per_hop[:, :k]
+        where = np.zeros((batch, k), dtype=np.int64)
         if k == 2:
             keys, ids = sup_keys[:, :2].numpy(), sup_ids[:, :2].numpy()
             linking = np.stack([key_in(keys[:, 0], keys[:, 1]), key_in(keys[:, 1], keys[:, 0])], 1)
-            where = torch.from_numpy(alignment(ids, linking & ~key_in(keys, q_keys.numpy()) & self.content_word[ids]))
-        slots = torch.einsum("bkn,bkc->bkcn", two, nn.functional.one_hot(where, ALIGNMENTS).to(two.dtype))
+            where = alignment(ids, linking & ~key_in(keys, q_keys.numpy()) & self.content_word[ids])
+        # support h's part in its slot (h, where_h), zeros elsewhere: (B, 2, ALIGNMENTS, n)
+        slots = torch.zeros((batch, 2, ALIGNMENTS, n)).scatter(
+            2, torch.from_numpy(where)[:, :, None, None].expand(-1, -1, 1, n), per_hop[:, :k, None, :])
         hidden = torch.tanh(self.C_R(torch.cat([question, slots.flatten(1)], dim=1)))
         return hidden @ self.D_R.T
 

@@ -302,8 +302,8 @@ def look_ahead(model: MemNN, question: torch.Tensor, q_keys: torch.Tensor, first
                   if callable(memories) else many)
         if not second.valid.shape[1]:   # hashing found no candidates for a second hop
             return None, torch.full(at.shape, -1), torch.full(at.shape, float("-inf"))
-        then, total = second_hop(model, question.repeat(width, 1), q_keys.repeat(width, 1), many, second, rows,
-                                 at.T.reshape(-1, 1), first_side.repeat(width, 1))
+        then, total = second_hop(model, tiled(question, width), tiled(q_keys, width), many, second, rows,
+                                 at.T.reshape(-1, 1), tiled(first_side, width))
         return then, then.chosen.view(width, batch).T, total.view(width, batch).T
 
     # only pairs of facts compete, and only where hop 1's own winner leads on to a second fact:
@@ -347,10 +347,7 @@ def stacked(parts: list[Memories]) -> Memories:
         raise ValueError("memories to stack must share their word numbering (term_index)")
     tensors = [f.name for f in fields(head) if isinstance(getattr(head, f.name), torch.Tensor)]
     if all(part is head for part in parts):
-        def repeated(value: torch.Tensor) -> torch.Tensor:
-            return (value.expand(len(parts), *value.shape[1:]) if value.shape[0] == 1
-                    else value.repeat(len(parts), *[1] * (value.dim() - 1)))
-        return replace(head, **{name: repeated(getattr(head, name)) for name in tensors})
+        return replace(head, **{name: tiled(getattr(head, name), len(parts)) for name in tensors})
     size = max(part.valid.shape[1] for part in parts)
     fill = {"ids": PAD, "keys": 0, "time": -1, "valid": False, "base": 0.0, "slots": -1, "terms": 0}
 
@@ -361,6 +358,12 @@ def stacked(parts: list[Memories]) -> Memories:
 
     return replace(head, **{name: torch.cat([padded(getattr(part, name), fill[name]) if name in fill else getattr(part, name)
                                              for part in parts]) for name in tensors})
+
+
+def tiled(value: torch.Tensor, times: int) -> torch.Tensor:
+    """`value` (B, ...) repeated `times` times along its first axis (B·times, ...), a view without
+    copying where B = 1 (serving: one question), for reading only."""
+    return value.expand(times, *value.shape[1:]) if value.shape[0] == 1 else value.repeat(times, *[1] * (value.dim() - 1))
 
 
 def second_hop(model: MemNN, question: torch.Tensor, q_keys: torch.Tensor, first: Memories, second: Memories,
@@ -568,7 +571,7 @@ def pair_loss(model: MemNN, batch: Batch, memories: Memories, rows: Rows, questi
     k = candidates.indices.shape[1]
     at = candidates.indices.T.reshape(-1, 1)                                                    # (k·B, 1)
     many = stacked([memories] * k)
-    _, negative = second_hop(model, question.repeat(k, 1), batch.q_keys.repeat(k, 1), many, many, rows, at, on_first.repeat(k, 1))
+    _, negative = second_hop(model, tiled(question, k), tiled(batch.q_keys, k), many, many, rows, at, tiled(on_first, k))
     usable = has_pair.repeat(k) & (candidates.values.T.reshape(-1) > float("-inf"))
     return (torch.relu(cfg.pair_margin - positive.repeat(k) + negative) * usable).sum()
 

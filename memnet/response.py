@@ -50,12 +50,12 @@ def answer_scores(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_i
     if model.config.answer_match:
         rows.append(question_side(model, q_keys, sup_ids, sup_keys))
     occurrence_rows = torch.stack(rows, dim=-1).reshape(batch, -1, len(rows))
-    occurrence = torch.einsum("bn,bpn->bp", x, model.U_R(occurrence_rows).sum(2)) * (flat_ids > PAD)
+    occurrence = (x[:, None, :] @ model.U_R(occurrence_rows).sum(2).mT)[:, 0] * (flat_ids > PAD)
     scores.scatter_add_(1, column, occurrence)
     if model.config.match:   # candidate words that occur in the question (§3.6)
         q_known = q_ids > UNK
         q_rows = lay.words(q_ids, lay.YM, q_known)
-        scores.scatter_add_(1, q_ids, torch.einsum("bn,bln->bl", x, model.U_R(q_rows)) * q_known)
+        scores.scatter_add_(1, q_ids, (x[:, None, :] @ model.U_R(q_rows).mT)[:, 0] * q_known)
         local_in_q = torch.from_numpy(key_in(keys, q_keys.numpy()) & (ids == UNK))
         scores[:, n_words + n_phrases:] += local_in_q * (x @ model.table("R", "YM")[UNK])[:, None]
     valid = np.ones(scores.shape, dtype=bool)
