@@ -423,7 +423,7 @@ def find_supports(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor,
     picks = torch.empty((batch, 0), dtype=torch.long)
     pick_time = torch.empty((batch, 0), dtype=torch.long)
     sup_ids = sup_keys = None
-    done = torch.zeros(batch, dtype=torch.bool)
+    done, every = np.zeros(batch, dtype=bool), np.arange(batch)
     result: list[list[Hop]] = [[] for _ in range(batch)]
     ahead: Scored | None = None   # hop 2 as the beam already scored it
     for hop in range(hops or model.config.hops):
@@ -437,13 +437,15 @@ def find_supports(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor,
                 sup_ids = sup_keys = hop_memories.ids[:, :0]
             scored = one_hop(model, question, q_keys, hop_memories, rows, sup_ids, sup_keys, picks, pick_time, hop)
         hop_memories, scores, stop, chosen, winner = scored.memories, scored.scores, scored.stop, scored.chosen, scored.winner
+        # the records and the next hop's inputs in numpy and Python numbers: a torch call costs
+        # several times a numpy one on these few numbers, and more than O's scoring per question
+        slots, chosen = hop_memories.slots.numpy(), chosen.numpy()
         if hop == 0 and model.config.beam > 1 and (hops or model.config.hops) > 1:
             winner, ahead = look_ahead(model, question, q_keys, hop_memories, rows, scores, scored.time,
                                        scored.available, winner, memories)
-            chosen = torch.where(chosen >= 0, hop_memories.slots.gather(1, winner[:, None])[:, 0], -1)
-        chosen = torch.where(done, -1, chosen)
-        # the records in numpy and Python numbers: a torch call per question and hop costs more than O's scoring
-        valid, slots, row_scores = hop_memories.valid.numpy(), hop_memories.slots.numpy(), scores.numpy()
+            chosen = np.where(chosen >= 0, slots[every, winner.numpy()], -1)
+        chosen, winner = np.where(done, -1, chosen), winner.numpy()
+        valid, row_scores = hop_memories.valid.numpy(), scores.numpy()
         for b, (gone, slot, at, stop_score) in enumerate(zip(done.tolist(), chosen.tolist(), winner.tolist(), stop.tolist())):
             if not gone and valid[b].any():
                 result[b].append(Hop(hop + 1, slot if slot >= 0 else None,
@@ -452,11 +454,11 @@ def find_supports(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor,
         done = done | (chosen < 0)
         if done.all():
             break
-        at = torch.where(chosen >= 0, winner, -1)[:, None]   # the pick's position; -1 where the hops ended
-        picks = torch.cat([picks, chosen[:, None]], dim=1)
-        pick_time = torch.cat([pick_time, torch.where(at >= 0, hop_memories.time.gather(1, at.clamp(min=0)), -1)], dim=1)
-        sup_ids = torch.cat([sup_ids, gather_rows(hop_memories.ids, at)], 1)
-        sup_keys = torch.cat([sup_keys, gather_rows(hop_memories.keys, at)], 1)
+        taken = ~done   # where a memory was picked: the pick's position is the winner's
+        picks = torch.cat([picks, torch.from_numpy(chosen)[:, None]], dim=1)
+        pick_time = torch.cat([pick_time, torch.from_numpy(np.where(taken, hop_memories.time.numpy()[every, winner], -1))[:, None]], dim=1)
+        sup_ids = torch.cat([sup_ids, torch.from_numpy(hop_memories.ids.numpy()[every, winner] * taken[:, None])[:, None]], 1)
+        sup_keys = torch.cat([sup_keys, torch.from_numpy(hop_memories.keys.numpy()[every, winner] * taken[:, None])[:, None]], 1)
     return result
 
 
