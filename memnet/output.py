@@ -61,10 +61,11 @@ def occurs(memories: Memories, keys: torch.Tensor) -> torch.Tensor:
     """(B, T): which of the memories' distinct words occur among each question's `keys` (B, M)
     (§3.6 exact match, unseen words included: it compares keys, not dictionary ids)."""
     number = memories.term_index.get
-    numbers = torch.tensor([[number(k, 0) for k in row] for row in keys.tolist()], dtype=torch.long).view(keys.shape)
-    mask = torch.zeros((keys.shape[0], len(memories.term_index)), dtype=torch.bool).scatter_(1, numbers, True)
+    numbers = np.array([[number(k, 0) for k in row] for row in keys.tolist()], dtype=np.int64).reshape(keys.shape)
+    mask = np.zeros((keys.shape[0], len(memories.term_index)), dtype=bool)
+    np.put_along_axis(mask, numbers, True, axis=1)
     mask[:, 0] = False
-    return mask
+    return torch.from_numpy(mask)
 
 
 @dataclass
