@@ -250,6 +250,8 @@ def _num(value: float | None) -> str:
 
 def _verdict(why) -> str:
     """What Algorithm 1 (or the argmax, without time features) made of a memory at one hop."""
+    if why.hashed_out:
+        return f"holds no word of the question or of the facts found so far (word hashing): it cannot compete at hop {why.hop}"
     if not why.pickable:
         return f"picked at an earlier hop: it cannot compete at hop {why.hop}"
     if why.met is not None:

@@ -29,7 +29,7 @@ def _model_config(args: argparse.Namespace) -> ModelConfig:
                        skip_found_negatives=args.skip_found_negatives, scan_hinges=args.scan_hinges,
                        answer_match=args.answer_match, min_count=args.min_count, unlabelled_picks=args.unlabelled_picks,
                        fit_check=args.fit_check, beam=args.beam, pair_margin=args.pair_margin, compose=args.compose,
-                       dropout_o_only=args.dropout_o_only)
+                       dropout_o_only=args.dropout_o_only, word_hashing=args.word_hashing)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -168,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="O's first hop looks ahead over its this many best picks and keeps the best pair of facts (1: greedy)")
     p.add_argument("--pair-margin", type=float, default=defaults.pair_margin,
                    help="train the beam's pair score: the labelled pair beats the pairs it weighs by this margin (0: off)")
+    p.add_argument("--word-hashing", type=int, default=defaults.word_hashing,
+                   help="§3.3: from this hop on (1-based), O picks only memories sharing a word with the question "
+                        "or the supports so far, and so do the beam's other first facts (0: off)")
     p.add_argument("--compose", type=int, default=defaults.compose,
                    help="R: hidden units of an MLP over [question; support 1; support 2] (0: off)")
     p.add_argument("--dropout-o-only", action="store_true", help="word dropout in O's loss only (R trains on the words as written)")

@@ -42,6 +42,7 @@ class ModelConfig:
     unlabelled_picks: bool = False   # R trains on O's picks for questions without labelled supports ("unknown")
     beam: int = 1                    # O's first hop looks ahead: of its `beam` best picks, the one whose pair scores best (1: greedy)
     pair_margin: float = 0.0         # train the beam's pair score: the labelled pair of facts beats the pairs it weighs by this (0: off)
+    word_hashing: int = 0            # §3.3: from this hop on (1-based; 0: off) O picks among memories sharing a word with its input
     min_count: int = 1               # words seen fewer times in training stay unseen (redrawn names: see Vocabulary.build)
     nonlinear: bool = False          # NL of arXiv 1502.05698: input embedding E(x) = tanh(W tanh(Uᵀ Φx(x)))
     word_dropout: float = 0.1        # d: share of word types treated as unseen in each training example
@@ -108,13 +109,13 @@ class MemNN(nn.Module):
             self.W_R = nn.Linear(config.dim, config.dim, bias=False)
             nn.init.eye_(self.W_O.weight)
             nn.init.eye_(self.W_R.weight)
-        if config.align_maps or config.answer_match or config.compose:
-            # spaCy's English stop words ("the", "of", "to") say nothing about where a question's
-            # entity stands in a support, so the alignment looks only at the other words. Imported
-            # here: loading spaCy costs every other `import memnet` half a second.
-            from spacy.lang.en.stop_words import STOP_WORDS
+        # spaCy's English stop words ("the", "of", "to") say nothing about where a question's entity
+        # stands in a support, nor which memories concern the question (word hashing), so those
+        # look only at the other words. Imported here: loading spaCy costs every other `import
+        # memnet` half a second.
+        from spacy.lang.en.stop_words import STOP_WORDS
 
-            self.content_word = np.array([i > PAD and w not in STOP_WORDS for i, w in enumerate(vocab.words)])
+        self.content_word = np.array([i > PAD and w not in STOP_WORDS for i, w in enumerate(vocab.words)])
         if config.align_maps:   # zero at first: R starts as without them
             self.A_R = nn.Parameter(torch.zeros(MAX_HOPS, ALIGNMENTS, config.dim, config.dim))
         if config.compose:   # the output layer starts at zero: R starts as without it

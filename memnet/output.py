@@ -152,6 +152,17 @@ def hop_scores(model: MemNN, memories: Memories, rows: Rows, x: torch.Tensor, su
     return scores, time_stop[:, 3], time_stop[:, :3]
 
 
+def pickable(model: MemNN, memories: Memories, picks: torch.Tensor, sup_keys: torch.Tensor, hop: int) -> torch.Tensor:
+    """(B, N): the memories hop `hop` (0-based) may pick: those not picked yet (`unpicked`) and, from
+    hop `config.word_hashing` on (1-based; 0: never), only those `sharing` a word with the hop's
+    input. A long memory of other people's doings then cannot slip an unrelated newer fact in
+    after the true one: without it, the newer fact's write-time terms can outscore the stop
+    memory (bench/conversations.py, interleaved x10)."""
+    available = unpicked(memories, picks)
+    hashing = model.config.word_hashing
+    return available & sharing(model, memories, sup_keys) if hashing and hop + 1 >= hashing else available
+
+
 def unpicked(memories: Memories, picks: torch.Tensor) -> torch.Tensor:
     """(B, N): the memories a hop may still pick; a fact found at an earlier hop adds nothing new.
     `picks` (B, h) are slot names as in `memories.slots`, -1 for none."""
@@ -272,7 +283,7 @@ def one_hop(model: MemNN, question: torch.Tensor, q_keys: torch.Tensor, memories
     not picked yet (`picks`, (B, h) slot names, written at `pick_time`)."""
     x = model.combine("O", question, model.support_parts("O", q_keys, sup_ids, sup_keys), sup_ids, sup_keys, q_keys)
     scores, stop, time = hop_scores(model, memories, rows, x, sup_keys)
-    available = unpicked(memories, picks)
+    available = pickable(model, memories, picks, sup_keys, hop)
     chosen, winner = pick(model, scores, stop, time, memories, available, pick_time, hop)
     return Scored(memories, scores, stop, time, available, chosen, winner)
 
@@ -319,6 +330,8 @@ def look_ahead(model: MemNN, question: torch.Tensor, q_keys: torch.Tensor, first
     extra = masked.scatter(1, winner[:, None], float("-inf")).topk(min(model.config.beam - 1, scores.shape[1] - 1), dim=1)
     candidates = torch.cat([winner[:, None], extra.indices], dim=1)                               # (B, W)
     usable = torch.cat([available.gather(1, winner[:, None]), extra.values > float("-inf")], dim=1)
+    if model.config.word_hashing:   # another first fact must share a word with the question too
+        usable[:, 1:] &= sharing(model, first, first.keys[:, :0], extra.indices)
     if extra.indices.shape[1]:
         chosen, total = (torch.cat(pair, dim=1) for pair in zip((chosen, total), second_hops(extra.indices, first_side)[1:]))
     # the second hop's pick among hop 1's memories (itself where hop 2 stops or hop 1 lacks it)
@@ -335,6 +348,16 @@ def look_ahead(model: MemNN, question: torch.Tensor, q_keys: torch.Tensor, first
     _, first_of_pair = pick(model, scores, torch.zeros(batch), hop_time, first, pair & available,
                             torch.empty((batch, 0), dtype=torch.long), 0)
     return first_of_pair, then if torch.equal(first_of_pair, winner) else None
+
+
+def sharing(model: MemNN, memories: Memories, sup_keys: torch.Tensor, at: torch.Tensor | None = None) -> torch.Tensor:
+    """(B, N), or (B, W) for the positions `at` (B, W): whether each memory holds a word of the input
+    [x, m_o1, ...], the question and the supports so far (`sup_keys`, (B, h, L)), stop words aside;
+    a word unseen in training counts (a name, a place). §3.3's word hashing, one bucket per word."""
+    words = memories.in_question | occurs(memories, sup_keys.flatten(1)) if sup_keys.shape[1] else memories.in_question
+    words = words & torch.from_numpy(model.content_word[memories.term_ids.numpy()])
+    terms = memories.terms if at is None else memories.terms.gather(1, at[:, :, None].expand(-1, -1, memories.terms.shape[2]))
+    return words.gather(1, terms.flatten(1)).view_as(terms).any(-1)
 
 
 def stacked(parts: list[Memories]) -> Memories:
@@ -646,7 +669,7 @@ class SlotWhy:
     match: float                # the §3.6 exact-match part (0 without match features)
     score: float                # s_O = embedding + match
     rank: int                   # 1-based among the memories this hop may pick, by s_O (0: not pickable)
-    pickable: bool              # False: picked at an earlier hop, so it never competes again
+    pickable: bool              # False: picked at an earlier hop, or left out by word hashing (`hashed_out`)
     met: int | None = None      # Algorithm 1: the winner so far it challenged (None: it came first, or no time features)
     challenger_terms: float = 0.0   # its write-time terms as the challenger: x·T1·[newer than the reference] + x·T3 (older)
     incumbent_side: float = 0.0     # the winner it met: s_O(met) − x·T2·[met newer than the reference]
@@ -657,6 +680,7 @@ class SlotWhy:
     stop: float | None = None   # from hop 2: the stop memory's s_Ot against the winner (> 0: the hops ended)
     picked: bool = False        # this memory is the hop's pick
     look_ahead: bool = False    # hop 1's beam (`look_ahead`, `ModelConfig.beam`) picked otherwise than Algorithm 1 alone
+    hashed_out: bool = False    # word hashing (`ModelConfig.word_hashing`): it holds no word of the hop's input
 
 
 @torch.no_grad()
@@ -678,19 +702,20 @@ def explain(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, memories: M
     match = match_scores(model, x, memories, rows, sup_keys.flatten(1))[0, p] if model.config.match else torch.zeros(())
     picks = torch.tensor([list(earlier)], dtype=torch.long).view(1, len(earlier))
     pick_time = memories.time.gather(1, at)
-    available = unpicked(memories, picks)
+    available = pickable(model, memories, picks, sup_keys, len(earlier))
     chosen, winner = pick(model, scores, stop, time, memories, available, pick_time, len(earlier))
-    row, pickable = scores[0], bool(available[0, p])
+    row, can_pick = scores[0], bool(available[0, p])
+    hashed_out = not can_pick and slot not in earlier
     why = SlotWhy(len(earlier) + 1, slot, float(row[p] - match), float(match), float(row[p]),
-                  int((row[available[0]] > row[p]).sum()) + 1 if pickable else 0, pickable,
-                  winner=names[int(winner[0])] if available.any() else None, picked=int(chosen[0]) == slot)
+                  int((row[available[0]] > row[p]).sum()) + 1 if can_pick else 0, can_pick,
+                  winner=names[int(winner[0])] if available.any() else None, picked=int(chosen[0]) == slot, hashed_out=hashed_out)
     if model.config.time:
         after = after_reference(memories, pick_time)[0]
         u, v = (side[0] for side in time_sides(scores, after[None], time))
         why.challenger_terms = float(u[p] - row[p])
         if len(earlier):
             why.stop = float(stop[0] - v[winner[0]])
-        if pickable:
+        if can_pick:
             before = available[0].clone()
             before[p:] = False
             if before.any():   # the winner among the newer memories, which this one challenges
@@ -708,5 +733,5 @@ def explain(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, memories: M
         if len(earlier):
             why.stop = float(stop[0] - row[winner[0]])
         why.took_over = why.winner == slot
-        why.beaten_by = None if why.took_over or not pickable else why.winner
+        why.beaten_by = None if why.took_over or not can_pick else why.winner
     return why

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from app.render import why_panel
 from memnet import output
 from memnet.batch import Encoded, Example, collate
 from memnet.data.babi import load_tasks
@@ -150,3 +151,32 @@ def test_fast_winner_on_write_time_sides(favoured):
         got = output.fast_winner(u, v, valid)
         for b in range(batch):
             assert int(got[b]) == algorithm1(u[b].tolist(), v[b].tolist(), valid[b].tolist())
+
+
+def test_word_hashing_keeps_later_hops_to_memories_that_share_a_word_with_the_input(task1_model):
+    """§3.3 word hashing: from hop `word_hashing` on, O may pick only memories holding a word of the
+    question or of the supports found so far, stop words ("the", "is", "to") aside."""
+    memory = Memory()
+    memory.write(SimpleInput()("John is in the kitchen. Sandra likes milk. The kitchen is north of the garden."))
+    recall = Recall(task1_model, memory, "exhaustive")
+    q_ids, q_keys = (torch.from_numpy(a)[None] for a in task1_model.vocab.encode(("where", "is", "john")))
+    memories = recall.vectors.memories(q_keys[0])                       # newest first: slots 2, 1, 0
+    no_support = memories.keys[:, :0]
+    john = memories.keys[:, 2:3]                                          # "John is in the kitchen." as hop 1's pick
+    assert output.sharing(task1_model, memories, no_support).tolist() == [[False, False, True]]
+    assert output.sharing(task1_model, memories, john).tolist() == [[True, False, True]]   # "kitchen", from the support
+    assert output.sharing(task1_model, memories, no_support, torch.tensor([[1, 2]])).tolist() == [[False, True]]
+    none_picked, john_picked = torch.full((1, 0), -1), torch.tensor([[0]])
+    hashing = ModelConfig(**{**task1_model.config.to_json(), "word_hashing": 2})
+    plain, task1_model.config = task1_model.config, hashing
+    try:
+        assert output.pickable(task1_model, memories, none_picked, no_support, 0).tolist() == [[True, True, True]]
+        assert output.pickable(task1_model, memories, john_picked, john, 1).tolist() == [[True, False, False]]
+        milk, north = (output.explain(task1_model, q_ids, q_keys, memories, [0], slot) for slot in (1, 2))
+        assert milk.hashed_out and not milk.pickable and milk.rank == 0
+        assert "(word hashing): it cannot compete at hop 2" in why_panel(memory.slot(1), [milk], [])
+        assert north.pickable and not north.hashed_out
+        assert not output.explain(task1_model, q_ids, q_keys, memories, [], 1).hashed_out   # hop 1: not hashed
+    finally:
+        task1_model.config = plain
+    assert output.pickable(task1_model, memories, john_picked, john, 1).tolist() == [[True, True, False]]
