@@ -57,3 +57,25 @@ def load(path: str | Path | None = None) -> MemNN:
     model.eval()
     model.requires_grad_(False)
     return model
+
+
+SEARCH_SETTINGS = ("word_hashing", "beam")   # how O searches the memory: no weight depends on them
+
+
+def set_search(path: str | Path, **settings: int) -> dict:
+    """Change how a trained model's O searches the memory (`ModelConfig.word_hashing`, `beam`) in the
+    checkpoint folder `path`, without touching its weights; returns the settings now saved. Raises
+    CheckpointError for a folder that is not a checkpoint or a setting not in `SEARCH_SETTINGS`, and
+    ValueError (from `MemNN`) for a value the model cannot take."""
+    load(path)   # a checkpoint as it stands, or CheckpointError
+    unknown = set(settings) - set(SEARCH_SETTINGS)
+    if unknown:
+        raise CheckpointError(f"not search settings: {', '.join(sorted(unknown))} (only {', '.join(SEARCH_SETTINGS)})")
+    config_file = Path(path) / "config.json"
+    config = json.loads(config_file.read_text())
+    config["model"].update(settings)
+    if any(value < 0 for value in settings.values()) or config["model"]["beam"] < 1:
+        raise ValueError(f"word_hashing must be at least 0 and beam at least 1, got {settings}")
+    config_file.write_text(json.dumps(config, indent=1))
+    return {name: config["model"][name] for name in SEARCH_SETTINGS}
+

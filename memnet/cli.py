@@ -83,6 +83,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_configure(args: argparse.Namespace) -> int:
+    settings = {name: value for name, value in (("word_hashing", args.word_hashing), ("beam", args.beam)) if value is not None}
+    saved = checkpoint.set_search(args.model, **settings)
+    print(f"{args.model}: " + ", ".join(f"{name} {value}" for name, value in saved.items()))
+    return 0
+
+
 _BABI_LINE = re.compile(r"^\s*\d+\s+")
 
 
@@ -186,6 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tasks", default="all", help="task numbers to keep, e.g. 1-20 (default: every task found)")
     p.add_argument("--json", help="also write the results as JSON to this file")
     p.set_defaults(run=cmd_eval)
+
+    p = commands.add_parser("configure", help="change how a trained model searches its memory (weights untouched)",
+                            description="Set a checkpoint's search settings, which no weight depends on; prints them.")
+    p.add_argument("--model", required=True, help="checkpoint folder")
+    p.add_argument("--word-hashing", type=int, help="§3.3 word hashing inside O from this hop on (1-based; 0: off)")
+    p.add_argument("--beam", type=int, help="the first hop's look-ahead width (1: greedy)")
+    p.set_defaults(run=cmd_configure)
 
     p = commands.add_parser("ask", help="answer the questions of a story read from stdin",
                             description="Statements are stored, questions answered. bAbI-numbered lines work too.")

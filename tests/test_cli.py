@@ -14,7 +14,7 @@ def memnet(*args, stdin=None):
                           capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.parametrize("command", ["train", "eval", "ask", "simulate"])
+@pytest.mark.parametrize("command", ["train", "eval", "ask", "simulate", "configure"])
 def test_every_command_has_help(command):
     result = memnet(command, "--help")
     assert result.returncode == 0 and "usage" in result.stdout
@@ -52,6 +52,15 @@ def test_train_takes_the_bAbI_settings_flags(tmp_path):
     assert trained.returncode == 0, trained.stderr
     config = json.loads((out / "config.json").read_text())["model"]
     assert (config["beam"], config["pair_margin"], config["compose"], config["dropout_o_only"]) == (3, 2.5, 8, True)
+    weights = (out / "weights.safetensors").read_bytes()
+    configured = memnet("configure", "--model", str(out), "--word-hashing", "2", "--beam", "1")
+    assert configured.returncode == 0 and "word_hashing 2, beam 1" in configured.stdout, configured.stderr
+    config = json.loads((out / "config.json").read_text())["model"]
+    assert (config["word_hashing"], config["beam"], config["pair_margin"]) == (2, 1, 2.5)
+    assert (out / "weights.safetensors").read_bytes() == weights   # search settings only: no weight changes
+    refused = memnet("configure", "--model", str(out), "--beam", "0")
+    assert refused.returncode == 2 and "beam at least 1" in refused.stderr and "Traceback" not in refused.stderr
+    assert json.loads((out / "config.json").read_text())["model"]["beam"] == 1
 
 
 def test_missing_data_and_model_are_clear_errors(tmp_path):

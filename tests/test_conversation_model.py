@@ -24,6 +24,11 @@ CASES = [
     (UNRELATED, "Where is John?", "kitchen"),
     (MORE_UNRELATED, "Where is John?", "kitchen"),
     not_yet(MORE_UNRELATED, "What is Lily?", "frog"),
+    # ... and other people's doings after the facts asked about (O's word hashing, `word_hashing`)
+    ("Sandra travelled to the bedroom. Then she moved to the hallway. Bernhard is a lion. Bernhard is green.",
+     "Where is Sandra?", "hallway"),
+    ("Mary travelled to the hallway. Afterwards she went to the bathroom. Lily travelled to the cinema. Jason went "
+     "to the park. Lily is a frog. Jason is white. Bernhard is a lion. Bernhard is green.", "Where is Mary?", "bathroom"),
     # words never seen in training
     (KETTLE, "Where was the kettle before the greenhouse?", "lobby"),
     (KETTLE, "Where is Anika?", "greenhouse"),
