@@ -47,21 +47,27 @@ class Memories:
     term_index: dict[int, int] # word key -> its number T among the memories' distinct keys (key 0 -> 0)
     term_ids: torch.Tensor     # (B, T) each distinct word's id (in training, after the example's word dropout)
     in_question: torch.Tensor  # (B, T) the distinct words that occur in the question
+    term_keys: np.ndarray | None = None  # (T,) the keys in number order where that order is sorted (a batch's): `occurs` searches them
 
 
-def number_terms(keys: torch.Tensor) -> tuple[torch.Tensor, dict[int, int]]:
-    """Number the distinct word keys of memories (..., L): key 0 (padding) is 0. With them, which
-    memory words occur in an input is a mask over the distinct words (`occurs`), not a comparison
-    of every memory word with every input word."""
+def number_terms(keys: torch.Tensor) -> tuple[torch.Tensor, dict[int, int], np.ndarray]:
+    """Number the distinct word keys of memories (..., L) in sorted order: key 0 (padding) is 0. With
+    them, which memory words occur in an input is a mask over the distinct words (`occurs`), not a
+    comparison of every memory word with every input word. Also returns the sorted keys (T,)."""
     distinct, inverse = torch.unique(torch.cat([torch.zeros(1, dtype=keys.dtype), keys.flatten()]), return_inverse=True)
-    return inverse[1:].view(keys.shape), dict(zip(distinct.tolist(), range(len(distinct))))
+    return inverse[1:].view(keys.shape), dict(zip(distinct.tolist(), range(len(distinct)))), distinct.numpy()
 
 
 def occurs(memories: Memories, keys: torch.Tensor) -> torch.Tensor:
     """(B, T): which of the memories' distinct words occur among each question's `keys` (B, M)
     (§3.6 exact match, unseen words included: it compares keys, not dictionary ids)."""
-    number = memories.term_index.get
-    numbers = np.array([[number(k, 0) for k in row] for row in keys.tolist()], dtype=np.int64).reshape(keys.shape)
+    if memories.term_keys is not None:   # a word's number is its place among the sorted keys: one search
+        known, wanted = memories.term_keys, keys.numpy()
+        at = np.searchsorted(known, wanted).clip(max=len(known) - 1)
+        numbers = np.where(known[at] == wanted, at, 0)
+    else:
+        number = memories.term_index.get
+        numbers = np.array([[number(k, 0) for k in row] for row in keys.tolist()], dtype=np.int64).reshape(keys.shape)
     mask = np.zeros((keys.shape[0], len(memories.term_index)), dtype=bool)
     np.put_along_axis(mask, numbers, True, axis=1)
     mask[:, 0] = False
@@ -111,12 +117,12 @@ def embed_memories(model: MemNN, ids: torch.Tensor) -> torch.Tensor:
 
 def batch_memories(model: MemNN, batch: Batch, mem_ids: torch.Tensor) -> Memories:
     """A batch's memories as O reads them; `mem_ids` may differ from `batch.mem_ids` by word dropout."""
-    terms, term_index = number_terms(batch.mem_keys)
+    terms, term_index, term_keys = number_terms(batch.mem_keys)
     # within one example a word has one id (word dropout drops a word type), so each term's id is well defined
     term_ids = torch.zeros((batch.size, len(term_index)), dtype=torch.long).scatter_(1, terms.flatten(1), mem_ids.flatten(1))
     memories = Memories(mem_ids, batch.mem_keys, batch.mem_time, batch.mem_valid, embed_memories(model, mem_ids),
                         torch.arange(batch.mem_ids.shape[1]).expand(batch.size, -1), terms, term_index, term_ids,
-                        batch.q_keys[:, :0])
+                        batch.q_keys[:, :0], term_keys)
     memories.in_question = occurs(memories, batch.q_keys)
     return memories
 
@@ -190,7 +196,8 @@ def fast_winner(u: torch.Tensor, v: torch.Tensor, valid: torch.Tensor, block: in
     - u < v everywhere (the newer is favoured): every slot the walk moves to beats all before it
       (u_i > v_t > u_t ≥ ...), so it only visits the running maxima of u, a few slots.
 
-    Other rows are walked (`_walk`).
+    Other rows are walked (`_walk`); several rows of at most `block` slots (training's batches) side
+    by side (`_walk_rows`), a few numpy steps for all of them instead of a Python loop per row.
     """
     ok = valid.numpy()
     u_rows = np.where(ok, u.detach().numpy(), -np.inf)   # a padded or picked slot never wins
@@ -199,7 +206,11 @@ def fast_winner(u: torch.Tensor, v: torch.Tensor, valid: torch.Tensor, block: in
     later_best[:, :-1] = np.maximum.accumulate(u_rows[:, :0:-1], axis=1)[:, ::-1]
     winners = (ok & (v_rows >= later_best)).argmax(1)    # the first candidate (0 if none)
     below = (u_rows < v_rows) & ok
-    for b in np.flatnonzero(below.any(1)).tolist():
+    todo = np.flatnonzero(below.any(1))
+    if len(todo) > 1 and u_rows.shape[1] <= block:
+        winners[todo] = _walk_rows(u_rows[todo], v_rows[todo], ok[todo].argmax(1))
+        todo = todo[:0]
+    for b in todo.tolist():
         t = int(ok[b].argmax())
         if below[b].sum() == ok[b].sum():
             u_row, v_row = u_rows[b], v_rows[b]
@@ -210,6 +221,19 @@ def fast_winner(u: torch.Tensor, v: torch.Tensor, valid: torch.Tensor, block: in
             t = _walk(u_rows[b], v_rows[b], t, block)
         winners[b] = t
     return torch.from_numpy(winners)
+
+
+def _walk_rows(u: np.ndarray, v: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Algorithm 1's walk over rows (R, N) at once from candidates t (R,): each step moves every row
+    still walking to its first later slot that beats its incumbent, and a row stops when none does.
+    The steps are the most changes of any row, each a few numpy calls over the rows still walking."""
+    later, rows = np.arange(u.shape[1]), np.arange(len(t))
+    while len(rows):
+        beats = (u[rows] > v[rows, t[rows]][:, None]) & (later > t[rows][:, None])
+        moved = beats.any(1)
+        rows = rows[moved]
+        t[rows] = beats[moved].argmax(1)
+    return t
 
 
 def _walk(u_row: np.ndarray, v_row: np.ndarray, t: int, block: int) -> int:

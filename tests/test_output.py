@@ -132,6 +132,20 @@ def test_fast_winner_picks_what_algorithm1_picks():
         assert int(output.fast_winner(u, v, valid)[0]) == algorithm1(u[0].tolist(), v[0].tolist(), valid[0].tolist())
 
 
+def test_fast_winner_walks_many_short_rows_side_by_side():
+    # a training batch's rows (many, at most the walk's block long) take `_walk_rows`: each row's
+    # winner is still Algorithm 1's, whichever side of the time terms it favours
+    rng = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        batch, n = 128, int(torch.randint(1, 257, (1,), generator=rng))
+        scores = torch.randn(batch, n, generator=rng).round(decimals=int(torch.randint(0, 3, (1,), generator=rng)))
+        newer = torch.arange(n)[None, :] < torch.randint(0, n + 1, (batch, 1), generator=rng)
+        u, v = output.time_sides(scores, newer, torch.randn(batch, 3, generator=rng))
+        valid = torch.rand(batch, n, generator=rng) < 0.8
+        got = output.fast_winner(u, v, valid)
+        assert got.tolist() == [algorithm1(u[b].tolist(), v[b].tolist(), valid[b].tolist()) for b in range(batch)]
+
+
 @pytest.mark.parametrize("favoured", ["older", "newer", "either"])
 def test_fast_winner_on_write_time_sides(favoured):
     # s_Ot's sides as O builds them (`time_sides`): u = s + c1·[newer than the reference] + c3,
