@@ -108,9 +108,14 @@ def embed_memories(model: MemNN, ids: torch.Tensor) -> torch.Tensor:
     table, null = model.U_O.weight, model.layout.null
     if model.U_O.sparse and torch.is_grad_enabled():
         # training: look up each row the batch uses once, so that U_O's sparse gradient has one
-        # entry per row, not one per word of every sentence (the optimizer sorts its entries)
-        used, local = torch.unique(torch.cat([torch.tensor([null]), rows.flatten()]), return_inverse=True)
-        table, null, rows = model.U_O(used), int(local[0]), local[1:].view_as(rows)
+        # entry per row, not one per word of every sentence (the optimizer sorts its entries). The
+        # rows used, in order, and each one's place among them: a mark per row of U_O and a running
+        # count (the result of a sorted unique, without sorting the thousands of row ids)
+        present = np.zeros(len(table), dtype=bool)
+        present[rows.numpy()] = True
+        present[null] = True
+        local = np.cumsum(present) - 1
+        table, null, rows = model.U_O(torch.from_numpy(np.flatnonzero(present))), int(local[null]), torch.from_numpy(local[rows.numpy()])
     base = nn.functional.embedding_bag(rows, table, mode="sum", padding_idx=null)
     return base[where].view(*ids.shape[:-1], -1)
 
