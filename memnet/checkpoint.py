@@ -66,7 +66,7 @@ def set_search(path: str | Path, **settings: int) -> dict:
     """Change how a trained model's O searches the memory (`ModelConfig.word_hashing`, `beam`) in the
     checkpoint folder `path`, without touching its weights; returns the settings now saved. Raises
     CheckpointError for a folder that is not a checkpoint or a setting not in `SEARCH_SETTINGS`, and
-    ValueError (from `MemNN`) for a value the model cannot take."""
+    ValueError for a word_hashing below 0 or a beam below 1 (the folder is then left as it was)."""
     load(path)   # a checkpoint as it stands, or CheckpointError
     unknown = set(settings) - set(SEARCH_SETTINGS)
     if unknown:

@@ -7,6 +7,7 @@ is `memnet.output`, R's ranking `memnet.response`. The weights are read-only at 
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -109,13 +110,6 @@ class MemNN(nn.Module):
             self.W_R = nn.Linear(config.dim, config.dim, bias=False)
             nn.init.eye_(self.W_O.weight)
             nn.init.eye_(self.W_R.weight)
-        # spaCy's English stop words ("the", "of", "to") say nothing about where a question's entity
-        # stands in a support, nor which memories concern the question (word hashing), so those
-        # look only at the other words. Imported here: loading spaCy costs every other `import
-        # memnet` half a second.
-        from spacy.lang.en.stop_words import STOP_WORDS
-
-        self.content_word = np.array([i > PAD and w not in STOP_WORDS for i, w in enumerate(vocab.words)])
         if config.align_maps:   # zero at first: R starts as without them
             self.A_R = nn.Parameter(torch.zeros(MAX_HOPS, ALIGNMENTS, config.dim, config.dim))
         if config.compose:   # the output layer starts at zero: R starts as without it
@@ -256,6 +250,17 @@ class MemNN(nn.Module):
             2, torch.from_numpy(where)[:, :, None, None].expand(-1, -1, 1, n), per_hop[:, :k, None, :])
         hidden = torch.tanh(self.C_R(torch.cat([question, slots.flatten(1)], dim=1)))
         return hidden @ self.D_R.T
+
+    @functools.cached_property
+    def content_word(self) -> np.ndarray:
+        """(|W|,) bool: the dictionary words other than padding and spaCy's English stop words ("the",
+        "of", "to"), which say nothing about where a question's entity stands in a support, nor which
+        memories concern the question (word hashing). Built on first use and imported here: loading
+        spaCy costs every other `import memnet` half a second, and a model without these settings
+        never needs it."""
+        from spacy.lang.en.stop_words import STOP_WORDS
+
+        return np.array([i > PAD and w not in STOP_WORDS for i, w in enumerate(self.vocab.words)])
 
     @property
     def max_hops(self) -> int:

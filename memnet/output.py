@@ -507,11 +507,11 @@ def find_supports(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor,
         done = done | (chosen < 0)
         if done.all():
             break
-        taken = ~done   # where a memory was picked: the pick's position is the winner's
+        at = np.where(done, -1, winner)   # the pick's position; -1 where the hops ended
         picks = torch.cat([picks, torch.from_numpy(chosen)[:, None]], dim=1)
-        pick_time = torch.cat([pick_time, torch.from_numpy(np.where(taken, hop_memories.time.numpy()[every, winner], -1))[:, None]], dim=1)
-        sup_ids = torch.cat([sup_ids, torch.from_numpy(hop_memories.ids.numpy()[every, winner] * taken[:, None])[:, None]], 1)
-        sup_keys = torch.cat([sup_keys, torch.from_numpy(hop_memories.keys.numpy()[every, winner] * taken[:, None])[:, None]], 1)
+        pick_time = torch.cat([pick_time, torch.from_numpy(np.where(done, -1, hop_memories.time.numpy()[every, winner]))[:, None]], dim=1)
+        sup_ids = torch.cat([sup_ids, gather_rows(hop_memories.ids, torch.from_numpy(at)[:, None])], 1)
+        sup_keys = torch.cat([sup_keys, gather_rows(hop_memories.keys, torch.from_numpy(at)[:, None])], 1)
     return result
 
 
