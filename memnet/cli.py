@@ -29,7 +29,7 @@ def _model_config(args: argparse.Namespace) -> ModelConfig:
                        skip_found_negatives=args.skip_found_negatives, scan_hinges=args.scan_hinges,
                        answer_match=args.answer_match, min_count=args.min_count, unlabelled_picks=args.unlabelled_picks,
                        fit_check=args.fit_check, beam=args.beam, pair_margin=args.pair_margin, compose=args.compose,
-                       dropout_o_only=args.dropout_o_only, word_hashing=args.word_hashing)
+                       dropout_o_only=args.dropout_o_only, word_hashing=args.word_hashing, entity_roles=args.entity_roles)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -180,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "or the supports so far, and so do the beam's other first facts (0: off)")
     p.add_argument("--compose", type=int, default=defaults.compose,
                    help="R: hidden units of an MLP over [question; support 1; support 2] (0: off)")
+    p.add_argument("--entity-roles", action="store_true",
+                   help="R reads its first two supports in the question's order (the one about the question's first "
+                        "entity first); compose finds the entity linking them among the words both hold")
     p.add_argument("--dropout-o-only", action="store_true", help="word dropout in O's loss only (R trains on the words as written)")
     p.add_argument("--min-count", type=int, default=defaults.min_count,
                    help="words seen fewer times in training stay unseen (default 1: every word)")

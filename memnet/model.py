@@ -39,6 +39,7 @@ class ModelConfig:
     align_maps: bool = False         # R: a learned map per (hop, where the question's word stands in the support)
     hop_maps: bool = False           # a learned n×n map per hop for each support's embedding (keeps order)
     compose: int = 0                 # R: hidden units of a tanh MLP over [question; support 1; support 2] (roles by alignment; 0: off)
+    entity_roles: bool = False       # R reads its first two supports in the question's order; compose's link by shared words
     answer_match: bool = False       # R's §3.6 rows: question words found in no support (QX), answer after/before one (YQ)
     unlabelled_picks: bool = False   # R trains on O's picks for questions without labelled supports ("unknown")
     beam: int = 1                    # O's first hop looks ahead: of its `beam` best picks, the one whose pair scores best (1: greedy)
@@ -69,7 +70,7 @@ class ModelConfig:
 BABI_SETTINGS = {"hops": 6, "ngram_buckets": 4096, "optimizer": "adagrad", "lr": 0.08, "epochs": 40, "fit_check": 5,
                  "hop_maps": True, "support_bigrams": True, "match_source": True, "align_maps": True,
                  "skip_found_negatives": True, "beam": 5, "pair_margin": 3.0,
-                 "compose": 100, "dropout_o_only": True}
+                 "compose": 100, "dropout_o_only": True, "entity_roles": True}
 
 
 ALIGNMENTS = 3  # where a support's first question word stands: nowhere, first half, second half
@@ -81,6 +82,44 @@ def alignment(sup_ids: np.ndarray, in_question: np.ndarray) -> np.ndarray:
     length = (sup_ids > PAD).sum(-1)
     first = in_question.argmax(-1)
     return np.where(in_question.any(-1), 1 + (2 * first >= length), 0)
+
+
+def half(positions: np.ndarray, marked: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """(B, K): 0 if no word is `marked` (B, K, L), else 1 or 2 as the marked words' `positions`
+    (B, K, L), on average, fall in the first or second half of `length` (broadcast to (B, K))."""
+    count = marked.sum(-1)
+    mean = (positions * marked).sum(-1) / np.maximum(count, 1)
+    return np.where(count > 0, 1 + (2 * mean >= length), 0)
+
+
+def swapped(side: np.ndarray) -> np.ndarray:
+    """(B,) whether two supports' question sides (B, 2) say the second support is about the question's
+    first entity: (2, 1), or one side unknown (0) and the other pointing that way."""
+    first, second = side[:, 0], side[:, 1]
+    return ((first == 2) & (second != 2)) | ((second == 1) & (first != 1))
+
+
+def roles(sup_ids: np.ndarray, sup_keys: np.ndarray, q_keys: np.ndarray, content_word: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For two supports (B, 2, L) of questions with keys (B, Lq), `entity_roles`' reading of who is
+    who, each (B, 2) in 0 (cannot tell), 1, 2:
+    - the linking entity's half of each support: the content words both supports hold (those the
+      question lacks, where there are any: "the red square" links "the red sphere is below the red
+      square" and "the red square is right of the blue square" although the question holds "red"
+      and "square" too);
+    - the question's half each support speaks of: where its own content words (those the other
+      support lacks) stand in the question, words the question holds twice aside ("Is the red
+      square left of the yellow square?": the support holding "red" is about side 1, the one
+      holding "yellow" about side 2)."""
+    content = (sup_keys != 0) & content_word[sup_ids]
+    both = np.stack([key_in(sup_keys[:, 0], sup_keys[:, 1]), key_in(sup_keys[:, 1], sup_keys[:, 0])], 1) & content
+    asked = key_in(sup_keys, q_keys)
+    linking = np.where((both & ~asked).any(-1, keepdims=True), both & ~asked, both)
+    length = (sup_ids > PAD).sum(-1, keepdims=True)
+    link = half(np.broadcast_to(np.arange(sup_ids.shape[-1]), sup_ids.shape), linking, length[..., 0])
+    hits = sup_keys[:, :, :, None] == q_keys[:, None, None, :]                       # (B, 2, L, Lq)
+    once = (q_keys[:, :, None] == q_keys[:, None, :]).sum(-1) == 1                   # (B, Lq)
+    side = half(hits.argmax(-1), content & ~both & (hits & once[:, None, None, :]).any(-1), (q_keys != 0).sum(-1)[:, None])
+    return link, side
 
 
 class MemNN(nn.Module):
@@ -159,6 +198,8 @@ class MemNN(nn.Module):
         """E([x, m_o1, ...]) for O or R: question words in Q, supports in S, their question words in SM
         (and, R with `answer_match`, the question words no support holds in QX; R with `compose`, its
         MLP over the question and the first two supports)."""
+        if side == "R" and self.config.entity_roles and sup_ids.shape[1] >= 2:
+            sup_ids, sup_keys = self.question_order(q_keys, sup_ids, sup_keys)
         parts = self.support_parts(side, q_keys, sup_ids, sup_keys)
         question = self.question_part(side, q_ids)
         composed = self.composed(question, parts, sup_ids, sup_keys, q_keys) if side == "R" and self.config.compose else None
@@ -237,19 +278,34 @@ class MemNN(nn.Module):
         directions, which a sum of word embeddings cannot give (arXiv 1502.05698's NL nonlinearity
         on the whole input did not pass task 17). Word dropout hides "above" or "left" from a third
         of such examples, and the MLP then fits them no better than the linear rows (task 17: 64%
-        of training answers), so `BABI_SETTINGS` keeps it to O (`dropout_o_only`)."""
+        of training answers), so `BABI_SETTINGS` keeps it to O (`dropout_o_only`). With `entity_roles`
+        the linking entity is `roles`' (words both supports hold, also when the question holds them)
+        and the supports come in the question's order (`question_order`)."""
         batch, n = question.shape[0], self.config.dim
         k = min(per_hop.shape[1], 2)
         where = np.zeros((batch, k), dtype=np.int64)
         if k == 2:
             keys, ids = sup_keys[:, :2].numpy(), sup_ids[:, :2].numpy()
-            linking = np.stack([key_in(keys[:, 0], keys[:, 1]), key_in(keys[:, 1], keys[:, 0])], 1)
-            where = alignment(ids, linking & ~key_in(keys, q_keys.numpy()) & self.content_word[ids])
+            if self.config.entity_roles:
+                where, _ = roles(ids, keys, q_keys.numpy(), self.content_word)
+            else:
+                linking = np.stack([key_in(keys[:, 0], keys[:, 1]), key_in(keys[:, 1], keys[:, 0])], 1)
+                where = alignment(ids, linking & ~key_in(keys, q_keys.numpy()) & self.content_word[ids])
         # support h's part in its slot (h, where_h), zeros elsewhere: (B, 2, ALIGNMENTS, n)
         slots = torch.zeros((batch, 2, ALIGNMENTS, n)).scatter(
             2, torch.from_numpy(where)[:, :, None, None].expand(-1, -1, 1, n), per_hop[:, :k, None, :])
         hidden = torch.tanh(self.C_R(torch.cat([question, slots.flatten(1)], dim=1)))
         return hidden @ self.D_R.T
+
+    def question_order(self, q_keys: torch.Tensor, sup_ids: torch.Tensor, sup_keys: torch.Tensor):
+        """The supports (B, K, L) with the first two swapped where the second is about the question's
+        first entity (`roles`' sides, `swapped`): R then reads them in the question's order, whichever
+        hop found which."""
+        _, side = roles(sup_ids[:, :2].numpy(), sup_keys[:, :2].numpy(), q_keys.numpy(), self.content_word)
+        order = torch.arange(sup_ids.shape[1]).repeat(sup_ids.shape[0], 1)
+        both = (sup_ids[:, :2] > PAD).any(-1).all(-1).numpy()   # two facts, not one and a stop
+        order[torch.from_numpy(swapped(side) & both), :2] = torch.tensor([1, 0])
+        return gather_rows(sup_ids, order), gather_rows(sup_keys, order)
 
     @functools.cached_property
     def content_word(self) -> np.ndarray:

@@ -48,10 +48,10 @@ def test_train_takes_the_bAbI_settings_flags(tmp_path):
     (data / f"{TASK1}_train.txt").write_text("\n".join(lines) + "\n")
     out = tmp_path / "model"
     trained = memnet("train", "--data", str(data), "--tasks", "1", "--joint", "--epochs", "1", "--out", str(out),
-                     "--beam", "3", "--pair-margin", "2.5", "--compose", "8", "--dropout-o-only")
+                     "--beam", "3", "--pair-margin", "2.5", "--compose", "8", "--dropout-o-only", "--entity-roles")
     assert trained.returncode == 0, trained.stderr
     config = json.loads((out / "config.json").read_text())["model"]
-    assert (config["beam"], config["pair_margin"], config["compose"], config["dropout_o_only"]) == (3, 2.5, 8, True)
+    assert (config["beam"], config["pair_margin"], config["compose"], config["dropout_o_only"], config["entity_roles"]) == (3, 2.5, 8, True, True)
     weights = (out / "weights.safetensors").read_bytes()
     configured = memnet("configure", "--model", str(out), "--word-hashing", "2", "--beam", "1")
     assert configured.returncode == 0 and "word_hashing 2, beam 1" in configured.stdout, configured.stderr
