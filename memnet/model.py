@@ -297,10 +297,12 @@ class MemNN(nn.Module):
         hidden = torch.tanh(self.C_R(torch.cat([question, slots.flatten(1)], dim=1)))
         return hidden @ self.D_R.T
 
-    def question_order(self, q_keys: torch.Tensor, sup_ids: torch.Tensor, sup_keys: torch.Tensor):
-        """The supports (B, K, L) with the first two swapped where the second is about the question's
-        first entity (`roles`' sides, `swapped`): R then reads them in the question's order, whichever
-        hop found which."""
+    def question_order(self, q_keys: torch.Tensor, sup_ids: torch.Tensor,
+                       sup_keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The supports' ids and keys (B, K, L), K ≥ 2, with the first two swapped where both are facts
+        and the second is about the question's first entity (`roles`' sides, `swapped`): R then reads
+        them in the question's order, whichever hop found which (`entity_roles`; R's training reads the
+        labelled supports through it too)."""
         _, side = roles(sup_ids[:, :2].numpy(), sup_keys[:, :2].numpy(), q_keys.numpy(), self.content_word)
         order = torch.arange(sup_ids.shape[1]).repeat(sup_ids.shape[0], 1)
         both = (sup_ids[:, :2] > PAD).any(-1).all(-1).numpy()   # two facts, not one and a stop
