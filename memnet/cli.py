@@ -182,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="R: hidden units of an MLP over [question; support 1; support 2] (0: off)")
     p.add_argument("--entity-roles", action="store_true",
                    help="R reads its first two supports in the question's order (the one about the question's first "
-                        "entity first); compose finds the entity linking them among the words both hold")
+                        "entity first); compose finds the entity linking them among the words both hold. "
+                        "Needs --hop-maps, --align-maps or --compose (R otherwise sums its supports)")
     p.add_argument("--dropout-o-only", action="store_true", help="word dropout in O's loss only (R trains on the words as written)")
     p.add_argument("--min-count", type=int, default=defaults.min_count,
                    help="words seen fewer times in training stay unseen (default 1: every word)")

@@ -100,8 +100,9 @@ def swapped(side: np.ndarray) -> np.ndarray:
 
 
 def roles(sup_ids: np.ndarray, sup_keys: np.ndarray, q_keys: np.ndarray, content_word: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For two supports (B, 2, L) of questions with keys (B, Lq), `entity_roles`' reading of who is
-    who, each (B, 2) in 0 (cannot tell), 1, 2:
+    """For two supports (ids and keys (B, 2, L)) of questions with keys (B, Lq), `entity_roles`' reading
+    of who is who: (link, side), each (B, 2) in 0 (cannot tell), 1, 2. `content_word` (|W|,) bool
+    marks the words that count (`MemNN.content_word`).
     - the linking entity's half of each support: the content words both supports hold (those the
       question lacks, where there are any: "the red square" links "the red sphere is below the red
       square" and "the red square is right of the blue square" although the question holds "red"
@@ -131,6 +132,9 @@ class MemNN(nn.Module):
             raise ValueError(f"hops must be between 1 and {MAX_HOPS}, got {config.hops}")
         if config.support_bigrams and not config.ngram_buckets:
             raise ValueError("support_bigrams needs n-gram buckets (ngram_buckets > 0)")
+        if config.entity_roles and not (config.hop_maps or config.align_maps or config.compose):
+            # without them R sums its supports, and their order changes nothing
+            raise ValueError("entity_roles needs an R that reads the supports' order: hop_maps, align_maps or compose")
         self.config = config
         self.vocab = vocab
         self.layout = FeatureLayout(len(vocab), len(vocab.phrases), config.ngram_buckets, config.support_bigrams,
@@ -197,7 +201,9 @@ class MemNN(nn.Module):
                      sup_keys: torch.Tensor) -> torch.Tensor:
         """E([x, m_o1, ...]) for O or R: question words in Q, supports in S, their question words in SM
         (and, R with `answer_match`, the question words no support holds in QX; R with `compose`, its
-        MLP over the question and the first two supports)."""
+        MLP over the question and the first two supports). R with `entity_roles` reads the first two
+        supports in the question's order (`question_order`); its answer candidates keep the hop order
+        (which hop found a word: HOP and YQ rows)."""
         if side == "R" and self.config.entity_roles and sup_ids.shape[1] >= 2:
             sup_ids, sup_keys = self.question_order(q_keys, sup_ids, sup_keys)
         parts = self.support_parts(side, q_keys, sup_ids, sup_keys)

@@ -378,6 +378,13 @@ def test_roles_read_the_linking_entity_and_which_side_of_the_question_a_support_
     assert link.tolist() == [[1, 2]] and side.tolist() == [[2, 1]]
 
 
+def test_entity_roles_needs_an_r_that_reads_the_order(options_model):
+    # R without hop maps, align maps or compose sums its supports: the setting would change nothing
+    with pytest.raises(ValueError, match="entity_roles needs"):
+        MemNN(ModelConfig(entity_roles=True), options_model.vocab)
+    MemNN(ModelConfig(entity_roles=True, hop_maps=True), options_model.vocab)
+
+
 def test_entity_roles_let_r_answer_whichever_hop_found_which_fact():
     """`entity_roles`: when the fact about the question's first shape may come first or second in
     the story, O's hop order says nothing about who is who; R reading the supports in the
