@@ -99,28 +99,36 @@ def swapped(side: np.ndarray) -> np.ndarray:
     return ((first == 2) & (second != 2)) | ((second == 1) & (first != 1))
 
 
-def roles(sup_ids: np.ndarray, sup_keys: np.ndarray, q_keys: np.ndarray, content_word: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For two supports (ids and keys (B, 2, L)) of questions with keys (B, Lq), `entity_roles`' reading
-    of who is who: (link, side), each (B, 2) in 0 (cannot tell), 1, 2. `content_word` (|W|,) bool
-    marks the words that count (`MemNN.content_word`).
-    - the linking entity's half of each support: the content words both supports hold (those the
-      question lacks, where there are any: "the red square" links "the red sphere is below the red
-      square" and "the red square is right of the blue square" although the question holds "red"
-      and "square" too);
-    - the question's half each support speaks of: where its own content words (those the other
-      support lacks) stand in the question, words the question holds twice aside ("Is the red
-      square left of the yellow square?": the support holding "red" is about side 1, the one
-      holding "yellow" about side 2)."""
-    content = (sup_keys != 0) & content_word[sup_ids]
-    both = np.stack([key_in(sup_keys[:, 0], sup_keys[:, 1]), key_in(sup_keys[:, 1], sup_keys[:, 0])], 1) & content
-    asked = key_in(sup_keys, q_keys)
-    linking = np.where((both & ~asked).any(-1, keepdims=True), both & ~asked, both)
-    length = (sup_ids > PAD).sum(-1, keepdims=True)
-    link = half(np.broadcast_to(np.arange(sup_ids.shape[-1]), sup_ids.shape), linking, length[..., 0])
+def shared_words(sup_ids: np.ndarray, sup_keys: np.ndarray, content_word: np.ndarray) -> np.ndarray:
+    """(B, 2, L): the content words (`content_word`, (|W|,) bool: `MemNN.content_word`) of each of two
+    supports (ids and keys (B, 2, L)) that the other support holds too: where the entity linking
+    them can stand."""
+    both = np.stack([key_in(sup_keys[:, 0], sup_keys[:, 1]), key_in(sup_keys[:, 1], sup_keys[:, 0])], 1)
+    return both & content_word[sup_ids]
+
+
+def link_halves(sup_ids: np.ndarray, sup_keys: np.ndarray, q_keys: np.ndarray, content_word: np.ndarray) -> np.ndarray:
+    """`entity_roles`' linking entity in two supports (B, 2, L) of questions with keys (B, Lq): (B, 2),
+    the half of each support its words stand in on average (0: none, 1, 2; `half`). The words are
+    those both supports hold that the question lacks, or, where there are none, all that both hold:
+    "the red square" links "the red sphere is below the red square" and "the red square is right of
+    the blue square" although the question holds "red" and "square" too."""
+    both = shared_words(sup_ids, sup_keys, content_word)
+    unasked = both & ~key_in(sup_keys, q_keys)
+    linking = np.where(unasked.any(-1, keepdims=True), unasked, both)
+    return half(np.broadcast_to(np.arange(sup_ids.shape[-1]), sup_ids.shape), linking, (sup_ids > PAD).sum(-1))
+
+
+def question_sides(sup_ids: np.ndarray, sup_keys: np.ndarray, q_keys: np.ndarray, content_word: np.ndarray) -> np.ndarray:
+    """`entity_roles`' side of the question each of two supports (B, 2, L) speaks of, for questions
+    with keys (B, Lq): (B, 2), the half of the question (0: none, 1, 2; `half`) where the support's
+    own content words (those the other support lacks) stand, words the question holds twice aside:
+    "Is the red square left of the yellow square?": the support holding "red" is about side 1, the
+    one holding "yellow" about side 2."""
+    own = (sup_keys != 0) & content_word[sup_ids] & ~shared_words(sup_ids, sup_keys, content_word)
     hits = sup_keys[:, :, :, None] == q_keys[:, None, None, :]                       # (B, 2, L, Lq)
     once = (q_keys[:, :, None] == q_keys[:, None, :]).sum(-1) == 1                   # (B, Lq)
-    side = half(hits.argmax(-1), content & ~both & (hits & once[:, None, None, :]).any(-1), (q_keys != 0).sum(-1)[:, None])
-    return link, side
+    return half(hits.argmax(-1), own & (hits & once[:, None, None, :]).any(-1), (q_keys != 0).sum(-1)[:, None])
 
 
 class MemNN(nn.Module):
@@ -285,7 +293,7 @@ class MemNN(nn.Module):
         on the whole input did not pass task 17). Word dropout hides "above" or "left" from a third
         of such examples, and the MLP then fits them no better than the linear rows (task 17: 64%
         of training answers), so `BABI_SETTINGS` keeps it to O (`dropout_o_only`). With `entity_roles`
-        the linking entity is `roles`' (words both supports hold, also when the question holds them)
+        the linking entity is `link_halves`' (words both supports hold, also when the question holds them)
         and the supports come in the question's order (`question_order`)."""
         batch, n = question.shape[0], self.config.dim
         k = min(per_hop.shape[1], 2)
@@ -293,10 +301,9 @@ class MemNN(nn.Module):
         if k == 2:
             keys, ids = sup_keys[:, :2].numpy(), sup_ids[:, :2].numpy()
             if self.config.entity_roles:
-                where, _ = roles(ids, keys, q_keys.numpy(), self.content_word)
+                where = link_halves(ids, keys, q_keys.numpy(), self.content_word)
             else:
-                linking = np.stack([key_in(keys[:, 0], keys[:, 1]), key_in(keys[:, 1], keys[:, 0])], 1)
-                where = alignment(ids, linking & ~key_in(keys, q_keys.numpy()) & self.content_word[ids])
+                where = alignment(ids, shared_words(ids, keys, self.content_word) & ~key_in(keys, q_keys.numpy()))
         # support h's part in its slot (h, where_h), zeros elsewhere: (B, 2, ALIGNMENTS, n)
         slots = torch.zeros((batch, 2, ALIGNMENTS, n)).scatter(
             2, torch.from_numpy(where)[:, :, None, None].expand(-1, -1, 1, n), per_hop[:, :k, None, :])
@@ -306,10 +313,10 @@ class MemNN(nn.Module):
     def question_order(self, q_keys: torch.Tensor, sup_ids: torch.Tensor,
                        sup_keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The supports' ids and keys (B, K, L), K ≥ 2, with the first two swapped where both are facts
-        and the second is about the question's first entity (`roles`' sides, `swapped`): R then reads
+        and the second is about the question's first entity (`question_sides`, `swapped`): R then reads
         them in the question's order, whichever hop found which (`entity_roles`; R's training reads the
         labelled supports through it too)."""
-        _, side = roles(sup_ids[:, :2].numpy(), sup_keys[:, :2].numpy(), q_keys.numpy(), self.content_word)
+        side = question_sides(sup_ids[:, :2].numpy(), sup_keys[:, :2].numpy(), q_keys.numpy(), self.content_word)
         order = torch.arange(sup_ids.shape[1]).repeat(sup_ids.shape[0], 1)
         both = (sup_ids[:, :2] > PAD).any(-1).all(-1).numpy()   # two facts, not one and a stop
         order[torch.from_numpy(swapped(side) & both), :2] = torch.tensor([1, 0])

@@ -14,7 +14,7 @@ from memnet.dataset import build_vocabulary, make_examples, parse_stories
 from memnet.features import occurs_in
 from memnet.memory.index import Recent, WordHash
 from memnet.memory.slots import Memory
-from memnet.model import BABI_SETTINGS, MemNN, ModelConfig, alignment, roles
+from memnet.model import BABI_SETTINGS, MemNN, ModelConfig, alignment, link_halves, question_sides
 from memnet.network import MemoryNetwork, Recall
 from memnet.input.sentence import Sentence, SimpleInput
 from memnet.train import fits, train
@@ -364,17 +364,18 @@ def test_compose_lets_r_combine_two_relations_and_their_directions():
 
 
 def test_roles_read_the_linking_entity_and_which_side_of_the_question_a_support_is_about(options_model):
-    """`roles`: the linking entity's half of each support, by the words both supports hold (the
-    question's too when it holds them all: "red" and "square"), and the question's side each
-    support speaks of, by its own words, words the question holds twice aside ("square")."""
+    """`link_halves` and `question_sides`: the linking entity's half of each support, by the words
+    both supports hold (the question's too when it holds them all: "red" and "square"), and the
+    question's side each support speaks of, by its own words, words the question holds twice
+    aside ("square")."""
     q_ids, q_keys = _ids(options_model, "is the red sphere right of the blue square")
     sup, sup_keys = _ids(options_model, "the red square is right of the blue square", "the red sphere is below the red square")
-    link, side = roles(sup.numpy(), sup_keys.numpy(), q_keys[:, 0].numpy(), options_model.content_word)
+    link, side = (f(sup.numpy(), sup_keys.numpy(), q_keys[:, 0].numpy(), options_model.content_word) for f in (link_halves, question_sides))
     assert link.tolist() == [[1, 2]]    # "the red square": first half of support 1, second half of support 2
     assert side.tolist() == [[2, 1]]    # support 1 is about "the blue square", support 2 about "the red sphere"
     q_ids, q_keys = _ids(options_model, "is the red square left of the yellow square")
     sup, sup_keys = _ids(options_model, "the triangle is left of the yellow square", "the red square is above the triangle")
-    link, side = roles(sup.numpy(), sup_keys.numpy(), q_keys[:, 0].numpy(), options_model.content_word)
+    link, side = (f(sup.numpy(), sup_keys.numpy(), q_keys[:, 0].numpy(), options_model.content_word) for f in (link_halves, question_sides))
     assert link.tolist() == [[1, 2]] and side.tolist() == [[2, 1]]
 
 
