@@ -78,7 +78,8 @@ def cache_file(task, version: str, cache: Path) -> Path:
 
 def _parse(task) -> tuple[str, list, list]:
     input_map = _INPUT_MAP[0]
-    return task.name, parse_stories(task.train, input_map), parse_stories(task.test, input_map)
+    sets = task.answers_are_sets
+    return task.name, parse_stories(task.train, input_map, sets=sets), parse_stories(task.test, input_map, sets=sets)
 
 
 def parsed_tasks(folder: Path, input_map_name: str, jobs: int, numbers: set[int] | None = None,

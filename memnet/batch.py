@@ -44,6 +44,7 @@ class Example:
     question: Encoded              # one row
     supports: tuple[int, ...] = () # write-order indices of the labelled supporting facts
     answer: str = ""
+    answer_set: bool = False       # the answer is a set of items ("apple,milk" in any order; "football"; "nothing")
 
 
 @dataclass
@@ -56,6 +57,7 @@ class Batch:
     q_keys: torch.Tensor     # (B, Lq)
     supports: torch.Tensor   # (B, K) newest-first positions of the labelled facts, -1 = none
     answers: list[str]
+    answer_sets: list[bool]  # which answers are sets of items
 
     @property
     def size(self) -> int:
@@ -97,6 +99,7 @@ def collate(examples: Sequence[Example], memory_size: int | None = None) -> Batc
         q_keys=torch.from_numpy(q_keys),
         supports=torch.from_numpy(supports),
         answers=[e.answer for e in examples],
+        answer_sets=[e.answer_set for e in examples],
     )
 
 

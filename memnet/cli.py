@@ -29,7 +29,8 @@ def _model_config(args: argparse.Namespace) -> ModelConfig:
                        skip_found_negatives=args.skip_found_negatives, scan_hinges=args.scan_hinges,
                        answer_match=args.answer_match, min_count=args.min_count, unlabelled_picks=args.unlabelled_picks,
                        fit_check=args.fit_check, beam=args.beam, pair_margin=args.pair_margin, compose=args.compose,
-                       dropout_o_only=args.dropout_o_only, word_hashing=args.word_hashing, entity_roles=args.entity_roles)
+                       dropout_o_only=args.dropout_o_only, word_hashing=args.word_hashing, entity_roles=args.entity_roles,
+                       set_answers=args.set_answers)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -40,13 +41,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = _model_config(args)
     input_map = make_input_map(config.input_map)
     if args.joint:
-        stories = [s for t in tasks for s in parse_stories(t.train, input_map, progress=True, desc=f"I {t.name}")]
+        stories = [s for t in tasks for s in parse_stories(t.train, input_map, progress=True, desc=f"I {t.name}",
+                                                            sets=t.answers_are_sets)]
         model, log = train(stories, config)
         checkpoint.save(model, args.out, {"tasks": [t.name for t in tasks], "train_seconds": log.seconds})
         print(f"trained a joint model on {len(tasks)} tasks, {log.examples} questions, in {log.seconds:.1f}s -> {args.out}")
         return 0
     for task in tasks:
-        model, log = train(parse_stories(task.train, input_map), config)
+        model, log = train(parse_stories(task.train, input_map, sets=task.answers_are_sets), config)
         checkpoint.save(model, Path(args.out) / task.name, {"tasks": [task.name], "train_seconds": log.seconds})
         print(f"{task.name}: {log.examples} questions in {log.seconds:.1f}s -> {Path(args.out) / task.name}")
     return 0
@@ -184,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="R reads its first two supports in the question's order (the one about the question's first "
                         "entity first); compose finds the entity linking them among the words both hold. "
                         "Needs --hop-maps, --align-maps or --compose (R otherwise sums its supports)")
+    p.add_argument("--set-answers", action="store_true",
+                   help="R answers every candidate above a learned END row: a list answer of a task whose lists "
+                        "are sets (bAbI 8) is its items, not a phrase seen in training")
     p.add_argument("--dropout-o-only", action="store_true", help="word dropout in O's loss only (R trains on the words as written)")
     p.add_argument("--min-count", type=int, default=defaults.min_count,
                    help="words seen fewer times in training stay unseen (default 1: every word)")

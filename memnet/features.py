@@ -126,7 +126,7 @@ class FeatureLayout:
     """Offsets of the blocks inside D; `null` is an all-zero padding row."""
 
     def __init__(self, n_words: int, n_phrases: int, ngram_buckets: int = 0, support_bigrams: bool = False,
-                 match_source: bool = False, answer_match: bool = False):
+                 match_source: bool = False, answer_match: bool = False, set_answers: bool = False):
         self.n_words = n_words
         self.ngram_buckets = ngram_buckets
         offset = 0
@@ -151,9 +151,13 @@ class FeatureLayout:
             self.QX = self.dim
             self.YQ = self.QX + n_words
             self.dim = self.YQ + 2 * MAX_HOPS
+        if set_answers:            # R's END row, which a set answer's items outscore, and YV: the words of the
+            self.END = self.dim    # support a candidate occurs in ("dropped", "took": whether it is still held)
+            self.YV = self.END + 1
+            self.dim = self.YV + n_words
         self.null = self.dim       # index of the zero padding row
-        self._sizes = {**dict.fromkeys(WORD_BLOCKS + ("YMS", "QX"), n_words), **dict.fromkeys(NGRAM_ROLES + ("SN",), ngram_buckets),
-                       "A": n_phrases, "HOP": MAX_HOPS, "T": 3, "STOP": 1, "YQ": 2 * MAX_HOPS}
+        self._sizes = {**dict.fromkeys(WORD_BLOCKS + ("YMS", "QX", "YV"), n_words), **dict.fromkeys(NGRAM_ROLES + ("SN",), ngram_buckets),
+                       "A": n_phrases, "END": 1, "HOP": MAX_HOPS, "T": 3, "STOP": 1, "YQ": 2 * MAX_HOPS}
 
     def row(self, block: str, index: torch.Tensor | int) -> torch.Tensor:
         """Row ids of entries `index` (0-based) of `block`; raises IndexError past the block's end."""

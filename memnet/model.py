@@ -40,6 +40,7 @@ class ModelConfig:
     hop_maps: bool = False           # a learned n×n map per hop for each support's embedding (keeps order)
     compose: int = 0                 # R: hidden units of a tanh MLP over [question; support 1; support 2] (roles by alignment; 0: off)
     entity_roles: bool = False       # R reads its first two supports in the question's order; compose's link by shared words
+    set_answers: bool = False        # R's SET candidate: the answer is every item above a learned END row (bAbI 8's lists)
     answer_match: bool = False       # R's §3.6 rows: question words found in no support (QX), answer after/before one (YQ)
     unlabelled_picks: bool = False   # R trains on O's picks for questions without labelled supports ("unknown")
     beam: int = 1                    # O's first hop looks ahead: of its `beam` best picks, the one whose pair scores best (1: greedy)
@@ -70,7 +71,7 @@ class ModelConfig:
 BABI_SETTINGS = {"hops": 6, "ngram_buckets": 4096, "optimizer": "adagrad", "lr": 0.08, "epochs": 40, "fit_check": 5,
                  "hop_maps": True, "support_bigrams": True, "match_source": True, "align_maps": True,
                  "skip_found_negatives": True, "beam": 5, "pair_margin": 3.0,
-                 "compose": 100, "dropout_o_only": True, "entity_roles": True}
+                 "compose": 100, "dropout_o_only": True, "entity_roles": True, "set_answers": True}
 
 
 ALIGNMENTS = 3  # where a support's first question word stands: nowhere, first half, second half
@@ -145,8 +146,8 @@ class MemNN(nn.Module):
             raise ValueError("entity_roles needs an R that reads the supports' order: hop_maps, align_maps or compose")
         self.config = config
         self.vocab = vocab
-        self.layout = FeatureLayout(len(vocab), len(vocab.phrases), config.ngram_buckets, config.support_bigrams,
-                                    config.match_source, config.answer_match)
+        self.layout = FeatureLayout(len(vocab), self.answer_phrases, config.ngram_buckets, config.support_bigrams,
+                                    config.match_source, config.answer_match, config.set_answers)
         rows = self.layout.dim + 1
         # sparse gradients touch only the rows a batch used: most of D is n-gram buckets no batch sees
         sparse = config.optimizer in SPARSE_OPTIMIZERS
@@ -321,6 +322,12 @@ class MemNN(nn.Module):
         both = (sup_ids[:, :2] > PAD).any(-1).all(-1).numpy()   # two facts, not one and a stop
         order[torch.from_numpy(swapped(side) & both), :2] = torch.tensor([1, 0])
         return gather_rows(sup_ids, order), gather_rows(sup_keys, order)
+
+    @property
+    def answer_phrases(self) -> int:
+        """R's candidates after the dictionary words: the multi-word answers, then (`set_answers`) SET,
+        "the answer is a set of items" (the last A row)."""
+        return len(self.vocab.phrases) + self.config.set_answers
 
     @functools.cached_property
     def content_word(self) -> np.ndarray:

@@ -28,14 +28,17 @@ def answer_scores(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_i
                   sup_keys: torch.Tensor, word_dropped: torch.Tensor | None = None):
     """s_R of every candidate for B questions (q_ids, q_keys: (B, Lq)) with supports (B, K, L) in hop
     order (zero rows: none). Candidates are the dictionary words, the multi-word answers, then one
-    column per support-token position (a word unseen in training, first occurrence only).
+    column per support-token position (a word unseen in training, first occurrence only). With
+    `set_answers`, SET follows the multi-word answers, and every occurrence of a candidate in a support
+    also scores that support's words (YV rows: "took" speaks for it, "dropped" against it).
 
-    Returns scores (B, C), a validity mask (B, C), and the keys of the support tokens (B, K·L).
+    Returns scores (B, C), a validity mask (B, C), the keys of the support tokens (B, K·L), and
+    (`set_answers`) s_R of the END row (B,), which the answer's items outscore; else None.
     """
     lay, vocab = model.layout, model.vocab
     batch = q_ids.shape[0]
     x = model.input_vector("R", q_ids, q_keys, sup_ids, sup_keys)                       # (B, n)
-    n_words, n_phrases = len(vocab), len(vocab.phrases)
+    n_words, n_phrases = len(vocab), model.answer_phrases
     flat_ids, flat_keys = sup_ids.flatten(1), sup_keys.flatten(1)                       # (B, P)
     n_local = flat_ids.shape[1]
     known = x @ model.table("R", "Y", "A").T                                            # words, then phrases
@@ -50,7 +53,11 @@ def answer_scores(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_i
     if model.config.answer_match:
         rows.append(question_side(model, q_keys, sup_ids, sup_keys))
     occurrence_rows = torch.stack(rows, dim=-1).reshape(batch, -1, len(rows))
-    occurrence = (x[:, None, :] @ model.U_R(occurrence_rows).sum(2).mT)[:, 0] * (flat_ids > PAD)
+    occurrence = (x[:, None, :] @ model.U_R(occurrence_rows).sum(2).mT)[:, 0]
+    if model.config.set_answers:
+        per_support = (model.U_R(lay.words(sup_ids, lay.YV)).sum(2) @ x[:, :, None])[..., 0]    # (B, K)
+        occurrence = occurrence + per_support.repeat_interleave(sup_ids.shape[-1], dim=1)
+    occurrence = occurrence * (flat_ids > PAD)
     scores.scatter_add_(1, column, occurrence)
     if model.config.match:   # candidate words that occur in the question (§3.6)
         q_known = q_ids > UNK
@@ -63,7 +70,8 @@ def answer_scores(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_i
     if word_dropped is not None:
         valid[:, :n_words] &= ~word_dropped.numpy()
     valid[:, n_words + n_phrases:] = (ids == UNK) & (first == np.arange(n_local))
-    return scores, torch.from_numpy(valid), flat_keys
+    end = x @ model.U_R(torch.tensor([lay.END]))[0] if model.config.set_answers else None
+    return scores, torch.from_numpy(valid), flat_keys, end
 
 
 def question_side(model: MemNN, q_keys: torch.Tensor, sup_ids: torch.Tensor, sup_keys: torch.Tensor) -> torch.Tensor:
@@ -80,12 +88,14 @@ def question_side(model: MemNN, q_keys: torch.Tensor, sup_ids: torch.Tensor, sup
 
 
 def answer_columns(model: MemNN, answers: Sequence[str], flat_keys: torch.Tensor,
-                   word_dropped: torch.Tensor | None) -> torch.Tensor:
-    """The candidate column of each answer (B,), -1 where R cannot express it."""
-    n_words, n_phrases = len(model.vocab), len(model.vocab.phrases)
+                   word_dropped: torch.Tensor | None, sets: Sequence[bool] = ()) -> torch.Tensor:
+    """The candidate column of each answer (B,), -1 where R cannot express it; SET's for an answer
+    that is a set of items (`sets[b]`, with `set_answers`)."""
+    n_words, n_phrases = len(model.vocab), model.answer_phrases
     columns = []
     for b, answer in enumerate(answers):
-        column = model.vocab.answer_column(answer)
+        column = n_words + n_phrases - 1 if model.config.set_answers and sets and sets[b] \
+            else model.vocab.answer_column(answer)
         if column is not None and column < n_words and word_dropped is not None and word_dropped[b, column]:
             column = None  # the answer is "unseen" in this example: find it in the supports
         if column is None:
@@ -120,13 +130,40 @@ def answer_loss(model: MemNN, batch: Batch, mem_ids: torch.Tensor, q_ids: torch.
         picks = picks.clone()
         picks[unlabelled] = o_picks(model, batch, mem_ids, q_ids, unlabelled, picks.shape[1])
     sup_ids, sup_keys = gather_rows(mem_ids, picks), gather_rows(batch.mem_keys, picks)
-    scores, valid, flat_keys = answer_scores(model, q_ids, batch.q_keys, sup_ids, sup_keys, word_dropped)
-    target = answer_columns(model, batch.answers, flat_keys, word_dropped)
+    scores, valid, flat_keys, end = answer_scores(model, q_ids, batch.q_keys, sup_ids, sup_keys, word_dropped)
+    target = answer_columns(model, batch.answers, flat_keys, word_dropped, batch.answer_sets)
     known = target >= 0
     target = target.clamp(min=0)
     neg = sample_negatives(valid, target, model.config.negatives, generator)
     hinge = torch.relu(model.config.margin - scores.gather(1, target[:, None]) + scores.gather(1, neg.clamp(min=0)))
-    return (hinge * ((neg >= 0) & known[:, None])).sum()
+    loss = (hinge * ((neg >= 0) & known[:, None])).sum()
+    if end is not None and any(batch.answer_sets):
+        rows = torch.tensor([b for b, is_set in enumerate(batch.answer_sets) if is_set])
+        loss = loss + item_loss(model, scores[rows], valid[rows], end[rows], [batch.answers[b] for b in rows.tolist()],
+                                flat_keys[rows], None if word_dropped is None else word_dropped[rows], generator)
+    return loss
+
+
+def item_loss(model: MemNN, scores: torch.Tensor, valid: torch.Tensor, end: torch.Tensor, answers: Sequence[str],
+              flat_keys: torch.Tensor, word_dropped: torch.Tensor | None, generator: torch.Generator) -> torch.Tensor:
+    """`set_answers`, for answers that are sets of items (B questions: s_R (B, C), END's (B,)): each
+    item above every sampled other candidate and above END, and END above them (eq. 8's hinge, three
+    ways), so that the items are what outscores END. A scalar."""
+    items = [answer.split(",") for answer in answers]
+    columns = torch.full((len(items), max(map(len, items))), -1, dtype=torch.long)
+    for b, words in enumerate(items):
+        dropped = None if word_dropped is None else word_dropped[b : b + 1].expand(len(words), -1)
+        columns[b, : len(words)] = answer_columns(model, words, flat_keys[b : b + 1].expand(len(words), -1), dropped)
+    known = columns >= 0
+    allowed = valid.clone()
+    allowed.scatter_(1, columns.clamp(min=0), False)
+    allowed[:, len(model.vocab) + model.answer_phrases - 1] = False   # SET is no item
+    neg = sample_negatives(allowed, columns[:, 0].clamp(min=0), model.config.negatives, generator)
+    item, other, margin = scores.gather(1, columns.clamp(min=0)), scores.gather(1, neg.clamp(min=0)), model.config.margin
+    sampled = neg >= 0
+    return ((torch.relu(margin - item[:, :, None] + other[:, None, :]) * (known[:, :, None] & sampled[:, None, :])).sum()
+            + (torch.relu(margin - item + end[:, None]) * known).sum()
+            + (torch.relu(margin - end[:, None] + other) * sampled).sum())
 
 
 @torch.no_grad()
@@ -137,19 +174,39 @@ def rank(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_ids: torch
     `sup_tokens[b][k]` are the tokens of question b's support k (empty for none), needed only to
     name answer words that are not in the dictionary.
     """
-    scores, valid, _ = answer_scores(model, q_ids, q_keys, sup_ids, sup_keys)
+    return [[(name, score) for _, name, score in ranking]
+            for ranking in ranked(model, q_ids, q_keys, sup_ids, sup_keys, sup_tokens, top)]
+
+
+def ranked(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_ids: torch.Tensor, sup_keys: torch.Tensor,
+           sup_tokens: Sequence[Sequence[Sequence[str]]], top: int) -> list[list[tuple[int, str, float]]]:
+    """`rank` with each answer's candidate column. SET (`set_answers`) is named by its items: the
+    candidates above END, best first, at least the best one."""
+    scores, valid, _, end = answer_scores(model, q_ids, q_keys, sup_ids, sup_keys)
     scores = scores.masked_fill(~valid, float("-inf"))
-    n_words, n_phrases, width = len(model.vocab), len(model.vocab.phrases), sup_ids.shape[2]
+    n_words, n_phrases, width = len(model.vocab), model.answer_phrases, sup_ids.shape[2]
     rankings = []
     for b in range(scores.shape[0]):
         if not valid[b].any():
             rankings.append([])
             continue
         local = [t for tokens in sup_tokens[b] for t in (*tokens, *[""] * (width - len(tokens)))]
+
+        def name_of(c: int) -> str:
+            if c < n_words:
+                return model.vocab.words[c]
+            if c < n_words + len(model.vocab.phrases):
+                return model.vocab.phrases[c - n_words]
+            if c < n_words + n_phrases:   # SET: the items above END, best first; at least the best item
+                item = scores[b].clone()
+                item[n_words : n_words + n_phrases] = float("-inf")
+                above = (item > end[b]).nonzero()[:, 0]
+                chosen = above[item[above].argsort(descending=True)] if len(above) else item.argmax()[None]
+                return ",".join(name_of(i) for i in chosen.tolist())
+            return local[c - n_words - n_phrases]
+
         values, columns = scores[b].topk(min(top, int(valid[b].sum())))
-        names = [model.vocab.words[c] if c < n_words else model.vocab.phrases[c - n_words] if c < n_words + n_phrases
-                 else local[c - n_words - n_phrases] for c in columns.tolist()]
-        rankings.append(list(zip(names, values.tolist())))
+        rankings.append([(c, name_of(c), v) for c, v in zip(columns.tolist(), values.tolist())])
     return rankings
 
 
@@ -169,15 +226,15 @@ def explain(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_ids: to
             sup_tokens: Sequence[Sequence[str]], top: int = 5) -> list[AnswerWhy]:
     """R's `top` answers for one question (q_ids, q_keys: (1, Lq); supports (1, K, L) in hop order,
     `sup_tokens` their tokens) with each score in parts. The total is `answer_scores`' own; the word
-    and match parts are the rows it adds for them, and the rest comes from the supports."""
+    and match parts are the rows it adds for them, and the rest comes from the supports (SET, with
+    `set_answers`, is its own row alone)."""
     lay, vocab = model.layout, model.vocab
     x = model.input_vector("R", q_ids, q_keys, sup_ids, sup_keys)[0]
-    (ranking,) = rank(model, q_ids, q_keys, sup_ids, sup_keys, [sup_tokens], top)
+    (ranking,) = ranked(model, q_ids, q_keys, sup_ids, sup_keys, [sup_tokens], top)
     question = q_ids[0].tolist()
     parts = []
-    for answer, score in ranking:
-        column = vocab.answer_column(answer)
-        if column is None:   # a word of the supports the dictionary lacks
+    for column, answer, score in ranking:
+        if column >= len(vocab) + model.answer_phrases:   # a word of the supports the dictionary lacks
             word_row, match_id = lay.row("Y", UNK), UNK if token_key(answer) in q_keys[0].tolist() else None
             uses = 1
         elif column < len(vocab):

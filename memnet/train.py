@@ -67,7 +67,7 @@ def fits(model: MemNN, stories: list[ParsedStory]) -> bool:
 def train(stories: list[ParsedStory], config: ModelConfig, progress: bool = True) -> tuple[MemNN, TrainLog]:
     """Fit a fresh model on parsed stories. The same stories, config and seed give the same weights."""
     torch.manual_seed(config.seed)
-    model = MemNN(config, build_vocabulary(stories, config.min_count))
+    model = MemNN(config, build_vocabulary(stories, config.min_count, config.set_answers))
     examples = make_examples(stories, model.vocab)
     if not examples:
         raise ValueError("no questions to train on")
