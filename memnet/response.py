@@ -110,7 +110,8 @@ def o_picks(model: MemNN, batch: Batch, mem_ids: torch.Tensor, q_ids: torch.Tens
     """O's picks (len(rows), width) for the questions `rows` of a batch, newest-first positions, -1 after
     a stop (no gradient: O learns from its own loss)."""
     part = Batch(*(t[rows] for t in (batch.mem_ids, batch.mem_keys, batch.mem_time, batch.mem_valid, batch.q_ids,
-                                     batch.q_keys, batch.supports)), [batch.answers[r] for r in rows.tolist()])
+                                     batch.q_keys, batch.supports)), [batch.answers[r] for r in rows.tolist()],
+                 [batch.answer_sets[r] for r in rows.tolist()])
     found = output.find_supports(model, q_ids[rows], part.q_keys, output.batch_memories(model, part, mem_ids[rows]))
     picks = torch.full((len(rows), width), -1, dtype=torch.long)
     for b, hops in enumerate(found):
