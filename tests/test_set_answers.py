@@ -76,3 +76,13 @@ def test_a_list_of_objects_never_seen_in_training(model):
     assert same_answer(net.ask("What is Mary carrying?").answer, "kettle,stapler", sets=True)
     net.tell("Mary dropped the kettle.")
     assert net.ask("What is Mary carrying?").answer == "stapler"
+
+
+def test_unlabelled_set_questions_train_on_o_picks():
+    """With `unlabelled_picks`, R trains a set question without labelled supports on O's picks."""
+    stories = parsed(40, 2)
+    for story in stories[::2]:
+        story.questions = [(q, n, (), answer) for q, n, _, answer in story.questions]
+    config = ModelConfig(hops=3, set_answers=True, unlabelled_picks=True, epochs=1, seed=0)
+    _, log = train(stories, config, progress=False)
+    assert log.epoch_losses[0] > 0
