@@ -329,6 +329,11 @@ class MemNN(nn.Module):
         "the answer is a set of items" (the last A row)."""
         return len(self.vocab.phrases) + self.config.set_answers
 
+    @property
+    def set_column(self) -> int | None:
+        """SET's column among R's candidates (`set_answers`), None without it."""
+        return len(self.vocab) + self.answer_phrases - 1 if self.config.set_answers else None
+
     @functools.cached_property
     def content_word(self) -> np.ndarray:
         """(|W|,) bool: the dictionary words other than padding and spaCy's English stop words ("the",

@@ -70,7 +70,7 @@ def answer_scores(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_i
     if word_dropped is not None:
         valid[:, :n_words] &= ~word_dropped.numpy()
     valid[:, n_words + n_phrases:] = (ids == UNK) & (first == np.arange(n_local))
-    end = x @ model.U_R(torch.tensor([lay.END]))[0] if model.config.set_answers else None
+    end = x @ model.table("R", "END")[0] if model.config.set_answers else None
     return scores, torch.from_numpy(valid), flat_keys, end
 
 
@@ -94,8 +94,7 @@ def answer_columns(model: MemNN, answers: Sequence[str], flat_keys: torch.Tensor
     n_words, n_phrases = len(model.vocab), model.answer_phrases
     columns = []
     for b, answer in enumerate(answers):
-        column = n_words + n_phrases - 1 if model.config.set_answers and sets and sets[b] \
-            else model.vocab.answer_column(answer)
+        column = model.set_column if model.config.set_answers and sets and sets[b] else model.vocab.answer_column(answer)
         if column is not None and column < n_words and word_dropped is not None and word_dropped[b, column]:
             column = None  # the answer is "unseen" in this example: find it in the supports
         if column is None:
@@ -158,7 +157,7 @@ def item_loss(model: MemNN, scores: torch.Tensor, valid: torch.Tensor, end: torc
     known = columns >= 0
     allowed = valid.clone()
     allowed.scatter_(1, columns.clamp(min=0), False)
-    allowed[:, len(model.vocab) + model.answer_phrases - 1] = False   # SET is no item
+    allowed[:, model.set_column] = False   # SET is no item
     neg = sample_negatives(allowed, columns[:, 0].clamp(min=0), model.config.negatives, generator)
     item, other, margin = scores.gather(1, columns.clamp(min=0)), scores.gather(1, neg.clamp(min=0)), model.config.margin
     sampled = neg >= 0
@@ -198,7 +197,7 @@ def ranked(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_ids: tor
                 return model.vocab.words[c]
             if c < n_words + len(model.vocab.phrases):
                 return model.vocab.phrases[c - n_words]
-            if c < n_words + n_phrases:   # SET: the items above END, best first; at least the best item
+            if c == model.set_column:   # SET: the items above END, best first; at least the best item
                 item = scores[b].clone()
                 item[n_words : n_words + n_phrases] = float("-inf")
                 above = (item > end[b]).nonzero()[:, 0]
