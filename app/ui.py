@@ -45,14 +45,15 @@ def build(ctx: Context) -> gr.Blocks:
                 with gr.Tabs():
                     with gr.Tab("Chat", elem_id="chat-tab"):
                         message = gr.Textbox(placeholder="Tell me something, or ask a question…", show_label=False,
-                                             lines=1, max_lines=8, elem_id="message", autofocus=True)
+                                             lines=1, max_lines=8, elem_id="message", autofocus=True, interactive=False)
                         with gr.Row():
-                            send = gr.Button("Send", variant="primary", elem_id="send")
+                            send = gr.Button("Send", variant="primary", elem_id="send", interactive=False)
                             undo = gr.Button("Undo last", elem_id="undo")
                             clear = gr.Button("Clear memory", variant="stop", elem_id="clear")
                         gr.Markdown("**Example stories** (one click tells the story and asks its questions)")
                         with gr.Row():
-                            example_buttons = [(gr.Button(path.stem.replace("-", " "), size="sm"), path) for path in handlers.examples(ctx)]
+                            example_buttons = [(gr.Button(path.stem.replace("-", " "), size="sm", interactive=False), path)
+                                               for path in handlers.examples(ctx)]
                     with gr.Tab("Story player", elem_id="player-tab"):
                         source = gr.Radio(list(demo_handlers.SOURCES), value=demo_handlers.SOURCES[0], show_label=False, elem_id="source")
                         with gr.Row():
@@ -106,7 +107,9 @@ def build(ctx: Context) -> gr.Blocks:
         panel = [table, chart, runner_ups]
         compare = dict(fn=partial(demo_handlers.on_compare, ctx), inputs=[key, comparing, other, other_hops, hops, play],
                        outputs=sides, **ui)
-        demo.load(partial(handlers.on_load, ctx), [key, word], [key, chatbot, hops, model, *panel], **ui)
+        senders = [message, send, *(button for button, _ in example_buttons)]   # enabled once the session is open
+        demo.load(partial(handlers.on_load, ctx, inputs=len(senders)), [key, word], [key, chatbot, hops, model, *panel, *senders],
+                  **ui).then(None, js="() => { document.querySelector('#message textarea')?.focus(); }", **ui)   # autofocus, now it is enabled
         # one event per action, no chained ones: nothing is left in flight once a turn shows (a restart
         # right after it loses nothing, and the tab keeps working)
         turn = dict(fn=partial(demo_handlers.on_turn, ctx), inputs=[message, key, hops, word, comparing, other, other_hops],

@@ -316,6 +316,14 @@ def _texts(context, key) -> list[str]:
     return [s.text for s in context.store.load(key).memory.slots]
 
 
+def test_load_enables_the_inputs_that_send_once_the_session_is_open(context):
+    # the message box and the send buttons start disabled (app/ui.py): a message sent before the
+    # load's session existed went to a session of its own, which the load then replaced on the page
+    outputs = handlers.on_load(context, None, "", inputs=3)
+    assert [update.get("interactive") for update in outputs[-3:]] == [True, True, True]
+    assert len(outputs) == len(handlers.on_load(context, outputs[0], "")) + 3
+
+
 def test_two_tabs_on_one_session_keep_every_write(context):
     key = handlers.on_load(context, None, "")[0]
     for text in ["Tabone went to the hall.", "Tabtwo went to the yard.", "Tabthree went to the den."]:

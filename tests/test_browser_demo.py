@@ -38,6 +38,31 @@ def page(browser, app_url):
     context.close()
 
 
+def test_the_message_box_waits_for_the_session_then_takes_typing(browser, app_url):
+    from playwright.sync_api import expect
+
+    context = browser.new_context()
+    page = context.new_page()
+    held, released = [], []   # the page's load event, held back: until it answers there is no session to write to
+    page.route("**/queue/join*", lambda route: route.continue_() if released else held.append(route))
+    try:
+        page.goto(app_url)
+        expect(page.locator("#message textarea")).to_be_disabled()
+        expect(page.locator("#send")).to_be_disabled()
+        page.wait_for_timeout(500)
+        assert held, "the page sent no load event"
+        released.append(True)
+        for route in held:
+            route.continue_()
+        expect(page.locator("#memory")).to_contain_text("The memory is empty")
+        expect(page.locator("#message textarea")).to_be_focused()   # autofocus once enabled: type at once
+        page.keyboard.type("Priya walked into the office.")
+        page.keyboard.press("Enter")
+        expect(page.locator("#memory tr.slot")).to_have_count(1)
+    finally:
+        context.close()
+
+
 def _load_story(page) -> None:
     from playwright.sync_api import expect
 
