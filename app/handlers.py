@@ -343,7 +343,7 @@ def max_hops(ctx: Context) -> int:
 def on_load(ctx: Context, key: str | None, word: str, inputs: int = 0) -> tuple:
     """A page (re)load: the browser's session back from the store, or a new one.
     Outputs: key, chatbot, hops, model, panel…, then `inputs` updates that enable the message box
-    and the buttons that send: they wait for the session, or a message sent before it would go to
+    and the buttons that write: they wait for the session, or a message sent before it would go to
     a session of its own that this load then replaces (the statement stored, the page not showing it)."""
     session = open_session(ctx, _browser_key(key))
     hops = session.hops or session.net.model.config.hops

@@ -48,8 +48,8 @@ def build(ctx: Context) -> gr.Blocks:
                                              lines=1, max_lines=8, elem_id="message", autofocus=True, interactive=False)
                         with gr.Row():
                             send = gr.Button("Send", variant="primary", elem_id="send", interactive=False)
-                            undo = gr.Button("Undo last", elem_id="undo")
-                            clear = gr.Button("Clear memory", variant="stop", elem_id="clear")
+                            undo = gr.Button("Undo last", elem_id="undo", interactive=False)
+                            clear = gr.Button("Clear memory", variant="stop", elem_id="clear", interactive=False)
                         gr.Markdown("**Example stories** (one click tells the story and asks its questions)")
                         with gr.Row():
                             example_buttons = [(gr.Button(path.stem.replace("-", " "), size="sm", interactive=False), path)
@@ -67,10 +67,10 @@ def build(ctx: Context) -> gr.Blocks:
                             setting = gr.Dropdown(list(player.SETTINGS), value="actor+object", label="setting")
                             difficulty = gr.Slider(1, 10, value=5, step=1, label="difficulty")
                         with gr.Row():
-                            load_story = gr.Button("Load", variant="primary", elem_id="load-story")
-                            step = gr.Button("Step", elem_id="step")
-                            play_button = gr.Button("Play", elem_id="play")
-                            reset = gr.Button("Reset", elem_id="reset")
+                            load_story = gr.Button("Load", variant="primary", elem_id="load-story", interactive=False)
+                            step = gr.Button("Step", elem_id="step", interactive=False)
+                            play_button = gr.Button("Play", elem_id="play", interactive=False)
+                            reset = gr.Button("Reset", elem_id="reset", interactive=False)
                             speed = gr.Slider(0.3, 5, value=1.5, step=0.1, label="seconds per step", elem_id="speed")
                         player_view = gr.HTML(render.player_panel(None), css_template=render.TABLE_CSS + render.SIDES_CSS,
                                               elem_id="player", js_on_load=None)
@@ -107,7 +107,8 @@ def build(ctx: Context) -> gr.Blocks:
         panel = [table, chart, runner_ups]
         compare = dict(fn=partial(demo_handlers.on_compare, ctx), inputs=[key, comparing, other, other_hops, hops, play],
                        outputs=sides, **ui)
-        senders = [message, send, *(button for button, _ in example_buttons)]   # enabled once the session is open
+        # what writes to the session is enabled once the page has it (before, a write would open another one)
+        senders = [message, send, *(button for button, _ in example_buttons), undo, clear, load_story, step, play_button, reset]
         demo.load(partial(handlers.on_load, ctx, inputs=len(senders)), [key, word], [key, chatbot, hops, model, *panel, *senders],
                   **ui).then(None, js="() => { document.querySelector('#message textarea')?.focus(); }", **ui)   # autofocus, now it is enabled
         # one event per action, no chained ones: nothing is left in flight once a turn shows (a restart
