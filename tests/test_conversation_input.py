@@ -21,6 +21,8 @@ def test_multi_word_place_is_one_word(spacy_input):
     # asked about, the place is the same word as in memory
     assert tokens(spacy_input, "Is John in the living room?")[0][-1] == "living_room"
     assert tokens(spacy_input, "Is Mary in New York?")[0][-1] == "new_york"
+    # a capitalised modifier the tagger calls an adjective is part of the name
+    assert tokens(spacy_input, "Then he went to the French Quarter.")[0][-1] == "french_quarter"
 
 
 def test_multi_word_name_is_one_word(spacy_input):

@@ -116,14 +116,16 @@ def feature_words(doc: Doc) -> dict[int, str]:
 def _compound_start(head: Token) -> int:
     """Index of the first word of the multi-word name or place that `head` ends, or head.i when
     it stands alone: the run of compound modifiers right before it, each hanging inside the run.
-    A name is capitalised throughout ("New York City", "John Smith"); a common noun joins its
-    modifiers only as a place ("to the living room", "in the coffee shop"), since the parser
-    also calls "red" in "the red square" or "garden" in "the garden east of" a compound."""
+    A name is capitalised throughout ("New York City", "John Smith", "the French Quarter", whose
+    "French" the tagger calls an adjective); a common noun joins its modifiers only as a place ("to
+    the living room", "in the coffee shop"), since the parser also calls "red" in "the red square" or
+    "garden" in "the garden east of" a compound."""
     if head.dep_ in ("compound", "amod"):
         return head.i
     if head.pos_ == "PROPN" and head.text[:1].isupper():
         def modifier(t: Token) -> bool:
-            return t.dep_ in ("compound", "amod") and t.tag_ == "NNP" and t.text[:1].isupper()
+            return t.text[:1].isupper() and (t.dep_ == "compound" and t.tag_ in ("NNP", "NNPS", "JJ")
+                                             or t.dep_ == "amod" and t.tag_ == "NNP")
     elif head.pos_ == "NOUN" and is_place(head):
         def modifier(t: Token) -> bool:
             return t.dep_ == "compound" and t.pos_ == "NOUN" or t.dep_ == "amod" and t.tag_ in ("NN", "VBG")
