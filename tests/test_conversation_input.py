@@ -21,8 +21,11 @@ def test_multi_word_place_is_one_word(spacy_input):
     # asked about, the place is the same word as in memory
     assert tokens(spacy_input, "Is John in the living room?")[0][-1] == "living_room"
     assert tokens(spacy_input, "Is Mary in New York?")[0][-1] == "new_york"
-    # a capitalised modifier the tagger calls an adjective is part of the name
+    # a capitalised modifier the tagger calls an adjective is part of the name, whichever way the
+    # parser attaches it (compound here, amod in the other two)
     assert tokens(spacy_input, "Then he went to the French Quarter.")[0][-1] == "french_quarter"
+    assert tokens(spacy_input, "Oskar went to the French Quarter.")[0][-1] == "french_quarter"
+    assert tokens(spacy_input, "Where was Oskar before the French Quarter?")[0][-1] == "french_quarter"
 
 
 def test_multi_word_name_is_one_word(spacy_input):

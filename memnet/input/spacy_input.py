@@ -124,8 +124,7 @@ def _compound_start(head: Token) -> int:
         return head.i
     if head.pos_ == "PROPN" and head.text[:1].isupper():
         def modifier(t: Token) -> bool:
-            return t.text[:1].isupper() and (t.dep_ == "compound" and t.tag_ in ("NNP", "NNPS", "JJ")
-                                             or t.dep_ == "amod" and t.tag_ == "NNP")
+            return t.text[:1].isupper() and t.dep_ in ("compound", "amod") and t.tag_ in ("NNP", "NNPS", "JJ")
     elif head.pos_ == "NOUN" and is_place(head):
         def modifier(t: Token) -> bool:
             return t.dep_ == "compound" and t.pos_ == "NOUN" or t.dep_ == "amod" and t.tag_ in ("NN", "VBG")
