@@ -342,12 +342,14 @@ def max_hops(ctx: Context) -> int:
 @plain_errors
 def on_load(ctx: Context, key: str | None, word: str, inputs: int = 0) -> tuple:
     """A page (re)load: the browser's session back from the store, or a new one.
-    Outputs: key, chatbot, hops, model, panel…, then `inputs` updates that enable the message box
-    and the buttons that write: they wait for the session, or a message sent before it would go to
-    a session of its own that this load then replaces (the statement stored, the page not showing it)."""
+    Outputs: key, chatbot, hops, the model dropdown (its value, enabled), panel…, then `inputs` updates
+    that enable the message box and the buttons that use the session: they wait for it, or a message
+    sent before it would go to a session of its own that this load then replaces (the statement
+    stored, the page not showing it; an import or a model choice the same)."""
     session = open_session(ctx, _browser_key(key))
     hops = session.hops or session.net.model.config.hops
-    return (session.key, session.chat, hops, session.model, *panel(session, word), *[gr.update(interactive=True)] * inputs)
+    return (session.key, session.chat, hops, gr.update(value=session.model, interactive=True), *panel(session, word),
+            *[gr.update(interactive=True)] * inputs)
 
 
 def _set_hops(ctx: Context, key: str, hops: int) -> None:

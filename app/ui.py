@@ -84,11 +84,12 @@ def build(ctx: Context) -> gr.Blocks:
                     sides = gr.HTML(css_template=render.TABLE_CSS + render.SIDES_CSS, elem_id="sides", js_on_load=None)
                 with gr.Accordion("Settings and data", open=False):
                     hops = gr.Slider(1, handlers.max_hops(ctx), step=1, value=2, label="hops k (supporting memories per question)", elem_id="hops")
-                    model = gr.Dropdown(ctx.catalogue.labels, value=ctx.catalogue.default, label="model")
+                    model = gr.Dropdown(ctx.catalogue.labels, value=ctx.catalogue.default, label="model", interactive=False)
                     with gr.Row():
-                        export = gr.Button("Export memory (JSON)")
-                        upload = gr.UploadButton("Import memory (JSON)", file_types=[".json"], file_count="single", elem_id="import")
-                        download = gr.Button("Download this conversation (HTML)", elem_id="download")
+                        export = gr.Button("Export memory (JSON)", elem_id="export", interactive=False)
+                        upload = gr.UploadButton("Import memory (JSON)", file_types=[".json"], file_count="single", elem_id="import",
+                                                 interactive=False)
+                        download = gr.Button("Download this conversation (HTML)", elem_id="download", interactive=False)
                     exported = gr.File(label="exported memory", interactive=False)
                     downloaded = gr.File(label="this conversation, one HTML file", interactive=False, elem_id="downloaded")
                     status = gr.Markdown(elem_id="status")
@@ -107,8 +108,10 @@ def build(ctx: Context) -> gr.Blocks:
         panel = [table, chart, runner_ups]
         compare = dict(fn=partial(demo_handlers.on_compare, ctx), inputs=[key, comparing, other, other_hops, hops, play],
                        outputs=sides, **ui)
-        # what writes to the session is enabled once the page has it (before, a write would open another one)
-        senders = [message, send, *(button for button, _ in example_buttons), undo, clear, load_story, step, play_button, reset]
+        # what reads or writes the session is enabled once the page has it (before, a write would open another
+        # one, an import or a model choice lost when the load replaces it); the model dropdown by its own output
+        senders = [message, send, *(button for button, _ in example_buttons), undo, clear, load_story, step, play_button, reset,
+                   export, upload, download]
         demo.load(partial(handlers.on_load, ctx, inputs=len(senders)), [key, word], [key, chatbot, hops, model, *panel, *senders],
                   **ui).then(None, js="() => { document.querySelector('#message textarea')?.focus(); }", **ui)   # autofocus, now it is enabled
         # one event per action, no chained ones: nothing is left in flight once a turn shows (a restart

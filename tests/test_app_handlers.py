@@ -322,6 +322,8 @@ def test_load_enables_the_inputs_that_send_once_the_session_is_open(context):
     outputs = handlers.on_load(context, None, "", inputs=3)
     assert [update.get("interactive") for update in outputs[-3:]] == [True, True, True]
     assert len(outputs) == len(handlers.on_load(context, outputs[0], "")) + 3
+    # the model dropdown too: a model chosen before the load was set on a session the page then dropped
+    assert outputs[3] == {"__type__": "update", "value": context.sessions.get(outputs[0]).model, "interactive": True}
 
 
 def test_two_tabs_on_one_session_keep_every_write(context):

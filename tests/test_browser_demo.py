@@ -48,8 +48,11 @@ def test_the_message_box_waits_for_the_session_then_takes_typing(browser, app_ur
     try:
         page.goto(app_url)
         expect(page.locator("#message textarea")).to_be_disabled()
-        for button in ("#send", "#undo", "#clear"):   # the story player's are on a tab not yet drawn
+        page.get_by_text("Settings and data").click()
+        settings = ("#export", "#import", "#download")
+        for button in ("#send", "#undo", "#clear", *settings):   # the story player's are on a tab not yet drawn
             expect(page.locator(button)).to_be_disabled()
+        expect(page.get_by_label("model", exact=True)).to_be_disabled()
         page.wait_for_timeout(500)
         assert held, "the page sent no load event"
         released.append(True)
@@ -57,6 +60,9 @@ def test_the_message_box_waits_for_the_session_then_takes_typing(browser, app_ur
             route.continue_()
         expect(page.locator("#memory")).to_contain_text("The memory is empty")
         expect(page.locator("#message textarea")).to_be_focused()   # autofocus once enabled: type at once
+        for button in settings:
+            expect(page.locator(button)).to_be_enabled()
+        expect(page.get_by_label("model", exact=True)).to_be_enabled()
         page.keyboard.type("Priya walked into the office.")
         page.keyboard.press("Enter")
         expect(page.locator("#memory tr.slot")).to_have_count(1)
