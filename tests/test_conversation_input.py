@@ -1,5 +1,6 @@
 """The spaCy I on everyday phrasing (issue 12): multi-word names and places as one word,
-"'s" read as "is", names the tagger takes for modals, and "they" after a named pair."""
+"'s" read as "is", names the tagger takes for modals or runs into an opening adverb, and "they"
+after a named pair."""
 from memnet.features import answer_form
 
 
@@ -60,6 +61,19 @@ def test_names_that_are_also_modals_are_people(spacy_input):
     assert spacy_input("He picked up the apple.", discourse)[0].resolved == "Will picked up the apple."
     assert [s.resolved for s in spacy_input("May is in the office and Will took the milk.")] == [
         "May is in the office", "Will took the milk."]
+
+
+def test_an_opening_adverb_is_not_part_of_the_name_after_it(spacy_input):
+    # the tagger calls "Afterwards" a proper noun compounded with "Zofia" when the sentence comes alone
+    assert spacy_input.nlp("Afterwards Zofia cycled to the swimming pool.")[0].pos_ == "ADV"
+    discourse = spacy_input.new_discourse()
+    assert spacy_input("Afterwards Zofia cycled to the swimming pool.", discourse)[0].tokens == (
+        "afterwards", "zofia", "cycle", "to", "the", "swimming_pool")
+    # so the person is "Zofia", and a later "Zofia" is not rewritten to "Afterwards Zofia"
+    assert spacy_input("Later Zofia went to the pharmacy.", discourse)[0].resolved == "Later Zofia went to the pharmacy."
+    assert spacy_input("She bought aspirin there.", discourse)[0].resolved.startswith("Zofia bought aspirin")
+    # a name that opens the sentence with a word that is more than an adverb stays whole
+    assert tokens(spacy_input, "New York is big.") == [("new_york", "be", "big")]
 
 
 def test_modals_stay_modals(spacy_input):

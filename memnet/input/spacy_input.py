@@ -8,7 +8,8 @@ throughput) plus three registered components that others can reuse in their own 
   "!" or "?" before a word, so the parser does not glue the statements on either side into
   one tree (in a long paste it sometimes did: "... the room50. Person730 went ...").
 - ``memnet_names`` (after the parser): a capitalised name the tagger took for a modal ("Will
-  went to the garden", "May is in the office") is made a proper-noun subject again.
+  went to the garden", "May is in the office") is made a proper-noun subject again, and an opening
+  adverb it took for part of a name ("Afterwards Zofia cycled home") an adverb again.
 - ``memnet_clauses`` (last): splits every sentence into atomic clauses from the parse
   (conjoined verbs, "then", ", after that", an "and"-list object, ...), flags questions, and
   analyses each clause for coreference. The result, ``doc._.clauses``, is plain data (`memnet.input.coref.Clause`).
@@ -154,21 +155,43 @@ def _feature_lemma(token: Token) -> str:
     return token.lemma_.lower()
 
 
-@Language.component("memnet_names")
-def modal_names(doc: Doc) -> Doc:
-    """A capitalised "modal" that cannot be one is a name: mid-sentence ("Then Will went"), or
-    before a finite or past verb ("Will went", "May is"), which no modal governs. It becomes a
-    proper-noun subject, so clause splitting and coreference see a person (runs after the parser)."""
-    for token in doc:
-        if token.tag_ != "MD" or not token.text[:1].isupper() or token.i + 1 >= len(doc):
-            continue
+@Language.factory("memnet_names")
+class NameRepair:
+    """Names the tagger got wrong, put right after the parser (before the lemmatizer):
+
+    - a capitalised "modal" that cannot be one is a name: mid-sentence ("Then Will went"), or before
+      a finite or past verb ("Will went", "May is"), which no modal governs. It becomes a
+      proper-noun subject, so clause splitting and coreference see a person;
+    - a sentence-opening word that English has only as an adverb is not part of the name after it:
+      the tagger calls "Afterwards" in "Afterwards Zofia cycled home." a proper noun compounded with
+      "Zofia", which made the person "Afterwards Zofia" (and a later "Zofia" was rewritten so). The
+      adverbs are the lemmatizer's own word lists: those in its adverb list and in no other.
+    """
+
+    def __init__(self, nlp: Language, name: str):
+        index = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index") if "lemmatizer" in nlp.pipe_names else {}
+        others = {word for pos in ("adj", "noun", "verb") for word in index.get(pos, ())}
+        self.adverbs = frozenset(index.get("adv", ())) - others
+
+    def __call__(self, doc: Doc) -> Doc:
+        for token in doc:
+            if token.tag_ == "MD":
+                self._modal_name(doc, token)
+            elif token.is_sent_start and token.lower_ in self.adverbs and token.head.pos_ == "PROPN" and token.head.i > token.i:
+                token.tag_, token.pos_, token.dep_ = "RB", "ADV", "advmod"
+                token.head = token.head.head   # the name's verb (the name itself where it is the root)
+        return doc
+
+    @staticmethod
+    def _modal_name(doc: Doc, token: Token) -> None:
+        if not token.text[:1].isupper() or token.i + 1 >= len(doc):
+            return
         verb = doc[token.i + 1]
         if token.is_sent_start and verb.tag_ not in ("VBD", "VBZ", "VBN", "VBP"):
-            continue
+            return
         token.tag_, token.pos_, token.lemma_ = "NNP", "PROPN", token.text
         if token.head.pos_ in ("VERB", "AUX") and not any(c.dep_ in ("nsubj", "nsubjpass") for c in token.head.children):
             token.dep_ = "nsubj"
-    return doc
 
 
 def is_question(sent: Span) -> bool:
