@@ -25,6 +25,10 @@ SELECT_JS = """element.addEventListener('click', (event) => {
   else if (hit) trigger('select', {slot: hit.dataset.slot, hop: hit.dataset.hop || ''});
 });"""
 
+# the chat's own trash icon emptied only the page's copy of the conversation: the memory stayed, and the
+# next turn brought the whole chat back. "Clear memory" is the one way to clear.
+PAGE_CSS = "#chat button[aria-label='Clear'] { display: none; }"
+
 INTRO = """# memnet: a Memory Network you can talk to
 Tell it facts (*John went to the kitchen. He picked up the milk.*) and ask questions (*Where is the milk?*).
 Each statement goes into a memory slot (G); for a question, O picks supporting memories hop by hop
@@ -157,9 +161,9 @@ def build(ctx: Context) -> gr.Blocks:
 
 
 def serve_options(host: str, allowed: tuple[str, ...] = ()) -> dict:
-    """`launch` options beyond the address: uploads capped at the server, and only requests whose
-    Host header names this app (`host`, this machine's names and `allowed`), so a web page cannot
-    reach it by DNS rebinding."""
+    """`launch` options beyond the address: uploads capped at the server, only requests whose Host
+    header names this app (`host`, this machine's names and `allowed`), so a web page cannot reach
+    it by DNS rebinding, and the page's CSS (`PAGE_CSS`)."""
     hosts = sorted({*LOCAL_HOSTS, *allowed, *([host] if host not in ("0.0.0.0", "::") else [])})
-    return dict(max_file_size=handlers.MAX_IMPORT_BYTES,
+    return dict(max_file_size=handlers.MAX_IMPORT_BYTES, css=PAGE_CSS,
                 app_kwargs={"middleware": [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)]})

@@ -66,6 +66,10 @@ def test_the_message_box_waits_for_the_session_then_takes_typing(browser, app_ur
         page.keyboard.type("Priya walked into the office.")
         page.keyboard.press("Enter")
         expect(page.locator("#memory tr.slot")).to_have_count(1)
+        # the chat's toolbar shows, but not its own trash icon (it cleared the page's chat, not the memory)
+        expect(page.locator("#chat button[aria-label='Copy conversation']")).to_be_visible()
+        expect(page.locator("#chat button[aria-label='Clear']")).to_have_count(1)
+        expect(page.locator("#chat button[aria-label='Clear']")).to_be_hidden()
     finally:
         context.close()
 
