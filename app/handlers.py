@@ -398,7 +398,8 @@ def on_undo(ctx: Context, key: str | None, word: str) -> tuple:
         with ctx.sessions.writing(key) as session:
             def note(undone: Turn) -> Turn:
                 slots = sorted(slot.index for slot in undone.slots)
-                text = f"Undone: forgot {len(slots)} slot{'s' if len(slots) > 1 else ''} ({slots[0]}–{slots[-1]})."
+                which = f"slot {slots[0]}" if len(slots) == 1 else f"slots {slots[0]}–{slots[-1]}"
+                text = f"Undone: forgot {render.counted(len(slots), 'slot')} ({which})."
                 return Turn("undo", lines=[_bot(text)], clock=session.net.memory_store.clock,
                             messages=session.net.memory_store.messages)
             session.version, undone = ctx.store.undo(key, session.version, note)
@@ -460,7 +461,7 @@ def _import_file(store: ConversationStore, key: str, expected: int, path: str, m
     """Run in the import worker process: read and validate the file, append it as an import turn
     (at version `expected`; Conflict otherwise); returns the number of slots imported."""
     imported = read_memory_file(path, max_slots)
-    status = f"Imported {len(imported)} slots from {name}."
+    status = f"Imported {render.counted(len(imported), 'slot')} from {name}."
     store.append(key, expected, Turn("import", slots=imported.slots, lines=[_bot(render.user_message(status))],
                                      clock=imported.clock, messages=imported.messages))
     return len(imported)
@@ -519,7 +520,7 @@ def on_import(ctx: Context, path: str | None, key: str | None, word: str) -> tup
                 count = work.result()
                 ctx.sessions.reload(session)
                 return count
-        status = f"Imported {_retried(body)} slots from {name}."
+        status = f"Imported {render.counted(_retried(body), 'slot')} from {name}."
     except MemoryFormatError as error:
         status = f"Could not import {name or 'a file'}: {error}. Your memory is unchanged."
     except StoreFull:

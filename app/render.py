@@ -38,6 +38,11 @@ p.note { color: var(--body-text-color-subdued); margin: 4px 0; }
 """
 
 
+def counted(n: int, one: str, many: str = "") -> str:
+    """"1 slot", "2 slots", "1,000 memories" (`many`: the plural where it is not `one` + "s")."""
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
+
+
 def user_message(text: str) -> str:
     """The user's own message in the chat, as text; a long paste is cut (the memory panel has it all),
     and an empty one says so (a blank bubble looks like a glitch)."""
@@ -149,7 +154,8 @@ def memory_table(slots: list[Slot], answer: Answer | None, word: str = "", back:
         return '<p class="note">The memory is empty. Tell me something, or load an example.</p>'
     picked = {hop.slot: hop for hop in (answer.hops if answer else []) if hop.slot is not None}
     rows, matching, back, pages = memory_page(slots, word, back)
-    note = f"{matching:,} of {len(slots):,} slots match “{escape(word.strip())}”." if word.strip() else f"{len(slots):,} slots."
+    note = (f"{matching:,} of {counted(len(slots), 'slot')} match{'es' if matching == 1 else ''} “{escape(word.strip())}”."
+            if word.strip() else f"{counted(len(slots), 'slot')}.")
     pager = ""
     if pages > 1:
         note += f" Page {pages - back} of {pages} (newest last)."
@@ -215,7 +221,7 @@ def _hop_svg(hop: Hop, texts: Sequence[str], narrow: bool, earlier: dict[int, in
     else:
         rank = int((scores > hop.score).sum()) + 1
         head = f"hop {hop.hop}: picked slot {hop.slot} (s_O {hop.score:.2f}, rank {rank} by s_O)"
-    summary = (f"{len(scores):,} memories scored · max {scores.max():.2f} · median {np.median(scores):.2f} · "
+    summary = (f"{counted(len(scores), 'memory', 'memories')} scored · max {scores.max():.2f} · median {np.median(scores):.2f} · "
                f"min {scores.min():.2f}" + (f" · top {len(shown)} shown" if len(scores) > len(shown) else ""))
     bars = []
     for row, i in enumerate(shown):
@@ -404,7 +410,7 @@ def conversation_page(title: str, slots: list[Slot], chat: list[dict], answers: 
             f"{TABLE_CSS}{SIDES_CSS} .line {{ margin: 4px 0; white-space: pre-wrap; }} .line.user {{ color: #1d4ed8; }}"
             f"</style></head><body><h1>{escape(title)}</h1><h2>Conversation</h2>{lines or '<p>(empty)</p>'}"
             f"<h2>Answers, with O’s hops and scores</h2>{''.join(blocks) or '<p>(no questions)</p>'}"
-            f'<h2>Memory ({len(slots):,} slots)</h2><table class="memory"><thead><tr><th>slot</th><th>time</th><th>as typed</th>'
+            f'<h2>Memory ({counted(len(slots), "slot")})</h2><table class="memory"><thead><tr><th>slot</th><th>time</th><th>as typed</th>'
             f"<th>as stored</th></tr></thead><tbody>{table}</tbody></table></body></html>\n")
 
 

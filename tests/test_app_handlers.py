@@ -88,11 +88,14 @@ def test_undo_takes_back_the_whole_last_turn_and_clear_forgets_everything(contex
     turn(context, session, "Mary moved to the bathroom.")
     turn(context, session, "John went to the hallway. Where is John? Sandra went to the garden.")
     turn(context, session, "Where is Mary?")  # writes nothing: undo skips it
-    chat, *_ = handlers.on_undo(context, session.key, "")
+    chat, table, *_ = handlers.on_undo(context, session.key, "")
     assert [s.index for s in session.net.memory] == [0]
-    assert chat[-1]["content"] == "Undone: forgot 2 slots (1–2)."
+    assert chat[-1]["content"] == "Undone: forgot 2 slots (slots 1–2)."
     assert "John went to the hallway" not in str(chat) and "Where is Mary?" in str(chat)  # its chat lines went too
-    handlers.on_undo(context, session.key, "")
+    turn(context, session, "Where is Mary?")   # the counts are in English
+    assert "1 slot." in table and "1 memory scored" in render.hop_chart(session.last_answer)
+    chat, *_ = handlers.on_undo(context, session.key, "")
+    assert chat[-1]["content"] == "Undone: forgot 1 slot (slot 0)."
     assert session.net.memory == []
     assert handlers.on_undo(context, session.key, "")[0][-1]["content"] == "Nothing to undo."
     turn(context, session, STORY)
