@@ -374,6 +374,9 @@ def on_message(ctx: Context, message: str, key: str | None, hops: int, word: str
     """Outputs: chatbot, textbox, memory table, chart, runner-ups, key. The tab's key travels with
     every event, so a tab left open across a restart keeps writing into its own conversation."""
     key = _browser_key(key)
+    if not message or message.isspace():   # Enter in a blank box: a chat box does nothing (the API still says why)
+        yield gr.skip(), "", gr.skip(), gr.skip(), gr.skip(), key
+        return
     if ctx.sessions.get(key).hops != int(hops):
         _set_hops(ctx, key, int(hops))
     session = ctx.sessions.get(key)

@@ -154,6 +154,9 @@ def test_bad_input_gets_a_clear_reply_and_loses_no_memory(context):
     assert turn(context, session, "   \n\t ") == ["That message was empty: nothing was stored."]
     assert turn(context, session, "\x00\x01\x02\x1b") == ["That message was empty once 4 control characters were removed: nothing was stored."]
     assert render.user_message("   \n\t ") == "<em>(empty message)</em>"   # the chat's bubble is not blank
+    chat = list(session.chat)   # Enter in the chat's blank box does nothing, as in any chat box
+    assert [out[0] for out in handlers.on_message(context, "  \n ", session.key, 2, "")] == [handlers.gr.skip()]
+    assert session.chat == chat and context.store.load(session.key).chat == chat
     assert turn(context, session, "\x00\xff\xfe\u0080\ud800") == ["(I removed 3 control characters.)\n\nNot stored: “ÿþ” (no words I can read)"]
     too_long = turn(context, session, "a" * (handlers.MAX_CHARS + 1))
     assert too_long[-1].startswith("That message is 1,000,001 characters long")
