@@ -85,6 +85,7 @@ PRONOUNS = {
 SUBJECT_BONUS = 0.6      # in clauses of recency: a subject two clauses back beats an object one back
 GENDER_BONUS = 0.3       # a name of known, matching gender beats an unknown name at equal recency
 PLACE_PENALTY = 0.8      # "it" prefers things to places
+OBLIQUE_PENALTY = 0.5    # within one clause, a direct object beats a preposition's ("took the milk out of the fridge")
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class Mention:
     plural: bool = False
     subject: bool = False
     members: tuple[str, ...] = ()      # keys of the conjoined entities of a group
+    oblique: bool = False              # the object of a preposition ("out of the fridge")
 
 
 @dataclass(frozen=True)
@@ -239,7 +241,7 @@ class Discourse:
             score = _agreement_score(ref, entity.mention)
             if score is None:
                 continue
-            score += entity.seen + (SUBJECT_BONUS if entity.subject else 0.0)
+            score += entity.seen + (SUBJECT_BONUS if entity.subject else 0.0) - (OBLIQUE_PENALTY if entity.mention.oblique else 0.0)
             if score > best_score:
                 best, best_score = entity.mention, score
         if best is None and ref.agreement == "plural":
@@ -366,7 +368,8 @@ def mention_of(head: Token, words: Mapping[int, str], start: int = 0, subject: b
     phrase_words = tuple(words[i] for i in range(span.start, span.end) if i in words)
     key = " ".join(words[t.i] for t in span if t.i in words and t.pos_ != "DET") or lower
     plural = head.tag_ in ("NNS", "NNPS")
-    return Mention(text, phrase_words, key, kind, gender, plural, _is_subject(head) if subject is None else subject)
+    return Mention(text, phrase_words, key, kind, gender, plural, _is_subject(head) if subject is None else subject,
+                   oblique=head.dep_ == "pobj")
 
 
 def group_of(head: Token, words: Mapping[int, str], start: int = 0,
