@@ -76,6 +76,14 @@ def test_an_opening_adverb_is_not_part_of_the_name_after_it(spacy_input):
     assert tokens(spacy_input, "New York is big.") == [("new_york", "be", "big")]
 
 
+def test_a_capitalised_noun_without_a_determiner_is_a_name(spacy_input):
+    # the tagger calls both common nouns; a name is a person to coreference, a common noun a thing
+    doc = spacy_input.nlp("Zofia met Tomasz at the library.")
+    assert [t.pos_ for t in doc if t.text in ("Zofia", "Tomasz")] == ["PROPN", "PROPN"]
+    # a word English has, opening the sentence, is left to the tagger
+    assert spacy_input.nlp("Apples are red.")[0].pos_ == "NOUN"
+
+
 def test_modals_stay_modals(spacy_input):
     assert spacy_input("Will you go to the park?")[0].is_question
     doc = spacy_input.nlp("Where will Sumit go?")

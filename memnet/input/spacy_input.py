@@ -165,18 +165,25 @@ class NameRepair:
     - a sentence-opening word that English has only as an adverb is not part of the name after it:
       the tagger calls "Afterwards" in "Afterwards Zofia cycled home." a proper noun compounded with
       "Zofia", which made the person "Afterwards Zofia" (and a later "Zofia" was rewritten so). The
-      adverbs are the lemmatizer's own word lists: those in its adverb list and in no other.
+      adverbs are the lemmatizer's own word lists: those in its adverb list and in no other;
+    - a capitalised noun without a determiner is a name: mid-sentence, or opening the sentence when
+      the lemmatizer's lists lack the word. The tagger calls "Zofia" and "Tomasz" in "Zofia met
+      Tomasz at the library." common nouns, so coreference saw two things, and "they" no one.
     """
 
     def __init__(self, nlp: Language, name: str):
         index = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index") if "lemmatizer" in nlp.pipe_names else {}
         others = {word for pos in ("adj", "noun", "verb") for word in index.get(pos, ())}
         self.adverbs = frozenset(index.get("adv", ())) - others
+        self.words = frozenset(others | self.adverbs)
 
     def __call__(self, doc: Doc) -> Doc:
         for token in doc:
             if token.tag_ == "MD":
                 self._modal_name(doc, token)
+            elif (token.tag_ == "NN" and token.text.istitle() and (not token.is_sent_start or token.lower_ not in self.words)
+                  and not any(child.dep_ in ("det", "poss") for child in token.children)):
+                token.tag_, token.pos_ = "NNP", "PROPN"
             elif token.is_sent_start and token.lower_ in self.adverbs and token.head.pos_ == "PROPN" and token.head.i > token.i:
                 token.tag_, token.pos_, token.dep_ = "RB", "ADV", "advmod"
                 token.head = token.head.head   # the name's verb (the name itself where it is the root)
