@@ -8,6 +8,7 @@ each turn, so it always works on the latest committed state (another process, a 
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import secrets
 import threading
@@ -56,6 +57,11 @@ class Catalogue:
     def labels(self) -> list[str]:
         return list(self.paths)
 
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        """(shown, label) per checkpoint for a dropdown: the label and a few words on what it is (`describe`)."""
+        return [(f"{label} ({about})" if (about := describe(path)) else label, label) for label, path in self.paths.items()]
+
     def open(self, label: str | None) -> MemoryNetwork:
         """A conversation with an empty memory on `label`'s weights and input map (loaded once, then shared)."""
         label = self.label_of(label)
@@ -66,6 +72,27 @@ class Catalogue:
 
     def label_of(self, label: str | None) -> str:
         return label if label in self.paths else self.default
+
+
+def describe(path: Path) -> str:
+    """What a checkpoint was trained on, its k and the paper's features it goes without, read from its
+    config.json (not its weights): "the simulated world; k=2; no write-time features". "" where the
+    file does not say."""
+    try:
+        config = json.loads((Path(path) / "config.json").read_text())
+        tasks, model = [str(task) for task in config.get("tasks") or ()], dict(config["model"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    sources = [name for name, found in (
+        ("bAbI", any(task.startswith("qa") and not task.startswith("qa0_") for task in tasks)),
+        ("the simulated world", any(task.startswith("qa0_simworld") for task in tasks)),
+        ("conversations", any(task.endswith("-conv") for task in tasks))) if found]
+    lacks = [what for what, off in (("write-time features", model.get("time") is False),
+                                    ("unseen-word and match features", model.get("unseen_context") is False and model.get("match") is False)) if off]
+    parts = [", ".join(sources[:-1]) + " and " + sources[-1] if len(sources) > 1 else "".join(sources)]
+    parts += [f"k={model['hops']}"] if "hops" in model else []
+    parts += [f"no {what}" for what in lacks]
+    return "; ".join(part for part in parts if part)
 
 
 KEY = re.compile(r"[A-Za-z0-9_-]{16,128}")

@@ -82,13 +82,13 @@ def build(ctx: Context) -> gr.Blocks:
                 with gr.Accordion("Side by side: a second model answers the same conversation", open=False, elem_id="compare-box"):
                     with gr.Row():
                         comparing = gr.Checkbox(False, label="compare", elem_id="compare")
-                        other = gr.Dropdown(ctx.catalogue.labels, value=ctx.catalogue.default, label="model B", elem_id="other")
+                        other = gr.Dropdown(ctx.catalogue.choices, value=ctx.catalogue.default, label="model B", elem_id="other")
                         other_hops = gr.Slider(1, handlers.max_hops(ctx), step=1, value=ctx.catalogue.open(None).model.config.hops,
                                                label="hops k for B", elem_id="other-hops")
                     sides = gr.HTML(css_template=render.TABLE_CSS + render.SIDES_CSS, elem_id="sides", js_on_load=None)
                 with gr.Accordion("Settings and data", open=False):
                     hops = gr.Slider(1, handlers.max_hops(ctx), step=1, value=2, label="hops k (supporting memories per question)", elem_id="hops")
-                    model = gr.Dropdown(ctx.catalogue.labels, value=ctx.catalogue.default, label="model", interactive=False)
+                    model = gr.Dropdown(ctx.catalogue.choices, value=ctx.catalogue.default, label="model", interactive=False)
                     with gr.Row():
                         export = gr.Button("Export memory (JSON)", elem_id="export", interactive=False)
                         upload = gr.UploadButton("Import memory (JSON)", file_types=[".json"], file_count="single", elem_id="import",

@@ -556,3 +556,11 @@ def test_a_question_after_an_over_long_word_is_answered(context):
     reply = turn(context, session, "John went to the hallway. " + "y" * 20_000 + " Where is John?")[-1]
     assert "<strong>hallway</strong>" in reply and "a word of 20,000 characters" in reply
     assert [s.text for s in session.net.memory] == ["John went to the hallway."]
+
+
+def test_the_model_dropdown_says_what_each_checkpoint_is(context, app_model_dir):
+    shown = {label: text for text, label in context.catalogue.choices}
+    assert shown["assets/ablations/no-time"] == "assets/ablations/no-time (the simulated world; k=2; no write-time features)"
+    assert shown["assets/ablations/k1"] == "assets/ablations/k1 (the simulated world; k=1)"
+    assert shown["assets/model"].startswith("assets/model (bAbI, the simulated world and conversations; k=")
+    assert shown[str(app_model_dir)].startswith(f"{app_model_dir} (k=")   # --model, saved without its task list
