@@ -45,7 +45,9 @@ def build(ctx: Context) -> gr.Blocks:
         with gr.Row(equal_height=False):
             with gr.Column(scale=5):
                 chatbot = gr.Chatbot(label="Conversation", height=460, elem_id="chat", feedback_options=None,
-                                     render_markdown=False)  # replies are escaped HTML: user text is never Markdown
+                                     render_markdown=False,  # replies are escaped HTML: user text is never Markdown
+                                     group_consecutive_messages=False,  # "Undone: …" is a reply of its own, not part of the last
+                                     buttons=["copy", "copy_all"])      # no "share" (to Hugging Face): the app may run offline
                 with gr.Tabs():
                     with gr.Tab("Chat", elem_id="chat-tab"):
                         message = gr.Textbox(placeholder="Tell me something, or ask a question…", show_label=False,

@@ -70,6 +70,13 @@ def test_the_message_box_waits_for_the_session_then_takes_typing(browser, app_ur
         expect(page.locator("#chat button[aria-label='Copy conversation']")).to_be_visible()
         expect(page.locator("#chat button[aria-label='Clear']")).to_have_count(1)
         expect(page.locator("#chat button[aria-label='Clear']")).to_be_hidden()
+        # a status line is a reply of its own, not run into the reply before it
+        page.keyboard.type("Oskar went to the bakery.")
+        page.keyboard.press("Enter")
+        expect(page.locator("#memory tr.slot")).to_have_count(2)
+        page.locator("#undo").click()
+        expect(page.locator("#memory tr.slot")).to_have_count(1)
+        expect(page.locator("#chat .message-row").last).to_have_text("Undone: forgot 1 slot (slot 1).")
     finally:
         context.close()
 
