@@ -82,9 +82,10 @@ def build(ctx: Context) -> gr.Blocks:
                                               elem_id="player", js_on_load=None)
                         timer = gr.Timer(1.5, active=False)
                 with gr.Accordion("Side by side: a second model answers the same conversation", open=False, elem_id="compare-box"):
+                    # model B on a line of its own: its name and description need the column's width
+                    other = gr.Dropdown(ctx.catalogue.choices, value=ctx.catalogue.default, label="model B", elem_id="other")
                     with gr.Row():
-                        comparing = gr.Checkbox(False, label="compare", elem_id="compare")
-                        other = gr.Dropdown(ctx.catalogue.choices, value=ctx.catalogue.default, label="model B", elem_id="other")
+                        comparing = gr.Checkbox(False, label="compare", elem_id="compare", scale=0, min_width=110)
                         other_hops = gr.Slider(1, handlers.max_hops(ctx), step=1, value=ctx.catalogue.open(None).model.config.hops,
                                                label="hops k for B", elem_id="other-hops")
                     sides = gr.HTML(css_template=render.TABLE_CSS + render.SIDES_CSS, elem_id="sides", js_on_load=None)
