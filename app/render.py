@@ -228,7 +228,7 @@ def _hop_svg(hop: Hop, texts: Sequence[str], narrow: bool, earlier: dict[int, in
         slot, score = int(hop.slots[i]), float(scores[i])
         x0, x1 = sorted((zero, label_w + bar_w * (score - low) / span))
         y = row * row_h
-        text = texts[slot] if slot < len(texts) else ""
+        text = texts[slot] if slot < len(texts) else "(forgotten)"   # undone or cleared since the answer
         colour = "#ea580c" if slot == hop.slot else "#e2e8f0" if slot in earlier else "#94a3b8"
         taken = f" (picked at hop {earlier[slot]})" if slot in earlier else ""
         bars.append(f'<g class="bar" data-slot="{slot}" data-hop="{hop.hop}"><title>slot {slot}: {escape(text)} '

@@ -94,8 +94,9 @@ def test_undo_takes_back_the_whole_last_turn_and_clear_forgets_everything(contex
     assert "John went to the hallway" not in str(chat) and "Where is Mary?" in str(chat)  # its chat lines went too
     turn(context, session, "Where is Mary?")   # the counts are in English
     assert "1 slot." in table and "1 memory scored" in render.hop_chart(session.last_answer)
-    chat, *_ = handlers.on_undo(context, session.key, "")
+    chat, table, chart, *_ = handlers.on_undo(context, session.key, "")
     assert chat[-1]["content"] == "Undone: forgot 1 slot (slot 0)."
+    assert "0: (forgotten)" in chart   # the last answer's chart names the slot it scored, now gone
     assert session.net.memory == []
     assert handlers.on_undo(context, session.key, "")[0][-1]["content"] == "Nothing to undo."
     turn(context, session, STORY)
