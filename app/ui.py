@@ -29,6 +29,8 @@ SELECT_JS = """element.addEventListener('click', (event) => {
 # next turn brought the whole chat back. "Clear memory" is the one way to clear.
 PAGE_CSS = "#chat button[aria-label='Clear'] { display: none; }"
 
+FOCUS_MESSAGE = "() => { document.querySelector('#message textarea')?.focus(); }"
+
 INTRO = """# memnet: a Memory Network you can talk to
 Tell it facts (*John went to the kitchen. He picked up the milk.*) and ask questions (*Where is the milk?*).
 Each statement goes into a memory slot (G); for a question, O picks supporting memories hop by hop
@@ -120,7 +122,7 @@ def build(ctx: Context) -> gr.Blocks:
         senders = [message, send, *(button for button, _ in example_buttons), undo, clear, load_story, step, play_button, reset,
                    export, upload, download]
         demo.load(partial(handlers.on_load, ctx, inputs=len(senders)), [key, word], [key, chatbot, hops, model, *panel, *senders],
-                  **ui).then(None, js="() => { document.querySelector('#message textarea')?.focus(); }", **ui)   # autofocus, now it is enabled
+                  **ui).then(None, js=FOCUS_MESSAGE, **ui)   # autofocus, now it is enabled
         # one event per action, no chained ones: nothing is left in flight once a turn shows (a restart
         # right after it loses nothing, and the tab keeps working)
         turn = dict(fn=partial(demo_handlers.on_turn, ctx), inputs=[message, key, hops, word, comparing, other, other_hops],
@@ -128,8 +130,9 @@ def build(ctx: Context) -> gr.Blocks:
         gr.on([message.submit, send.click], **turn)
         for button, path in example_buttons:
             button.click(partial(handlers.example_text, path), None, message, **ui).then(**turn)
-        undo.click(partial(handlers.on_undo, ctx), [key, word], [chatbot, *panel, key], **ui)
-        clear.click(partial(handlers.on_clear, ctx), [key, word], [chatbot, *panel, key], **ui)
+        # after Undo or Clear the next thing to do is type: the cursor goes back to the message box
+        undo.click(partial(handlers.on_undo, ctx), [key, word], [chatbot, *panel, key], **ui).then(None, js=FOCUS_MESSAGE, **ui)
+        clear.click(partial(handlers.on_clear, ctx), [key, word], [chatbot, *panel, key], **ui).then(None, js=FOCUS_MESSAGE, **ui)
         word.change(partial(handlers.on_filter, ctx), [key, word], table, **ui)
 
         def on_select(key: str | None, word: str, evt: gr.EventData):   # gradio finds EventData by this annotation

@@ -77,6 +77,7 @@ def test_the_message_box_waits_for_the_session_then_takes_typing(browser, app_ur
         page.locator("#undo").click()
         expect(page.locator("#memory tr.slot")).to_have_count(1)
         expect(page.locator("#chat .message-row").last).to_have_text("Undone: forgot 1 slot (slot 1).")
+        expect(page.locator("#message textarea")).to_be_focused()   # typing goes on where it was
     finally:
         context.close()
 
