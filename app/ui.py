@@ -96,7 +96,7 @@ def build(ctx: Context) -> gr.Blocks:
                     model = gr.Dropdown(ctx.catalogue.choices, value=ctx.catalogue.default, label="model", interactive=False)
                     with gr.Row():
                         export = gr.Button("Export memory (JSON)", elem_id="export", interactive=False)
-                        upload = gr.UploadButton("Import memory (JSON)", file_types=[".json"], file_count="single", elem_id="import",
+                        upload = gr.UploadButton("Import memory (JSON; replaces this one)", file_types=[".json"], file_count="single", elem_id="import",
                                                  interactive=False)
                         download = gr.Button("Download this conversation (HTML)", elem_id="download", interactive=False)
                     exported = gr.File(label="exported memory", interactive=False)
