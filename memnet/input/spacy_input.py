@@ -8,8 +8,9 @@ throughput) plus three registered components that others can reuse in their own 
   "!" or "?" before a word, so the parser does not glue the statements on either side into
   one tree (in a long paste it sometimes did: "... the room50. Person730 went ...").
 - ``memnet_names`` (after the parser): a capitalised name the tagger took for a modal ("Will
-  went to the garden", "May is in the office") is made a proper-noun subject again, and an opening
-  adverb it took for part of a name ("Afterwards Zofia cycled home") an adverb again.
+  went to the garden", "May is in the office") is made a proper-noun subject again, a capitalised
+  noun without a determiner ("Zofia met Tomasz") a proper noun, and an opening adverb it took for
+  part of a name ("Afterwards Zofia cycled home") an adverb again.
 - ``memnet_clauses`` (last): splits every sentence into atomic clauses from the parse
   (conjoined verbs, "then", ", after that", an "and"-list object, ...), flags questions, and
   analyses each clause for coreference. The result, ``doc._.clauses``, is plain data (`memnet.input.coref.Clause`).
@@ -178,15 +179,17 @@ class NameRepair:
         self.words = frozenset(others | self.adverbs)
 
     def __call__(self, doc: Doc) -> Doc:
-        for token in doc:
+        for token in doc:   # the names first: the adverb rule asks whether the word after is one
             if token.tag_ == "MD":
                 self._modal_name(doc, token)
             elif (token.tag_ == "NN" and token.text.istitle() and (not token.is_sent_start or token.lower_ not in self.words)
                   and not any(child.dep_ in ("det", "poss") for child in token.children)):
                 token.tag_, token.pos_ = "NNP", "PROPN"
-            elif token.is_sent_start and token.lower_ in self.adverbs and token.head.pos_ == "PROPN" and token.head.i > token.i:
-                token.tag_, token.pos_, token.dep_ = "RB", "ADV", "advmod"
-                token.head = token.head.head   # the name's verb (the name itself where it is the root)
+        for sent in doc.sents:
+            first = sent[0]
+            if first.lower_ in self.adverbs and first.head.pos_ == "PROPN" and first.head.i > first.i:
+                first.tag_, first.pos_, first.dep_ = "RB", "ADV", "advmod"
+                first.head = first.head.head   # the name's verb (the name itself where it is the root)
         return doc
 
     @staticmethod
