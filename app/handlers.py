@@ -460,11 +460,16 @@ def read_memory_file(path: str | Path, max_slots: int = MAX_SLOTS) -> Memory:
         raise MemoryFormatError(str(error) or type(error).__name__) from None
 
 
+def _imported(count: int, name: str) -> str:
+    """An import's status line, in the chat and under the Import button alike."""
+    return f"Imported {render.counted(count, 'slot')} from {name}."
+
+
 def _import_file(store: ConversationStore, key: str, expected: int, path: str, max_slots: int, name: str) -> int:
     """Run in the import worker process: read and validate the file, append it as an import turn
     (at version `expected`; Conflict otherwise); returns the number of slots imported."""
     imported = read_memory_file(path, max_slots)
-    status = f"Imported {render.counted(len(imported), 'slot')} from {name}."
+    status = _imported(len(imported), name)
     store.append(key, expected, Turn("import", slots=imported.slots, lines=[_bot(render.user_message(status))],
                                      clock=imported.clock, messages=imported.messages))
     return len(imported)
@@ -523,7 +528,7 @@ def on_import(ctx: Context, path: str | None, key: str | None, word: str) -> tup
                 count = work.result()
                 ctx.sessions.reload(session)
                 return count
-        status = f"Imported {render.counted(_retried(body), 'slot')} from {name}."
+        status = _imported(_retried(body), name)
     except MemoryFormatError as error:
         status = f"Could not import {name or 'a file'}: {error}. Your memory is unchanged."
     except StoreFull:
