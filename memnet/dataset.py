@@ -9,7 +9,7 @@ from tqdm.auto import tqdm
 from memnet.batch import Encoded, Example
 from memnet.data.babi import Story
 from memnet.features import Vocabulary, answer_form
-from memnet.input.sentence import InputMap, Sentence, simple_tokens
+from memnet.input.sentence import InputMap, Sentence
 
 
 @dataclass
@@ -45,39 +45,9 @@ def parse_stories(stories: Sequence[Story], input_map: InputMap, progress: bool 
             sentences = input_map(question.text, discourse) or [Sentence(question.text, question.text, (), True)]
             n_memories = max(end_of_line[: question.n_statements], default=0)
             supports = tuple(slot for line in question.supports for slot in line_slots[line])
-            answer = answer_form(question.answer)
-            questions.append((sentences[0], n_memories, hop_order(memory, sentences[0], supports, answer), answer))
+            questions.append((sentences[0], n_memories, supports, answer_form(question.answer)))
         parsed.append(ParsedStory(memory, questions, sets))
     return parsed
-
-
-def hop_order(memory: Sequence[Sentence], question: Sentence, supports: tuple[int, ...], answer: str) -> tuple[int, ...]:
-    """The labelled supports in the order O's hops are taught to find them: as labelled, but a support
-    that only named whom a later support's pronoun meant comes right after that support.
-
-    bAbI's coreference tasks label "Daniel moved to the office" first and "Afterwards he moved to
-    the hallway" second for "Where is Daniel?": the raw second line names no one. Once I has
-    resolved it ("Afterwards Daniel moved to the hallway"), that order would teach O's first hop to
-    pass over the newest fact about Daniel when it opens with "afterwards" or "then", which loses
-    "Then Sam went home" in a conversation (task 1 teaches the newest fact first). A support j
-    follows the later support when that support was rewritten by I with words all typed in j (j is
-    where the pronoun's referent was named), j holds no word of the answer, and every word j shares
-    with the question the rewritten support holds too. Both stay labelled: what the supports are
-    does not change, only which hop finds which (`evaluate` scores supports as a set).
-    """
-    answer_words = set(answer.split(","))
-    order = list(supports)
-    for later in supports:
-        sentence = memory[later]
-        inserted = set(simple_tokens(sentence.resolved)) - set(simple_tokens(sentence.text)) - {"and"}
-        for earlier in supports if inserted else ():
-            words = set(memory[earlier].tokens)
-            if (earlier < later and order.index(earlier) < order.index(later)
-                    and inserted <= set(simple_tokens(memory[earlier].text)) and not answer_words & words
-                    and words & set(question.tokens) <= set(sentence.tokens)):
-                order.remove(earlier)
-                order.insert(order.index(later) + 1, earlier)
-    return tuple(order)
 
 
 def build_vocabulary(stories: Iterable[ParsedStory], min_count: int = 1, set_answers: bool = False) -> Vocabulary:
