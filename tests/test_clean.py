@@ -25,6 +25,23 @@ def test_normalise_cleans_but_keeps_every_word():
     assert normalise(None) == ""
 
 
+def test_html_markup_from_a_pasted_page_is_read_as_its_text():
+    """Tags go (a block tag ends a line), entities are read; text that only looks like markup stays."""
+    assert normalise("<b>John</b> went to the <i>kitchen</i>.") == "John went to the kitchen."
+    assert kept("<p>John went home.</p><p>Mary went to the garden</p><ul><li>Tom slept</li></ul>") == \
+        ["John went home.", "Mary went to the garden", "Tom slept"]
+    assert normalise('<a href="/x">Mary</a> went<br/>to the park. <!-- note --><script>x = 1 < 2</script>') == \
+        "Mary went to the park."   # a <br> inside a statement is a wrapped line
+    assert normalise("Tom &amp; Jerry went home.&nbsp;") == "Tom & Jerry went home."
+    for text in ["AT&T is big. x < y and y > z.", "I <3 Lisbon.", "Press <Enter> to go on."]:
+        assert normalise(text) == text
+
+
+def test_the_words_of_html_reach_memory_without_their_tags():
+    (sentence,) = SimpleInput()("<b>John</b> went to the <i>kitchen</i>.")
+    assert sentence.tokens == ("john", "went", "to", "the", "kitchen")
+
+
 def test_strip_controls_counts_what_it_removed():
     assert strip_controls("Bill went\x07 to the\x00 kitchen.\n") == ("Bill went to the kitchen.", 2)
     assert strip_controls("a\ud800b\u0080c\td") == ("abc\td", 2)

