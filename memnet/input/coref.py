@@ -71,7 +71,9 @@ def name_gender(name: str) -> str | None:
 MALE_NOUNS = frozenset("man boy king father dad brother son husband uncle gentleman prince lord sir".split())
 FEMALE_NOUNS = frozenset("woman girl queen mother mom mum sister daughter wife aunt lady princess".split())
 TITLES = {"mr": "m", "mister": "m", "mrs": "f", "ms": "f", "miss": "f"}   # "Mr Jones" is a he
-PERSON_NOUNS = frozenset("person child kid friend teacher student doctor farmer soldier baby".split())
+PERSON_NOUNS = frozenset("person child kid friend teacher student doctor farmer soldier baby boss colleague manager "
+                         "neighbour neighbor cousin partner guest client customer nurse chef driver waiter officer "
+                         "pilot lawyer engineer assistant secretary owner visitor tourist passenger employee".split())
 
 PLACE_PREPOSITIONS = frozenset("to into in at towards toward inside onto from".split())
 MOTION_VERBS = frozenset("go move travel journey come return head walk run arrive enter drive fly be".split())
@@ -84,7 +86,7 @@ PRONOUNS = {
     "it": ("it", False), "its": ("it", True),
 }
 SUBJECT_BONUS = 0.6      # in clauses of recency: a subject two clauses back beats an object one back
-GENDER_BONUS = 0.3       # a name of known, matching gender beats an unknown name at equal recency
+GENDER_BONUS = 0.7       # a name of known, matching gender beats an unknown one at equal recency, even a subject
 PLACE_PENALTY = 0.8      # "it" prefers things to places
 OBLIQUE_PENALTY = 0.5    # within one clause, a direct object beats a preposition's ("took the milk out of the fridge")
 
@@ -111,7 +113,8 @@ class Reference:
     agreement: str                     # "m", "f", "plural", "it", "there", or "zero" with a fallback
     possessive: bool = False
     subject: bool = False
-    motion: bool = False               # "went there": resolve to "to <place>", else "in <place>"
+    motion: bool = False
+    of_subject: bool = False           # a possessive of the subject's own noun phrase ("Her friend went")               # "went there": resolve to "to <place>", else "in <place>"
     fallback: Mention | None = None    # for "zero": the subject written in the head clause
 
 
@@ -229,8 +232,9 @@ class Discourse:
     @staticmethod
     def _own_subject(clause: Clause, found: Mapping[int, Mention | None], ref: Reference) -> Mention | None:
         """A possessive's antecedent in its own clause: the subject, named or already resolved, when it
-        agrees ("Tom left his keys": Tom's, whoever was mentioned before)."""
-        if not ref.possessive:
+        agrees ("Tom left his keys": Tom's, whoever was mentioned before); never for a possessive of the
+        subject's own noun phrase ("Her friend Tom went home": not Tom's friend, nor the friend's)."""
+        if not ref.possessive or ref.of_subject:
             return None
         return next((m for m in _actors(clause, found) if _agreement_score(ref, m) is not None), None)
 
@@ -323,15 +327,17 @@ def _rewrite(pieces: Sequence[Piece], found: Mapping[int, Mention | None]) -> tu
             words.extend(piece.words)
             continue
         space = piece.typed[len(piece.typed.rstrip()):] if piece.typed else " "
+        at_start = not "".join(p.typed for p in pieces[:i]).strip()
         if piece.ref.agreement == "there":
             preposition = "to" if piece.ref.motion else "in"
-            text.append(f"{preposition} {mention.text}{space}")
+            name = f"{preposition} {mention.text}"
             words.extend((preposition, *mention.words))
         else:
-            name = mention.text + ("'s" if piece.ref.possessive else "")
-            at_start = not "".join(p.typed for p in pieces[:i]).strip()
-            text.append((name[:1].upper() + name[1:] if at_start else name) + space)
+            # "the kids' lunch boxes", "Mary's": a plural that ends in s takes the apostrophe alone
+            owner = "'" if mention.plural and mention.text.endswith("s") else "'s"
+            name = mention.text + (owner if piece.ref.possessive else "")
             words.extend(mention.words)
+        text.append((name[:1].upper() + name[1:] if at_start else name) + space)
     return "".join(text).strip(), tuple(words)
 
 
@@ -415,12 +421,13 @@ def reference_of(token: Token) -> Reference | None:
             return None
         verb = _governing_verb(token)
         return Reference("there", motion=verb is not None and verb.lemma_ in MOTION_VERBS and verb.lemma_ != "be")
+    of_subject = token.tag_ == "PRP$" and _is_subject(token.head)
     if lower == "her":
-        return Reference("f", possessive=token.tag_ == "PRP$")
+        return Reference("f", possessive=token.tag_ == "PRP$", of_subject=of_subject)
     if lower not in PRONOUNS or token.dep_ == "expl" or (lower == "it" and _weather(token)):
         return None
     agreement, possessive = PRONOUNS[lower]
-    return Reference(agreement, possessive=possessive, subject=token.dep_ in ("nsubj", "nsubjpass"))
+    return Reference(agreement, possessive=possessive, subject=token.dep_ in ("nsubj", "nsubjpass"), of_subject=of_subject)
 
 
 def clause_place(verb: Token, mentions: Sequence[tuple[Token, Mention]]) -> Mention | None:
