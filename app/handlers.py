@@ -27,6 +27,7 @@ import gradio as gr
 from app import render
 from app.sessions import RETRIES, BadKey, Catalogue, Session, Sessions, check_key, new_key
 from memnet import Answered, Memory, Skipped, Stored
+from memnet.input.coref import Discourse
 from memnet.input.clean import prepare, strip_controls
 from memnet.memory.slots import MemoryFormatError
 from memnet.memory.store import Conflict, ConversationStore, StoreError, StoreFull, Turn
@@ -436,20 +437,32 @@ def on_export(ctx: Context, key: str | None) -> str:
     try:
         folder = Path(tempfile.mkdtemp(prefix="memnet-export-"))
         path = folder / "memnet-memory.json"
-        path.write_text(json.dumps(session.net.memory_store.to_json(), indent=1))
+        data = session.net.memory_store.to_json()
+        if isinstance(session.net.discourse, Discourse):   # whom "he" and "there" mean, so an import goes on as before
+            data["coref"] = session.net.discourse.to_json()
+        path.write_text(json.dumps(data, indent=1))
     except OSError as error:
         raise gr.Error(f"Could not write the export file in {tempfile.gettempdir()}: {error.strerror} "
                        "(is that disk full?). Your memory is unchanged.") from None
     return str(path)
 
 
-def read_memory_file(path: str | Path, max_slots: int = MAX_SLOTS) -> Memory:
-    """A memory from an export file, or MemoryFormatError saying what is wrong with it."""
+def read_memory_file(path: str | Path, max_slots: int = MAX_SLOTS) -> tuple[Memory, dict | None]:
+    """A memory from an export file, and I's coreference state saved with it (None in a file without
+    one), or MemoryFormatError saying what is wrong with the file."""
     path = Path(path)
     if path.stat().st_size > MAX_IMPORT_BYTES:
         raise MemoryFormatError(f"the file is larger than {MAX_IMPORT_BYTES // 1_000_000} MB")
     try:
-        return Memory.from_json(json.loads(path.read_text(encoding="utf-8")), limit=max_slots)
+        data = json.loads(path.read_text(encoding="utf-8"))
+        memory = Memory.from_json(data, limit=max_slots)
+        coref = data.get("coref")
+        if coref is not None:
+            try:
+                coref = Discourse.from_json(coref).to_json()   # checked, and in this version's form
+            except (KeyError, TypeError, AttributeError) as error:
+                raise MemoryFormatError(f"its 'coref' is not a coreference state ({type(error).__name__}: {error})") from None
+        return memory, coref
     except UnicodeDecodeError:
         raise MemoryFormatError("the file is not UTF-8 text") from None
     except json.JSONDecodeError as error:
@@ -468,10 +481,10 @@ def _imported(count: int, name: str) -> str:
 def _import_file(store: ConversationStore, key: str, expected: int, path: str, max_slots: int, name: str) -> int:
     """Run in the import worker process: read and validate the file, append it as an import turn
     (at version `expected`; Conflict otherwise); returns the number of slots imported."""
-    imported = read_memory_file(path, max_slots)
+    imported, coref = read_memory_file(path, max_slots)
     status = _imported(len(imported), name)
     store.append(key, expected, Turn("import", slots=imported.slots, lines=[_bot(render.user_message(status))],
-                                     clock=imported.clock, messages=imported.messages))
+                                     coref=coref, clock=imported.clock, messages=imported.messages))
     return len(imported)
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from app import handlers, render
 from memnet import Slot
-from tests.app_fixtures import app_model_dir, context, make_context  # noqa: F401
+from tests.app_fixtures import ASSETS, app_model_dir, context, make_context  # noqa: F401
 from tests.helpers import REPO
 
 STORY = "Mary moved to the bathroom. John went to the hallway. Mary travelled to the office."
@@ -132,11 +132,32 @@ def test_export_then_import_round_trips(context):
     assert context.store.load(other.key).memory.slots == other.net.memory
 
 
+def test_an_import_goes_on_with_the_exported_pronouns_and_replaces_the_old_ones(tmp_path):
+    """The export holds I's coreference state: after an import (even after Clear) "he" means whom it
+    meant in the exported conversation, and nobody from the memory the import replaced."""
+    context = make_context(ASSETS / "model", tmp_path / "data")   # the bundled model: the spaCy I
+    session = handlers.open_session(context, None)
+    turn(context, session, "John went to the garage. He picked up the wrench.")
+    path = handlers.on_export(context, session.key)
+    other = handlers.open_session(context, None)
+    turn(context, other, "Mary went to the office.")
+    handlers.on_import(context, path, other.key, "")
+    turn(context, other, "He went to the roof. She slept.")
+    assert [s.resolved for s in other.net.memory][-2:] == ["John went to the roof.", "She slept."]
+    restarted = context.store.load(other.key)   # the same after a restart: the log holds it
+    assert restarted.coref == json.loads(json.dumps(other.net.discourse.to_json())) and "mary" not in restarted.coref["entities"]
+    handlers.on_clear(context, session.key, "")
+    handlers.on_import(context, path, session.key, "")
+    turn(context, session, "He went home.")
+    assert session.net.memory[-1].resolved == "John went home."
+
+
 @pytest.mark.parametrize("content, reason", [
     (b"{not json", "not valid JSON"),
     (b'{"format": "something-else"}', "not a memnet memory export"),
     (b'{"format": "memnet-memory/1", "slots": 5}', "Could not import"),
     (b'{"format": "memnet-memory/1", "slots": [{"index": "x"}]}', "slot 0 is malformed"),
+    (b'{"format": "memnet-memory/1", "slots": [], "coref": {"entities": 3}}', "not a coreference state"),
     (b"\xff\xfe\x00binary", "not UTF-8 text"),
 ])
 def test_a_malformed_import_says_why_and_keeps_the_memory(context, tmp_path, content, reason):

@@ -101,7 +101,8 @@ class Turn:
     kind: str = "message"
     slots: list[Slot] = field(default_factory=list)   # slots written, in write order
     lines: list[dict] = field(default_factory=list)   # chat lines added ({"role", "content"})
-    coref: dict | None = None          # I's discourse state: a patch on the one before (dicts merged key by key; None: no change)
+    coref: dict | None = None          # I's discourse state: a patch on the one before (dicts merged key by key; None: no
+                                       # change); an import's is the whole state saved with its memory (None: a fresh one)
     answer: dict | None = None         # the answer to highlight, when `sets_answer`
     sets_answer: bool = False
     result: object = None              # what the caller was answered; a retry gets it again
@@ -317,7 +318,8 @@ class SQLiteStore:
         clock, messages = (done[-1][6], done[-1][7]) if done else (0, 0)
         coref = None
         for t in live:
-            coref = patch_state(coref, None if t[3] is None else json.loads(t[3]))
+            if t[0] >= reset:   # a clear or an import starts I's coreference state afresh, as it does the memory
+                coref = patch_state(coref, None if t[3] is None else json.loads(t[3]))
         answer = next((json.loads(t[4]) for t in reversed(live) if t[5] and t[0] >= reset), None)
         chat = [line for t in live for line in json.loads(t[2])]
         return Conversation(key, version, Memory(newest.values(), clock, messages), chat, coref, answer, json.loads(settings))
