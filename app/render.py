@@ -90,13 +90,15 @@ def told_reply(slots: list[Slot], skipped: list[Skipped]) -> str:
     return "\n\n".join(parts) or "Nothing to store."
 
 
-def answer_reply(answer: Answer) -> Iterator[str]:
-    """The reply to a question, growing: the answer first, then "because:" and each fact in hop order."""
+def answer_reply(answer: Answer, with_question: bool = False) -> Iterator[str]:
+    """The reply to a question, growing: the answer first, then "because:" and each fact in hop order.
+    `with_question`: the answer opens with its question (a message that asked several)."""
+    asked = f"<em>{escape(answer.question)}</em> " if with_question else ""
     if not answer.answer:
-        yield escape(answer.message or "I have no answer.")
+        yield asked + escape(answer.message or "I have no answer.")
         return
-    text = "<strong>I don’t know.</strong> (R ranked “unknown” first: the memory does not say)" if answer.abstained \
-        else f"<strong>{escape(answer.display)}</strong>"
+    text = asked + ("<strong>I don’t know.</strong> (R ranked “unknown” first: the memory does not say)" if answer.abstained
+                    else f"<strong>{escape(answer.display)}</strong>")
     yield text
     facts = [hop for hop in answer.hops if hop.slot is not None]
     if facts:
@@ -113,9 +115,10 @@ def turn_reply(events: list[Stored | Answered], removed: int = 0, skipped: list[
     if not events and not skipped:
         yield "\n\n".join(done + ["I found no words in that message: nothing was stored."])
         return
+    several = sum(isinstance(event, Answered) for event in events) > 1   # say which answer is whose
     for event in events:
         if isinstance(event, Answered):
-            for partial in answer_reply(event.answer):
+            for partial in answer_reply(event.answer, several):
                 yield "\n\n".join(done + [partial])
             done.append(partial)
         elif event.slots:

@@ -588,3 +588,10 @@ def test_the_model_dropdown_says_what_each_checkpoint_is(context, app_model_dir)
     assert shown["assets/ablations/k1"] == "assets/ablations/k1 (the simulated world; k=1)"
     assert shown["assets/model"].startswith("assets/model (bAbI, the simulated world and conversations; k=")
     assert shown[str(app_model_dir)].startswith(f"{app_model_dir} (k=")   # --model, saved without its task list
+
+
+def test_a_message_with_several_questions_says_which_answer_is_whose(context):
+    session = handlers.open_session(context, None)
+    reply = turn(context, session, STORY + " Where is Mary? Where is John?")[-1]
+    assert "<em>Where is Mary?</em> <strong>office</strong>" in reply and "<em>Where is John?</em> <strong>hallway</strong>" in reply
+    assert turn(context, session, "Where is Mary?")[-1].startswith("<strong>office</strong>")   # one question: the answer alone
