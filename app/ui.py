@@ -95,10 +95,10 @@ def build(ctx: Context) -> gr.Blocks:
                     hops = gr.Slider(1, handlers.max_hops(ctx), step=1, value=2, label="hops k (supporting memories per question)", elem_id="hops")
                     model = gr.Dropdown(ctx.catalogue.choices, value=ctx.catalogue.default, label="model", interactive=False)
                     with gr.Row():
-                        export = gr.Button("Export memory (JSON)", elem_id="export", interactive=False)
-                        upload = gr.UploadButton("Import memory (JSON; replaces this one)", file_types=[".json"], file_count="single", elem_id="import",
+                        export = gr.Button("Export memory (JSON)", elem_id="export", interactive=False, size="sm")
+                        upload = gr.UploadButton("Import memory (JSON; replaces this one)", file_types=[".json"], file_count="single", elem_id="import", size="sm",
                                                  interactive=False)
-                        download = gr.Button("Download this conversation (HTML)", elem_id="download", interactive=False)
+                        download = gr.Button("Download this conversation (HTML)", elem_id="download", interactive=False, size="sm")
                     exported = gr.File(label="exported memory", interactive=False)
                     downloaded = gr.File(label="this conversation, one HTML file", interactive=False, elem_id="downloaded")
                     status = gr.Markdown(elem_id="status")
