@@ -106,3 +106,16 @@ def test_an_and_list_of_objects_is_one_memory_per_object(spacy_input):
     assert len(tokens(spacy_input, "Julie is either in the school or the bedroom.")) == 1
     assert len(tokens(spacy_input, "Is John carrying the apple and the milk?")) == 1
     assert len(tokens(spacy_input, "John took the apple and the milk to the kitchen.")) == 1
+
+
+def test_the_owner_of_a_subject_is_written_out_but_not_a_feature(spacy_input):
+    """"Her brother Arjun went to the post office" is a fact about Arjun: the resolved text names
+    Priya, Φ's words do not, so O does not take it for a fact about Priya."""
+    *_, brother = spacy_input("Priya drove to the pharmacy. Her brother Arjun went to the post office.")
+    assert brother.resolved == "Priya's brother Arjun went to the post office."
+    assert brother.tokens == ("brother", "arjun", "go", "to", "the", "post_office")
+    *_, keys = spacy_input("Mary went to the kitchen. Her keys are in the hall.")
+    assert "mary" not in keys.tokens and keys.resolved == "Mary's keys are in the hall."
+    # an owner outside the subject stays a feature: "Tom left his keys" is about Tom's keys
+    (left,) = spacy_input("Tom left his keys at home.")
+    assert left.tokens[:4] == ("tom", "leave", "tom", "key")

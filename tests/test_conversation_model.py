@@ -54,6 +54,16 @@ CASES = [
 ]
 
 
+# our own: a fact about someone's relative is not a fact about them (I writes the owner out of Φ)
+OWN = [
+    ("Priya drove to the pharmacy. Then she went to the bakery. Her brother Arjun went to the post office.",
+     "Where is Priya?", "bakery"),
+    ("Kate went to the living room. Her husband Oliver went to the garage. Kate went to the kitchen.",
+     "Where was Kate before the kitchen?", "living room"),
+    ("Mary went to the kitchen. Her keys are in the hall.", "Where are the keys?", "hall"),
+]
+
+
 @pytest.fixture(scope="module")
 def net():
     return MemoryNetwork.load()
@@ -70,7 +80,7 @@ def case_id(case) -> str:
     return f"{question} ({expected})"
 
 
-@pytest.mark.parametrize("story,question,expected", CASES, ids=[case_id(c) for c in CASES])
+@pytest.mark.parametrize("story,question,expected", CASES + OWN, ids=[case_id(c) for c in CASES + OWN])
 def test_issue_inputs_through_the_api(net, story, question, expected):
     conversation = net.conversation()
     conversation.tell(story)

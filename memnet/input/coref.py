@@ -336,7 +336,11 @@ def _rewrite(pieces: Sequence[Piece], found: Mapping[int, Mention | None]) -> tu
             # "the kids' lunch boxes", "Mary's": a plural that ends in s takes the apostrophe alone
             owner = "'" if mention.plural and mention.text.endswith("s") else "'s"
             name = mention.text + (owner if piece.ref.possessive else "")
-            words.extend(mention.words)
+            # "Priya's brother Arjun went to the post office", "Mary's keys are in the hall": facts about
+            # Arjun and the keys; the text names the owner, Φ does not, or O takes them for facts about
+            # Priya ("Where is Priya?") and Mary (whose place then answers "Where are the keys?")
+            if not (piece.ref.possessive and piece.ref.of_subject):
+                words.extend(mention.words)
         text.append((name[:1].upper() + name[1:] if at_start else name) + space)
     return "".join(text).strip(), tuple(words)
 
