@@ -119,3 +119,12 @@ def test_the_owner_of_a_subject_is_written_out_but_not_a_feature(spacy_input):
     # an owner outside the subject stays a feature: "Tom left his keys" is about Tom's keys
     (left,) = spacy_input("Tom left his keys at home.")
     assert left.tokens[:4] == ("tom", "leave", "tom", "key")
+
+
+def test_a_numbered_place_is_one_word(spacy_input):
+    """"room 4" as one word, as "living room" is, so R can answer it whole (it answered "room")."""
+    assert tokens(spacy_input, "Omar took the contracts to room 4.") == [("omar", "take", "the", "contract", "to", "room_4")]
+    assert tokens(spacy_input, "Is Omar in room 4?")[0][-1] == "room_4"
+    assert tokens(spacy_input, "The train leaves from platform 9.")[0][-1] == "platform_9"
+    assert tokens(spacy_input, "John bought 3 apples.") == [("john", "buy", "3", "apple")]
+    assert tokens(spacy_input, "Mary went to the office at 5.")[0][-2:] == ("at", "5")

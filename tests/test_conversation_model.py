@@ -61,6 +61,9 @@ OWN = [
     ("Kate went to the living room. Her husband Oliver went to the garage. Kate went to the kitchen.",
      "Where was Kate before the kitchen?", "living room"),
     ("Mary went to the kitchen. Her keys are in the hall.", "Where are the keys?", "hall"),
+    # and a numbered place is one word (the bundled "plain english office" example answered "room")
+    ("The meeting with the suppliers is in room 4. Omar brought the contracts to the reception. Omar took the "
+     "contracts to room 4.", "Where are the contracts?", "room 4"),
 ]
 
 
