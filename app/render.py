@@ -173,7 +173,8 @@ def memory_table(slots: list[Slot], answer: Answer | None, word: str = "", back:
         classes = " ".join(["slot"] + (["support"] if hop else []) + (["new"] if s.index in new else [])
                            + (["selected"] if s.index == selected else []))
         hop_attr = f' data-hop="{hop.hop}"' if hop else ""
-        mark = f'<td class="hop">hop {hop.hop} · {hop.score:.2f}</td>' if hop else "<td></td>"
+        looked = "looked at, no answer: " if answer is not None and answer.abstained else ""   # as the reply says
+        mark = f'<td class="hop">{looked}hop {hop.hop} · {hop.score:.2f}</td>' if hop else "<td></td>"
         changed = ' class="changed"' if s.resolved != s.text else ""
         body.append(f'<tr class="{classes}" data-slot="{s.index}"{hop_attr}><td>{s.index}</td><td>{s.time}</td>'
                     f"<td>{escape(s.text)}</td><td{changed}>{escape(s.resolved)}</td>{mark}</tr>")
