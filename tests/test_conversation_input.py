@@ -128,3 +128,8 @@ def test_a_numbered_place_is_one_word(spacy_input):
     assert tokens(spacy_input, "The train leaves from platform 9.")[0][-1] == "platform_9"
     assert tokens(spacy_input, "John bought 3 apples.") == [("john", "buy", "3", "apple")]
     assert tokens(spacy_input, "Mary went to the office at 5.")[0][-2:] == ("at", "5")
+
+
+def test_a_title_with_or_without_its_full_stop_is_the_same_name(spacy_input):
+    assert tokens(spacy_input, "Mrs. Patel went to gate 7.") == [("mrs_patel", "go", "to", "gate_7")]
+    assert tokens(spacy_input, "Where is Mrs Patel?")[0][-1] == tokens(spacy_input, "Where is Mrs. Patel?")[0][-1] == "mrs_patel"

@@ -112,7 +112,8 @@ def feature_words(doc: Doc) -> dict[int, str]:
         if start < token.i and all(k in words for k in range(start, token.i + 1)):
             for k in range(start, token.i):  # modifiers as typed: "living room", not "live room"
                 del words[k]
-            words[token.i] = "_".join([*(t.lower_ for t in doc[start: token.i]), words[token.i]])
+            # without a title's full stop: "Mrs. Patel" and "Mrs Patel" are one person
+            words[token.i] = "_".join([*(t.lower_.rstrip(".") for t in doc[start: token.i]), words[token.i]])
         elif _numbered_place(token) and token.i - 1 in words:   # "room 4": as typed, whatever the tagger made of "room"
             del words[token.i - 1]
             words[token.i] = f"{doc[token.i - 1].lower_}_{token.lower_}"
