@@ -70,6 +70,7 @@ def name_gender(name: str) -> str | None:
 
 MALE_NOUNS = frozenset("man boy king father dad brother son husband uncle gentleman prince lord sir".split())
 FEMALE_NOUNS = frozenset("woman girl queen mother mom mum sister daughter wife aunt lady princess".split())
+REFERRED_AS_THE = frozenset("a an his her their its".split())   # a noun phrase's opening word, named again
 TITLES = {"mr": "m", "mister": "m", "mrs": "f", "ms": "f", "miss": "f"}   # "Mr Jones" is a he
 PERSON_NOUNS = frozenset("person child kid friend teacher student doctor farmer soldier baby boss colleague manager "
                          "neighbour neighbor cousin partner guest client customer nurse chef driver waiter officer "
@@ -371,7 +372,8 @@ def mention_of(head: Token, words: Mapping[int, str], start: int = 0, subject: b
         noun = head.lemma_.lower()
         return replace(mention, gender=mention.gender or ("m" if noun in MALE_NOUNS else "f" if noun in FEMALE_NOUNS else None),
                        oblique=head.dep_ == "pobj")
-    span = head.doc[max(head.left_edge.i, start): head.i + 1]
+    end = head.i + 2 if head.i + 1 < len(head.doc) and numbered_place(head.doc[head.i + 1]) else head.i + 1   # "room 12"
+    span = head.doc[max(head.left_edge.i, start): end]
     lower = head.lower_
     lemma = head.lemma_.lower()
     gender = (name_gender(lower) or ("m" if lemma in MALE_NOUNS else "f" if lemma in FEMALE_NOUNS else None)
@@ -386,10 +388,24 @@ def mention_of(head: Token, words: Mapping[int, str], start: int = 0, subject: b
     if span[0].pos_ == "DET" or span[0].tag_ == "PRP$":   # "the kids", "my friend" mid-sentence
         text = text[:1].lower() + text[1:]
     phrase_words = tuple(words[i] for i in range(span.start, span.end) if i in words)
+    if span[0].lower_ in REFERRED_AS_THE and len(span) > 1:
+        # named again, "a book" is "the book", and "his keys" "the keys": a pronoun in a resolved text
+        # would mean someone else there ("Anna put his keys on the table")
+        text = "the" + text[len(span[0].text):]
+        phrase_words = ("the", *phrase_words[1:]) if span[0].i in words else phrase_words
     key = " ".join(words[t.i] for t in span if t.i in words and t.pos_ != "DET") or lower
     plural = head.tag_ in ("NNS", "NNPS")
     return Mention(text, phrase_words, key, kind, gender, plural, _is_subject(head) if subject is None else subject,
                    oblique=head.dep_ == "pobj")
+
+
+def numbered_place(number: Token) -> bool:
+    """A number that names a place with the word before it: "to room 4", "in the room 4", "from platform
+    9" (after a preposition or a determiner; the tagger may call "room" there a verb). Not "3 apples"."""
+    if not number.text.isdigit() or number.i < 2:
+        return False
+    word, before = number.doc[number.i - 1], number.doc[number.i - 2]
+    return word.is_alpha and (before.pos_ in ("ADP", "DET") or before.lower_ in PLACE_PREPOSITIONS)
 
 
 def apposed_name(noun: Token) -> Token | None:

