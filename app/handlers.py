@@ -423,7 +423,7 @@ def on_undo(ctx: Context, key: str | None, word: str) -> tuple:
 def on_clear(ctx: Context, key: str | None, word: str) -> tuple:
     key = _browser_key(key)
     try:
-        _clear(ctx, key)
+        gr.Info(f"Memory cleared: forgot {render.counted(_clear(ctx, key), 'slot')}.")   # the chat empties too: say so
     except StoreFull:
         gr.Warning(f"{DISK_FULL}: nothing was cleared.")
     session = ctx.sessions.get(key)

@@ -85,7 +85,7 @@ def test_user_text_is_escaped_everywhere(context):
     assert session.net.memory[-1].text == "Lily went home."
 
 
-def test_undo_takes_back_the_whole_last_turn_and_clear_forgets_everything(context):
+def test_undo_takes_back_the_whole_last_turn_and_clear_forgets_everything(context, monkeypatch):
     session = handlers.open_session(context, None)
     turn(context, session, "Mary moved to the bathroom.")
     turn(context, session, "John went to the hallway. Where is John? Sandra went to the garden.")
@@ -102,8 +102,10 @@ def test_undo_takes_back_the_whole_last_turn_and_clear_forgets_everything(contex
     assert session.net.memory == []
     assert handlers.on_undo(context, session.key, "")[0][-1]["content"] == "Nothing to undo."
     turn(context, session, STORY)
+    said = []
+    monkeypatch.setattr(handlers.gr, "Info", said.append)
     handlers.on_clear(context, session.key, "")
-    assert session.net.memory == [] and session.chat == []
+    assert session.net.memory == [] and session.chat == [] and said == ["Memory cleared: forgot 3 slots."]
     assert context.store.load(session.key).memory.slots == []
 
 
