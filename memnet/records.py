@@ -66,12 +66,14 @@ class Answer:
     def display(self) -> str:
         """The answer as people write it: each word of a list (", "-separated) and each multi-word
         name ("hardware_store") as the supporting facts spell it ("hardware store", "Zofia",
-        "Tórshavn"); a word no support holds ("yes", "two") as R names it, underscores as spaces."""
+        "Tórshavn", "apples" for the lemma "apple"); a word no support holds ("yes", "two") as R names
+        it, underscores as spaces."""
         texts = [hop.text for hop in self.hops if hop.text]
 
         def spelled(word: str) -> str:
             phrase = word.replace("_", " ")
-            pattern = re.compile(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", re.IGNORECASE)
+            # R names lemmas: "apple" is spelled "apples" where the fact says so
+            pattern = re.compile(r"(?<!\w)" + re.escape(phrase) + r"(?:e?s)?(?!\w)", re.IGNORECASE)
             found = next((m for m in map(pattern.search, texts) if m), None)
             return found.group(0) if found else phrase
 

@@ -69,6 +69,7 @@ def test_answers_are_displayed_as_the_supporting_facts_spell_them():
     assert answer("apple,football", "John took the Apple.", "John took the football.").display == "Apple, football"
     assert answer("yes", "Ravi is in the garage.").display == "yes"            # no support spells it
     assert answer("art", "Sam went to the party.").display == "art"            # a whole word, not a part of one
+    assert answer("apple,box", "John picked up the apples.", "John took the boxes.").display == "apples, boxes"   # R names lemmas
     assert answer("", "Sam went home.").display == ""
 
 
