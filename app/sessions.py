@@ -196,7 +196,8 @@ class Sessions:
     def commit(self, session: Session, turn: Turn) -> None:
         """Append the turn (raises Conflict, StoreFull, KeyError for a repeated message id); on success
         the session's chat, coreference state and highlight follow the store."""
-        turn.clock, turn.messages = session.net.memory_store.clock, session.net.memory_store.messages
+        memory = session.net.memory_store   # a clear starts the write times again (`Memory.clear`)
+        turn.clock, turn.messages = (0, 0) if turn.kind == "clear" else (memory.clock, memory.messages)
         session.version = self.store.append(session.key, session.version, turn)
         session.chat = session.chat + turn.lines
         session.coref = patch_state(session.coref, turn.coref)

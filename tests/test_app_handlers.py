@@ -107,6 +107,9 @@ def test_undo_takes_back_the_whole_last_turn_and_clear_forgets_everything(contex
     handlers.on_clear(context, session.key, "")
     assert session.net.memory == [] and session.chat == [] and said == ["Memory cleared: forgot 3 slots."]
     assert context.store.load(session.key).memory.slots == []
+    turn(context, session, "Sandra went to the garden.")   # a cleared memory is a new one: write time 0
+    assert [(s.index, s.time) for s in session.net.memory] == [(0, 0)]
+    assert [(s.index, s.time) for s in context.store.load(session.key).memory.slots] == [(0, 0)]
 
 
 def test_sessions_are_isolated_and_survive_a_restart(context, app_model_dir, tmp_path):

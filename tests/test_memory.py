@@ -25,6 +25,8 @@ def test_writes_fill_positions_in_order_and_undo_frees_them():
     assert [s.text for s in memory.undo()] == ["John went to the office."]
     assert [s.index for s in tell(memory, "Sandra went to the hallway.")] == [2]
     assert memory.slots[-1].time == 3 and len(memory) == 3   # write times are never reused
+    memory.clear()   # ... but a cleared memory is a new one
+    assert [(s.index, s.time, s.message) for s in tell(memory, "Mary went home.")] == [(0, 0, 1)] and len(memory) == 1
 
 
 def test_full_memory_forgets_a_superseded_location_before_a_current_one():

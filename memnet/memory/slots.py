@@ -265,7 +265,10 @@ class Memory:
         return removed
 
     def clear(self) -> None:
+        """Forget every slot. Write times and message numbers start again at 0: a cleared memory is a
+        new one (after a Clear the app's table read 30, 31, ... for the first slots)."""
         self._free(np.arange(self.size))
+        self.clock = self.messages = 0
 
     def __len__(self) -> int:
         return int(np.count_nonzero(self.time[: self.size] != FREE))
