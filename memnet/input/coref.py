@@ -441,7 +441,7 @@ def reference_of(token: Token) -> Reference | None:
             return None
         verb = _governing_verb(token)
         return Reference("there", motion=verb is not None and verb.lemma_ in MOTION_VERBS and verb.lemma_ != "be")
-    of_subject = token.tag_ == "PRP$" and _is_subject(token.head)
+    of_subject = token.tag_ == "PRP$" and token.head.dep_ in ("nsubj", "nsubjpass")   # not "Anna and her brother"
     if lower == "her":
         return Reference("f", possessive=token.tag_ == "PRP$", of_subject=of_subject)
     if lower not in PRONOUNS or token.dep_ == "expl" or (lower == "it" and _weather(token)):
