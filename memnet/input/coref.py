@@ -16,7 +16,7 @@ conversation gave in full ("Grandma Imelda flew to Reykjavik. Where is Imelda?")
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Mapping, Sequence
+from typing import Collection, Mapping, Sequence
 
 from spacy.language import Language
 from spacy.tokens import Doc, Token
@@ -70,6 +70,8 @@ def name_gender(name: str) -> str | None:
 
 MALE_NOUNS = frozenset("man boy king father dad brother son husband uncle gentleman prince lord sir".split())
 FEMALE_NOUNS = frozenset("woman girl queen mother mom mum sister daughter wife aunt lady princess".split())
+COLLECTIVE_NOUNS = frozenset("team family group class band crowd staff police committee crew couple audience "
+                             "club choir army company".split())
 REFERRED_AS_THE = frozenset("a an his her their its".split())   # a noun phrase's opening word, named again
 TITLES = {"mr": "m", "mister": "m", "mrs": "f", "ms": "f", "miss": "f"}   # "Mr Jones" is a he
 PERSON_NOUNS = frozenset("person child kid friend teacher student doctor farmer soldier baby boss colleague manager "
@@ -177,7 +179,9 @@ class Discourse:
         found: dict[int, Mention | None] = {}
         for i, piece in enumerate(clause.pieces):
             if piece.ref is not None and piece.ref.agreement != "there":
-                found[i] = self._own_subject(clause, found, piece.ref) or self._antecedent(piece.ref)
+                # an object pronoun is not its own clause's subject ("They like it": it is not they)
+                subjects = () if piece.ref.subject or piece.ref.possessive else {m.key for m in _actors(clause, found)}
+                found[i] = self._own_subject(clause, found, piece.ref) or self._antecedent(piece.ref, subjects)
         actors = _actors(clause, found)
         for i, piece in enumerate(clause.pieces):
             if piece.ref is not None and piece.ref.agreement == "there":
@@ -239,12 +243,13 @@ class Discourse:
             return None
         return next((m for m in _actors(clause, found) if _agreement_score(ref, m) is not None), None)
 
-    def _antecedent(self, ref: Reference) -> Mention | None:
+    def _antecedent(self, ref: Reference, excluded: Collection[str] = ()) -> Mention | None:
+        """The entity `ref` means: agreement, recency, a subject preference; none whose key is `excluded`."""
         if ref.fallback is not None:
             return ref.fallback
         best, best_score = None, float("-inf")
         for entity in self.entities.values():
-            score = _agreement_score(ref, entity.mention)
+            score = None if entity.mention.key in excluded else _agreement_score(ref, entity.mention)
             if score is None:
                 continue
             score += entity.seen + (SUBJECT_BONUS if entity.subject else 0.0) - (OBLIQUE_PENALTY if entity.mention.oblique else 0.0)
@@ -310,8 +315,8 @@ def _agreement_score(ref: Reference, mention: Mention) -> float | None:
         if mention.gender is None:
             return 0.0
         return GENDER_BONUS if mention.gender == ref.agreement else None
-    if ref.agreement == "plural":
-        return 0.0 if mention.plural else None
+    if ref.agreement == "plural":   # a group noun is "they" too: "The team won. They celebrated."
+        return 0.0 if mention.plural or mention.key.split()[-1] in COLLECTIVE_NOUNS else None
     if ref.agreement == "it":
         if mention.kind == "person" or mention.plural:
             return None
