@@ -167,13 +167,13 @@ def memory_table(slots: list[Slot], answer: Answer | None, word: str = "", back:
                         for label, to, ok in (("newest", 0, back > 0), ("◀ newer", back - 1, back > 0),
                                               ("older ▶", back + 1, back < pages - 1), ("oldest", pages - 1, back < pages - 1)))
         pager = f'<div class="pager">{pager}</div>'
+    looked = "looked at, no answer: " if answer is not None and answer.abstained else ""   # as the reply says
     body = []
     for s in rows:
         hop = picked.get(s.index)
         classes = " ".join(["slot"] + (["support"] if hop else []) + (["new"] if s.index in new else [])
                            + (["selected"] if s.index == selected else []))
         hop_attr = f' data-hop="{hop.hop}"' if hop else ""
-        looked = "looked at, no answer: " if answer is not None and answer.abstained else ""   # as the reply says
         mark = f'<td class="hop">{looked}hop {hop.hop} · {hop.score:.2f}</td>' if hop else "<td></td>"
         changed = ' class="changed"' if s.resolved != s.text else ""
         body.append(f'<tr class="{classes}" data-slot="{s.index}"{hop_attr}><td>{s.index}</td><td>{s.time}</td>'

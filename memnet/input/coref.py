@@ -116,8 +116,8 @@ class Reference:
     agreement: str                     # "m", "f", "plural", "it", "there", or "zero" with a fallback
     possessive: bool = False
     subject: bool = False
-    motion: bool = False
-    of_subject: bool = False           # a possessive of the subject's own noun phrase ("Her friend went")               # "went there": resolve to "to <place>", else "in <place>"
+    motion: bool = False               # "went there": resolve to "to <place>", else "in <place>"
+    of_subject: bool = False           # a possessive of the subject's own noun phrase ("Her friend went")
     fallback: Mention | None = None    # for "zero": the subject written in the head clause
 
 
@@ -374,14 +374,12 @@ def mention_of(head: Token, words: Mapping[int, str], start: int = 0, subject: b
     name = apposed_name(head)
     if name is not None:
         mention = mention_of(name, words, start, _is_subject(head) if subject is None else subject)
-        noun = head.lemma_.lower()
-        return replace(mention, gender=mention.gender or ("m" if noun in MALE_NOUNS else "f" if noun in FEMALE_NOUNS else None),
-                       oblique=head.dep_ == "pobj")
+        return replace(mention, gender=mention.gender or _noun_gender(head.lemma_.lower()), oblique=head.dep_ == "pobj")
     end = head.i + 2 if head.i + 1 < len(head.doc) and numbered_place(head.doc[head.i + 1]) else head.i + 1   # "room 12"
     span = head.doc[max(head.left_edge.i, start): end]
     lower = head.lower_
     lemma = head.lemma_.lower()
-    gender = (name_gender(lower) or ("m" if lemma in MALE_NOUNS else "f" if lemma in FEMALE_NOUNS else None)
+    gender = (name_gender(lower) or _noun_gender(lemma)
               or next((TITLES[t.lower_.rstrip(".")] for t in span if t.lower_.rstrip(".") in TITLES), None))
     if is_place(head):
         kind = "place"
@@ -402,6 +400,11 @@ def mention_of(head: Token, words: Mapping[int, str], start: int = 0, subject: b
     plural = head.tag_ in ("NNS", "NNPS")
     return Mention(text, phrase_words, key, kind, gender, plural, _is_subject(head) if subject is None else subject,
                    oblique=head.dep_ == "pobj")
+
+
+def _noun_gender(lemma: str) -> str | None:
+    """"m" for "brother", "f" for "sister", None for a noun of no gender."""
+    return "m" if lemma in MALE_NOUNS else "f" if lemma in FEMALE_NOUNS else None
 
 
 def numbered_place(number: Token) -> bool:
