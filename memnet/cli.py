@@ -38,12 +38,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     tasks = [t for t in tasks if t.train]
     if not tasks:
         raise BabiFormatError(f"{args.data}: no training files for tasks {args.tasks}")
+    if args.init and not args.joint:
+        raise ValueError("--init continues one checkpoint: it needs --joint")
     config = _model_config(args)
-    input_map = make_input_map(config.input_map)
+    init = checkpoint.load(args.init) if args.init else None
+    input_map = make_input_map((init.config if init else config).input_map)   # a continued model reads as it was trained
     if args.joint:
         stories = [s for t in tasks for s in parse_stories(t.train, input_map, progress=True, desc=f"I {t.name}",
                                                             sets=t.answers_are_sets)]
-        model, log = train(stories, config)
+        model, log = train(stories, config, init=init)
         checkpoint.save(model, args.out, {"tasks": [t.name for t in tasks], "train_seconds": log.seconds})
         print(f"trained a joint model on {len(tasks)} tasks, {log.examples} questions, in {log.seconds:.1f}s -> {args.out}")
         return 0
@@ -194,6 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="words seen fewer times in training stay unseen (default 1: every word)")
     p.add_argument("--fit-check", type=int, default=defaults.fit_check,
                    help="every this many epochs, stop once every training answer and support is right (0: never)")
+    p.add_argument("--init", help="continue training this checkpoint folder (with --joint): its vocabulary and "
+                                  "settings stay, only --lr, --epochs, --seed and --fit-check apply")
     p.set_defaults(run=cmd_train)
 
     p = commands.add_parser("eval", help="per-task accuracy table", description="Evaluate on bAbI-format test files.")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from tqdm.auto import tqdm
@@ -64,10 +64,21 @@ def fits(model: MemNN, stories: list[ParsedStory]) -> bool:
     return True
 
 
-def train(stories: list[ParsedStory], config: ModelConfig, progress: bool = True) -> tuple[MemNN, TrainLog]:
-    """Fit a fresh model on parsed stories. The same stories, config and seed give the same weights."""
+def train(stories: list[ParsedStory], config: ModelConfig, progress: bool = True,
+          init: MemNN | None = None) -> tuple[MemNN, TrainLog]:
+    """Fit a fresh model on parsed stories, or continue training `init` (a loaded checkpoint, changed in
+    place): its vocabulary and settings stay, `config` gives only the lr, epochs, seed and fit check,
+    and the optimizer starts afresh (checkpoints keep no optimizer state). A word the checkpoint's
+    vocabulary lacks stays unseen (§3.5). The same stories, config and seed give the same weights."""
     torch.manual_seed(config.seed)
-    model = MemNN(config, build_vocabulary(stories, config.min_count, config.set_answers))
+    if init is None:
+        model = MemNN(config, build_vocabulary(stories, config.min_count, config.set_answers))
+    else:
+        model = init
+        model.config = replace(init.config, lr=config.lr, epochs=config.epochs, seed=config.seed, fit_check=config.fit_check)
+        model.requires_grad_(True)
+        model.train()
+    config = model.config
     examples = make_examples(stories, model.vocab)
     if not examples:
         raise ValueError("no questions to train on")

@@ -26,6 +26,9 @@
 #                   BABI_SETTINGS has it); default 0 (off)
 #   SET_ANSWERS=1   R answers every candidate above a learned END row, bAbI 8's lists as sets of items
 #                   (memnet train --set-answers; BABI_SETTINGS has it); default 0 (off)
+#   INIT=DIR        continue training the checkpoint DIR (memnet train --init: its vocabulary and settings
+#                   stay; EPOCHS, SEED and LR apply), e.g. INIT=assets/model EPOCHS=1 LR=0.01; default: a fresh model
+#   LR=X            Adagrad's learning rate (default 0.08)
 #   WORD_HASHING=H  after training, O's §3.3 word hashing from hop H on (memnet configure --word-hashing:
 #                   a search setting, no weight changes); default 2: the hops after the first, and the
 #                   beam's other first facts (0: off)
@@ -54,10 +57,10 @@ ln -s "$work"/conv/*_train.txt "$work/data/"   # training only: the benchmark is
 # R's match rows, R trained on O's picks where no support is labelled ("unknown"), and words seen
 # fewer than 500 times (the redrawn names, places and objects) left unseen
 .venv/bin/python -m memnet train --data "$work/data" --tasks all --joint --input spacy --hops 6 \
-  --ngram-buckets 4096 --optimizer adagrad --lr 0.08 --epochs "${EPOCHS:-3}" \
+  --ngram-buckets 4096 --optimizer adagrad --lr "${LR:-0.08}" --epochs "${EPOCHS:-3}" \
   --hop-maps --support-bigrams --match-source --align-maps --beam 5 --pair-margin 3 --compose 100 --dropout-o-only \
   --answer-match --unlabelled-picks --min-count 500 --seed "${SEED:-1}" --out "$out" \
-  $( [ "${ENTITY_ROLES:-0}" = 0 ] || echo --entity-roles ) $( [ "${SET_ANSWERS:-0}" = 0 ] || echo --set-answers )
+  $( [ -z "${INIT:-}" ] || echo --init "$INIT" ) $( [ "${ENTITY_ROLES:-0}" = 0 ] || echo --entity-roles ) $( [ "${SET_ANSWERS:-0}" = 0 ] || echo --set-answers )
 # trained without word hashing (its weights are the recipe's as before it existed); O searches with it
 .venv/bin/python -m memnet configure --model "$out" --word-hashing "${WORD_HASHING:-2}"
 .venv/bin/python -m memnet eval --model "$out" --data "$work/data" --json "$out/scores.json" | tee "$out/scores.txt"

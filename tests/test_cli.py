@@ -63,6 +63,31 @@ def test_train_takes_the_bAbI_settings_flags(tmp_path):
     assert json.loads((out / "config.json").read_text())["model"]["beam"] == 1
 
 
+def test_train_init_continues_a_checkpoint(tmp_path):
+    """--init: the checkpoint's vocabulary and settings stay (compose 8 and the simple input map, though
+    the command line says neither), --lr, --epochs and --seed apply, and the further epochs teach it more."""
+    data = tmp_path / "data"
+    data.mkdir()
+    lines = (BABI_EN / f"{TASK1}_train.txt").read_text().splitlines()
+    (data / f"{TASK1}_train.txt").write_text("\n".join(lines[:300]) + "\n")
+    (data / f"{TASK1}_test.txt").write_text("\n".join(lines[300:450]) + "\n")
+    first, more = tmp_path / "first", tmp_path / "more"
+    trained = memnet("train", "--data", str(data), "--joint", "--epochs", "1", "--lr", "0.001", "--compose", "8", "--out", str(first))
+    assert trained.returncode == 0, trained.stderr
+    continued = memnet("train", "--data", str(data), "--joint", "--init", str(first), "--epochs", "4", "--lr", "0.05",
+                       "--seed", "3", "--input", "spacy", "--out", str(more))
+    assert continued.returncode == 0, continued.stderr
+    before, after = (json.loads((out / "config.json").read_text()) for out in (first, more))
+    assert after["vocabulary"] == before["vocabulary"]
+    assert (after["model"]["compose"], after["model"]["input_map"]) == (8, "simple")
+    assert (after["model"]["lr"], after["model"]["epochs"], after["model"]["seed"]) == (0.05, 4, 3)
+    scores = [float(memnet("eval", "--model", str(out), "--data", str(data)).stdout.split("%")[0].split()[-1])
+              for out in (first, more)]
+    assert scores[1] > scores[0], scores
+    refused = memnet("train", "--data", str(data), "--init", str(first), "--out", str(tmp_path / "per-task"))
+    assert refused.returncode == 2 and "needs --joint" in refused.stderr
+
+
 def test_missing_data_and_model_are_clear_errors(tmp_path):
     result = memnet("train", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "m"))
     assert result.returncode == 2 and "no such file or directory" in result.stderr and "Traceback" not in result.stderr
