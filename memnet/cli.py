@@ -33,6 +33,9 @@ def _model_config(args: argparse.Namespace) -> ModelConfig:
                        set_answers=args.set_answers)
 
 
+CONTINUED = ("lr", "epochs", "seed", "fit_check")   # the settings `train --init` takes from the command line
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     tasks = load_tasks(args.data, parse_task_range(args.tasks))
     tasks = [t for t in tasks if t.train]
@@ -42,12 +45,19 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise ValueError("--init continues one checkpoint: it needs --joint")
     config = _model_config(args)
     init = checkpoint.load(args.init) if args.init else None
+    if init is not None:   # say which settings flags the checkpoint's own settings override
+        default = _model_config(build_parser().parse_args(["train", "--data", str(args.data), "--out", str(args.out)]))
+        ignored = [f"{name} {value}" for name, value in config.to_json().items()
+                   if name not in CONTINUED and value != getattr(default, name) and value != getattr(init.config, name)]
+        if ignored:
+            print(f"note: {args.init} keeps its own settings; ignored: {', '.join(ignored)}", file=sys.stderr)
     input_map = make_input_map((init.config if init else config).input_map)   # a continued model reads as it was trained
     if args.joint:
         stories = [s for t in tasks for s in parse_stories(t.train, input_map, progress=True, desc=f"I {t.name}",
                                                             sets=t.answers_are_sets)]
         model, log = train(stories, config, init=init)
-        checkpoint.save(model, args.out, {"tasks": [t.name for t in tasks], "train_seconds": log.seconds})
+        checkpoint.save(model, args.out, {"tasks": [t.name for t in tasks], "train_seconds": log.seconds,
+                                          **({"init": str(args.init)} if init else {})})
         print(f"trained a joint model on {len(tasks)} tasks, {log.examples} questions, in {log.seconds:.1f}s -> {args.out}")
         return 0
     for task in tasks:
@@ -151,14 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = ModelConfig()
     p.add_argument("--hops", type=int, default=defaults.hops, help="k, supporting memories per question")
     p.add_argument("--dim", type=int, default=defaults.dim, help="embedding size n")
-    p.add_argument("--epochs", type=int, default=defaults.epochs)
-    p.add_argument("--lr", type=float, default=defaults.lr)
-    p.add_argument("--optimizer", default=defaults.optimizer, choices=["adam", "adagrad", "sgd"])
+    p.add_argument("--epochs", type=int, default=defaults.epochs, help=f"passes over the data (default {defaults.epochs})")
+    p.add_argument("--lr", type=float, default=defaults.lr, help=f"learning rate (default {defaults.lr})")
+    p.add_argument("--optimizer", default=defaults.optimizer, choices=["adam", "adagrad", "sgd"], help=f"(default {defaults.optimizer})")
     p.add_argument("--ngram-buckets", type=int, default=defaults.ngram_buckets,
                    help="hashed bigram rows of question and candidate (default 0: the paper's bag of words)")
     p.add_argument("--word-dropout", type=float, default=defaults.word_dropout, help="d, share of words treated as unseen")
     p.add_argument("--memory-size", type=int, default=None, help="newest memories a question sees (default all)")
-    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--seed", type=int, default=defaults.seed, help=f"(default {defaults.seed})")
     p.add_argument("--no-time", action="store_true", help="without the write-time features (§3.4)")
     p.add_argument("--no-unseen", action="store_true", help="without the unseen-word context features (§3.5)")
     p.add_argument("--no-match", action="store_true", help="without the exact-match features (§3.6)")
@@ -197,8 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="words seen fewer times in training stay unseen (default 1: every word)")
     p.add_argument("--fit-check", type=int, default=defaults.fit_check,
                    help="every this many epochs, stop once every training answer and support is right (0: never)")
-    p.add_argument("--init", help="continue training this checkpoint folder (with --joint): its vocabulary and "
-                                  "settings stay, only --lr, --epochs, --seed and --fit-check apply")
+    p.add_argument("--init", help="continue training this checkpoint folder (with --joint): its vocabulary, "
+                                  "input map, optimizer and other settings stay, only --lr, --epochs, --seed and "
+                                  "--fit-check apply (the optimizer starts afresh)")
     p.set_defaults(run=cmd_train)
 
     p = commands.add_parser("eval", help="per-task accuracy table", description="Evaluate on bAbI-format test files.")

@@ -77,10 +77,12 @@ def test_train_init_continues_a_checkpoint(tmp_path):
     continued = memnet("train", "--data", str(data), "--joint", "--init", str(first), "--epochs", "4", "--lr", "0.05",
                        "--seed", "3", "--input", "spacy", "--out", str(more))
     assert continued.returncode == 0, continued.stderr
+    assert "ignored: input_map spacy" in continued.stderr   # said, not silently dropped
     before, after = (json.loads((out / "config.json").read_text()) for out in (first, more))
     assert after["vocabulary"] == before["vocabulary"]
     assert (after["model"]["compose"], after["model"]["input_map"]) == (8, "simple")
     assert (after["model"]["lr"], after["model"]["epochs"], after["model"]["seed"]) == (0.05, 4, 3)
+    assert after["init"] == str(first)
     scores = [float(memnet("eval", "--model", str(out), "--data", str(data)).stdout.split("%")[0].split()[-1])
               for out in (first, more)]
     assert scores[1] > scores[0], scores
