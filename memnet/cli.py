@@ -16,7 +16,7 @@ from memnet.evaluate import evaluate, format_table, same_answer, summarize
 from memnet.model import ModelConfig
 from memnet.runtime import configure
 from memnet.input.sentence import make_input_map
-from memnet.train import train
+from memnet.train import CONTINUED, train
 
 
 def _model_config(args: argparse.Namespace) -> ModelConfig:
@@ -31,9 +31,6 @@ def _model_config(args: argparse.Namespace) -> ModelConfig:
                        fit_check=args.fit_check, beam=args.beam, pair_margin=args.pair_margin, compose=args.compose,
                        dropout_o_only=args.dropout_o_only, word_hashing=args.word_hashing, entity_roles=args.entity_roles,
                        set_answers=args.set_answers)
-
-
-CONTINUED = ("lr", "epochs", "seed", "fit_check")   # the settings `train --init` takes from the command line
 
 
 def cmd_train(args: argparse.Namespace) -> int:

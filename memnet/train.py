@@ -17,6 +17,7 @@ from memnet.model import MemNN, ModelConfig
 FIT_CHUNK = 20   # stories `fits` answers at a time
 COMPOSE_LR = 0.001   # torch's default for Adam
 OPTIMIZERS = {"adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad, "sgd": torch.optim.SGD}
+CONTINUED = ("lr", "epochs", "seed", "fit_check")   # the settings a continued training (`train(init=...)`) takes from `config`
 
 
 @dataclass
@@ -75,7 +76,7 @@ def train(stories: list[ParsedStory], config: ModelConfig, progress: bool = True
         model = MemNN(config, build_vocabulary(stories, config.min_count, config.set_answers))
     else:
         model = init
-        model.config = replace(init.config, lr=config.lr, epochs=config.epochs, seed=config.seed, fit_check=config.fit_check)
+        model.config = replace(init.config, **{name: getattr(config, name) for name in CONTINUED})
         model.requires_grad_(True)
         model.train()
     config = model.config
