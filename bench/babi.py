@@ -18,16 +18,13 @@ import json
 import os
 import multiprocessing
 import pickle
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+import machine  # noqa: E402  (bench/machine.py)
 from memnet.data.babi import Task, load_tasks  # noqa: E402
 from memnet.dataset import parse_stories  # noqa: E402
 from memnet.evaluate import PASS_MARK, evaluate  # noqa: E402
@@ -42,13 +39,6 @@ PUBLISHED = """Published, bAbI 1k unless noted:
 - Strongly supervised MemNN (Weston et al. 2015, arXiv 1502.05698, Table 3): plain MemNN passes 7 of 20;
   AM+NG+NL MemNN: mean 93.3%, passes 16 (fails 7, 8, 17, 19). On 10k: mean error 3.2%, 2 tasks failed.
 - Weakly supervised MemN2N (arXiv 1503.08895), best: mean error 12.4% on 1k (11 failed), 4.2% on 10k (3 failed)."""
-
-
-def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    return {"cpu": cpu, "cores": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "python": platform.python_version(), "torch": torch.__version__}
 
 
 _INPUT_MAP: list = []  # the input map I, made once before the pool forks
@@ -257,7 +247,7 @@ def main() -> None:
     json_file = args.results / "babi.json"
     earlier = json.loads(json_file.read_text()) if json_file.exists() else {}
     results = run(settings, config, args.jobs, earlier)
-    facts = {**machine(), "total_seconds": time.perf_counter() - start, "load_average": [load_before, os.getloadavg()[0]],
+    facts = {**machine.facts(), "total_seconds": time.perf_counter() - start, "load_average": [load_before, os.getloadavg()[0]],
              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     command = "python bench/babi.py " + " ".join(sys.argv[1:])
     for entry in results.values():

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
 import subprocess
 import sys
@@ -23,12 +21,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import spacy
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-
+import machine  # noqa: E402  (bench/machine.py)
 from memnet.data.babi import load_tasks  # noqa: E402
 from memnet.dataset import parse_stories  # noqa: E402
 from memnet.evaluate import evaluate  # noqa: E402
@@ -51,14 +48,6 @@ def code_version() -> dict:
     head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     dirty = subprocess.run([*git, "status", "--porcelain", "memnet"], capture_output=True, text=True).stdout.split("\n")
     return {"commit": head, "uncommitted_memnet_files": [line[3:] for line in dirty if line.strip()]}
-
-
-def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    return {"cores": len(os.sched_getaffinity(0)), "cpu": cpu,
-            "python": platform.python_version(), "spacy": spacy.__version__, "torch": torch.__version__,
-            "load_average_1min": os.getloadavg()[0]}
 
 
 def babi_resolution(spacy_input: SpacyInput, task) -> dict:
@@ -130,7 +119,7 @@ def main() -> None:
     tasks = load_tasks(BABI, {11, 13})
     result = {
         "command": "python bench/coref.py" + (" --no-answers" if args.no_answers else ""),
-        "machine": machine(),
+        "machine": machine.facts(),
         "code": code_version(),
         "babi_resolution": {t.name: babi_resolution(spacy_input, t) for t in tasks},
         "hand_written": hand_written(spacy_input),

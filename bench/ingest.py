@@ -14,20 +14,17 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import platform
 import random
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import spacy
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-
+import machine  # noqa: E402  (bench/machine.py)
 from memnet.data.babi import load_tasks  # noqa: E402
 from memnet.dataset import parse_stories  # noqa: E402
 from memnet.input.spacy_input import SpacyInput, load_nlp  # noqa: E402
@@ -47,14 +44,6 @@ def statements(n: int, seed: int = 0) -> list[str]:
     pool += [f"{c} {h} {v} the {p}." for c, h, v, p in itertools.product(["Then", "After that", "Afterwards", "Later"], ["he", "she", "they"], MOVES, PLACES)]
     pool += [f"{a} and {b} {v} the {p}." for a, b, v, p in itertools.product(NAMES[:10], NAMES[10:], MOVES, PLACES)]
     return random.Random(seed).sample(pool, n)
-
-
-def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    return {"cores": len(os.sched_getaffinity(0)), "cpu": cpu, "python": platform.python_version(),
-            "spacy": spacy.__version__, "torch": torch.__version__,
-            "load_average_1min": os.getloadavg()[0]}
 
 
 def main() -> None:
@@ -88,7 +77,7 @@ def main() -> None:
 
     result = {
         "command": "python bench/ingest.py",
-        "machine": machine(),
+        "machine": machine.facts(),
         "pipeline": nlp.pipe_names,
         "statements_per_s": round(len(bulk) / bulk_s, 1),
         "single_ms_p50": round(statistics.median(times), 2),

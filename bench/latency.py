@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import statistics
 import sys
@@ -26,6 +24,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+import machine  # noqa: E402  (bench/machine.py)
 
 from memnet import MemoryNetwork  # noqa: E402
 from memnet.data.babi import load_tasks  # noqa: E402
@@ -92,14 +91,12 @@ def main() -> None:
     rows = [measure(size, statements, questions, args.questions, args.seed, args.model) for size in args.sizes]
     command = "python bench/latency.py " + " ".join(sys.argv[1:])
     result = {"command": command.strip(), "date": time.strftime("%Y-%m-%d"),
-              "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                          "python": platform.python_version(),
-                          "load_average_1min": round(os.getloadavg()[0], 2)},   # other jobs on the cores inflate every figure
+              "machine": machine.facts(),
               "model": str(args.model or "assets/model"), "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
     lines = [f"# Question latency, {'model ' + result['model'] if args.model else 'bundled model'} (`{result['command']}`, {result['date']})", "",
-             f"{result['machine']['cores']} cores, Python {result['machine']['python']}, load average "
+             f"{result['machine']['cpu']}, {result['machine']['cores']} cores, Python {result['machine']['python']}, load average "
              f"{result['machine']['load_average_1min']} at the end (other jobs shared the cores when above ~0.5); torch on one thread. "
              "ask = the whole `MemoryNetwork.ask` call (ask CPU: its thread's CPU time); parse = I's spaCy parse of the same, unseen question; "
              "O+R = ask − parse.", "",

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
 import secrets
 import statistics
@@ -34,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+import machine  # bench/machine.py
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
@@ -100,8 +100,6 @@ def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
-def machine() -> str:
-    return f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), Python {platform.python_version()}"
 
 
 @dataclass
@@ -275,9 +273,10 @@ def import_stall(url: str, slots: int, baseline: int, timeout: float) -> dict:
 def report(args: argparse.Namespace, load: dict, cost: dict, stall: dict) -> str:
     small, large = cost[min(cost)], cost[max(cost)]
     ratio = large["p50_ms"] / small["p50_ms"]
+    facts = machine.facts()
     lines = ["# Load test of the chat app", "", f"`.venv/bin/python bench/load.py {' '.join(sys.argv[1:])}`".replace(" `", "`"), "",
              f"app.py on 127.0.0.1 ({args.model or 'bundled model'}), a light HTTP client on gradio's queue API "
-             f"(POST /gradio_api/call/NAME + event stream); machine: {machine()}, shared with other work.", "",
+             f"(POST /gradio_api/call/NAME + event stream); machine: {facts['cpu']}, {facts['cores']} cores, Python {facts['python']}, shared with other work.", "",
              f"## {load['sessions']} concurrent sessions x {load['turns']} turns (tell / ask / memory), each on its own session key", "",
              f"- turns completed: {load['completed']} of {load['sessions'] * load['turns']} in {load['wall_s']}s "
              f"({load['completed'] / load['wall_s']:.1f} turns/s)",
@@ -328,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     text = report(args, load, cost, stall)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "load.md").write_text(text)
-    (RESULTS / "load.json").write_text(json.dumps({"command": sys.argv, "machine": machine(), "concurrent": load,
+    (RESULTS / "load.json").write_text(json.dumps({"command": sys.argv, "machine": machine.facts(), "concurrent": load,
                                                    "statement_cost": cost, "import_stall": stall}, indent=1))
     print(text)
     ratio = cost[max(cost)]["p50_ms"] / cost[min(cost)]["p50_ms"]
