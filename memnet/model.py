@@ -67,7 +67,7 @@ class ModelConfig:
 
 
 # The settings of bench/babi.py: the paper's model plus the follow-up's options and ours, with up
-# to 6 hops ended by the stop memory. See README, "bAbI: what each task needs".
+# to 6 hops ended by the stop memory. See bench/notes/babi.md.
 BABI_SETTINGS = {"hops": 6, "ngram_buckets": 4096, "optimizer": "adagrad", "lr": 0.08, "epochs": 40, "fit_check": 5,
                  "hop_maps": True, "support_bigrams": True, "match_source": True, "align_maps": True,
                  "skip_found_negatives": True, "beam": 5, "pair_margin": 3.0,

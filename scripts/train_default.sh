@@ -53,7 +53,7 @@ if [ "$mix" = 0 ]; then ln -s "$work"/babi/*.txt "$work/data/"; else ln -s "$wor
 ln -s "$work"/conv/*_train.txt "$work/data/"   # training only: the benchmark is bench/conversations.py
 
 # the options of bench/babi.py's BABI_SETTINGS, but skip_found_negatives (it costs the simulated
-# world's "where is X now" answers: see README, "bAbI: what each task needs"); then issue 12's:
+# world's "where is X now" answers: see bench/notes/babi.md); then issue 12's:
 # R's match rows, R trained on O's picks where no support is labelled ("unknown"), and words seen
 # fewer than 500 times (the redrawn names, places and objects) left unseen
 .venv/bin/python -m memnet train --data "$work/data" --tasks all --joint --input spacy --hops 6 \
