@@ -21,3 +21,7 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/pip install -q -r requirements.txt
   touch "$stamp"
 fi
+
+# the repository on the venv's import path, so that `.venv/bin/python` finds memnet from any folder
+# (a script of your own elsewhere); written on every run, so a moved checkout is found again
+.venv/bin/python -c "import pathlib, site; pathlib.Path(site.getsitepackages()[0], 'memnet-repo.pth').write_text(str(pathlib.Path.cwd()) + '\n')"
