@@ -119,7 +119,9 @@ def _train_and_score(job: tuple[str, str, ModelConfig, int | None]) -> tuple[str
         score = evaluate(model, test_set, sets=Task(name).answers_are_sets)   # task 8's lists in any order, as `memnet eval`
         scores[name] = (score.accuracy, score.support_accuracy)
         print(f"  {setting} seed {config.seed} {name}: {score.accuracy:.3f} (supports {score.support_accuracy:.3f}), "
-              f"{len(log.epoch_losses)} epochs, {trained:.0f} CPU-s training", flush=True)
+              f"{len(log.epoch_losses)} epochs, {trained:.0f} CPU-s training"
+              + (f", restart {log.restart} kept (training errors {', '.join(f'{e:.3f}' for e in log.training_errors)})"
+                 if log.training_errors else ""), flush=True)
     return setting, config.seed, (time.perf_counter() - start, time.process_time() - cpu_start), scores
 
 
@@ -225,6 +227,9 @@ def main() -> None:
     parser.add_argument("--hops", type=int, default=BABI_SETTINGS["hops"])
     parser.add_argument("--ngram-buckets", type=int, default=BABI_SETTINGS["ngram_buckets"])
     parser.add_argument("--epochs", type=int, default=BABI_SETTINGS["epochs"])
+    parser.add_argument("--restarts", type=int, default=1,
+                        help="train each model this many times from other seeds and keep the lowest training error "
+                             "(MemN2N §4.2; a run that fits its sampled training answers ends the restarts)")
     parser.add_argument("--fit-check", type=int, default=BABI_SETTINGS["fit_check"],
                         help="every this many epochs, stop a training once all its answers and supports are right (0: never)")
     parser.add_argument("--cache", type=Path, default=CACHE,
@@ -234,7 +239,8 @@ def main() -> None:
     args = parser.parse_args()
     configure()
     config = ModelConfig(**{**BABI_SETTINGS, "hops": args.hops, "ngram_buckets": args.ngram_buckets,
-                            "epochs": args.epochs, "fit_check": args.fit_check, "input_map": args.input})
+                            "epochs": args.epochs, "fit_check": args.fit_check, "restarts": args.restarts,
+                            "input_map": args.input})
     start, load_before = time.perf_counter(), os.getloadavg()[0]
     settings = {}
     for setting in args.settings:

@@ -30,7 +30,7 @@ def _model_config(args: argparse.Namespace) -> ModelConfig:
                        answer_match=args.answer_match, min_count=args.min_count, unlabelled_picks=args.unlabelled_picks,
                        fit_check=args.fit_check, beam=args.beam, pair_margin=args.pair_margin, compose=args.compose,
                        dropout_o_only=args.dropout_o_only, word_hashing=args.word_hashing, entity_roles=args.entity_roles,
-                       set_answers=args.set_answers)
+                       set_answers=args.set_answers, restarts=args.restarts)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -204,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="words seen fewer times in training stay unseen (default 1: every word)")
     p.add_argument("--fit-check", type=int, default=defaults.fit_check,
                    help="every this many epochs, stop once every training answer and support is right (0: never)")
+    p.add_argument("--restarts", type=int, default=defaults.restarts,
+                   help="train this many models from other seeds and keep the one with the lowest training error "
+                        "(MemN2N §4.2; stops at the first that fits; not with --init)")
     p.add_argument("--init", help="continue training this checkpoint folder (with --joint): its vocabulary, "
                                   "input map, optimizer and other settings stay, only --lr, --epochs, --seed and "
                                   "--fit-check apply (the optimizer starts afresh)")

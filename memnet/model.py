@@ -56,6 +56,7 @@ class ModelConfig:
     epochs: int = 10
     batch_size: int = 32
     fit_check: int = 0               # every this many epochs, stop if all training answers and supports are right
+    restarts: int = 1                # train this many from different seeds, keep the lowest training error (MemN2N §4.2)
     negatives: int = 100             # sampled negatives per hinge
     memory_size: int | None = None   # newest memories a question sees (None: all)
     init_scale: float = 0.1

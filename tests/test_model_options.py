@@ -216,6 +216,23 @@ def test_fit_check_stops_once_every_training_answer_and_support_is_right(stories
     assert len(full.epoch_losses) == 3   # fit_check 0: every epoch
 
 
+def test_restarts_keep_the_run_with_the_lowest_training_error(stories):
+    config = ModelConfig(hops=2, epochs=1, seed=4, restarts=3)
+    model, log = train(stories, config, progress=False)
+    assert len(log.training_errors) == 3 and len(set(log.training_errors)) > 1   # the runs differ
+    assert log.training_errors[log.restart] == min(log.training_errors)
+    assert 1.0 - evaluate(model, stories).accuracy == pytest.approx(log.training_errors[log.restart])
+    assert model.config.seed == 4 and model.config.restarts == 3   # the checkpoint names what reproduces it
+    alone, _ = train(stories, ModelConfig(hops=2, epochs=1, seed=4 + 1000 * log.restart), progress=False)
+    assert torch.equal(alone.U_O.weight, model.U_O.weight)
+
+
+def test_restarts_end_at_the_first_run_that_fits(stories):
+    config = ModelConfig(hops=2, optimizer="adagrad", lr=0.08, epochs=30, seed=0, fit_check=2, restarts=3)
+    _, log = train(stories, config, progress=False)
+    assert log.training_errors == [0.0] and log.restart == 0
+
+
 
 @pytest.fixture(scope="module")
 def path_task():
