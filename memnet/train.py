@@ -80,8 +80,11 @@ def train(stories: list[ParsedStory], config: ModelConfig, progress: bool = True
     `seed + RESTART_STRIDE * r`, and keeps the one with the lowest training error (answers wrong on
     up to ERROR_SAMPLE training stories drawn by the seed), as MemN2N did against its high variance
     between random starts (arXiv 1503.08895 §4.2); it stops early once a run fits every sampled answer.
+    Raises ValueError for restarts below 1, or above 1 with `init`.
     The log's `epoch_losses` are the kept run's, its `seconds` all runs' together."""
-    if init is not None or config.restarts <= 1:
+    if config.restarts < 1 or (init is not None and config.restarts > 1):
+        raise ValueError(f"restarts must be at least 1, and 1 when continuing a checkpoint (got {config.restarts})")
+    if config.restarts == 1:
         return _fit(stories, config, progress, init)
     sample = random.Random(config.seed).sample(stories, min(len(stories), ERROR_SAMPLE))
     best, errors, seconds = None, [], 0.0

@@ -227,6 +227,12 @@ def test_restarts_keep_the_run_with_the_lowest_training_error(stories):
     assert torch.equal(alone.U_O.weight, model.U_O.weight)
 
 
+@pytest.mark.parametrize("restarts, init", [(0, False), (-1, False), (2, True)])
+def test_restarts_refuse_what_they_cannot_do(stories, options_model, restarts, init):
+    with pytest.raises(ValueError, match="restarts"):
+        train(stories, ModelConfig(epochs=1, restarts=restarts), progress=False, init=options_model if init else None)
+
+
 def test_restarts_end_at_the_first_run_that_fits(stories):
     config = ModelConfig(hops=2, optimizer="adagrad", lr=0.08, epochs=30, seed=0, fit_check=2, restarts=3)
     _, log = train(stories, config, progress=False)
