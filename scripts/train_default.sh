@@ -29,6 +29,8 @@
 #   INIT=DIR        continue training the checkpoint DIR (memnet train --init: its vocabulary and settings
 #                   stay; EPOCHS, SEED and LR apply), e.g. INIT=assets/model EPOCHS=1 LR=0.01; default: a fresh model
 #   LR=X            Adagrad's learning rate (default 0.08)
+#   RESTARTS=R      train R models on the same data from seeds SEED + 1000 r and keep the lowest training
+#                   error (memnet train --restarts; not with INIT); default 1
 #   WORD_HASHING=H  after training, O's §3.3 word hashing from hop H on (memnet configure --word-hashing:
 #                   a search setting, no weight changes); default 2: the hops after the first, and the
 #                   beam's other first facts (0: off)
@@ -59,7 +61,7 @@ ln -s "$work"/conv/*_train.txt "$work/data/"   # training only: the benchmark is
 .venv/bin/python -m memnet train --data "$work/data" --tasks all --joint --input spacy --hops 6 \
   --ngram-buckets 4096 --optimizer adagrad --lr "${LR:-0.08}" --epochs "${EPOCHS:-3}" \
   --hop-maps --support-bigrams --match-source --align-maps --beam 5 --pair-margin 3 --compose 100 --dropout-o-only \
-  --answer-match --unlabelled-picks --min-count 500 --seed "${SEED:-1}" --out "$out" \
+  --answer-match --unlabelled-picks --min-count 500 --seed "${SEED:-1}" --restarts "${RESTARTS:-1}" --out "$out" \
   $( [ -z "${INIT:-}" ] || echo --init "$INIT" ) $( [ "${ENTITY_ROLES:-0}" = 0 ] || echo --entity-roles ) $( [ "${SET_ANSWERS:-0}" = 0 ] || echo --set-answers )
 # trained without word hashing (its weights are the recipe's as before it existed); O searches with it
 .venv/bin/python -m memnet configure --model "$out" --word-hashing "${WORD_HASHING:-2}"
