@@ -119,9 +119,7 @@ def _train_and_score(job: tuple[str, str, ModelConfig, int | None]) -> tuple[str
         score = evaluate(model, test_set, sets=Task(name).answers_are_sets)   # task 8's lists in any order, as `memnet eval`
         scores[name] = (score.accuracy, score.support_accuracy)
         print(f"  {setting} seed {config.seed} {name}: {score.accuracy:.3f} (supports {score.support_accuracy:.3f}), "
-              f"{len(log.epoch_losses)} epochs, {trained:.0f} CPU-s training"
-              + (f", restart {log.restart} kept (training errors {', '.join(f'{e:.3f}' for e in log.training_errors)})"
-                 if log.training_errors else ""), flush=True)
+              f"{len(log.epoch_losses)} epochs, {trained:.0f} CPU-s training{log.restarts_said()}", flush=True)
     return setting, config.seed, (time.perf_counter() - start, time.process_time() - cpu_start), scores
 
 

@@ -40,6 +40,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise BabiFormatError(f"{args.data}: no training files for tasks {args.tasks}")
     if args.init and not args.joint:
         raise ValueError("--init continues one checkpoint: it needs --joint")
+    if args.restarts < 1 or (args.init and args.restarts != 1):
+        raise ValueError(f"--restarts must be at least 1, and 1 with --init (got {args.restarts})")
     config = _model_config(args)
     init = checkpoint.load(args.init) if args.init else None
     if init is not None:   # say which settings flags the checkpoint's own settings override
@@ -54,13 +56,15 @@ def cmd_train(args: argparse.Namespace) -> int:
                                                             sets=t.answers_are_sets)]
         model, log = train(stories, config, init=init)
         checkpoint.save(model, args.out, {"tasks": [t.name for t in tasks], "train_seconds": log.seconds,
-                                          **({"init": str(args.init)} if init else {})})
-        print(f"trained a joint model on {len(tasks)} tasks, {log.examples} questions, in {log.seconds:.1f}s -> {args.out}")
+                                          **({"init": str(args.init)} if init else {}), **log.restarts()})
+        print(f"trained a joint model on {len(tasks)} tasks, {log.examples} questions, in {log.seconds:.1f}s"
+              f"{log.restarts_said()} -> {args.out}")
         return 0
     for task in tasks:
         model, log = train(parse_stories(task.train, input_map, sets=task.answers_are_sets), config)
-        checkpoint.save(model, Path(args.out) / task.name, {"tasks": [task.name], "train_seconds": log.seconds})
-        print(f"{task.name}: {log.examples} questions in {log.seconds:.1f}s -> {Path(args.out) / task.name}")
+        checkpoint.save(model, Path(args.out) / task.name,
+                        {"tasks": [task.name], "train_seconds": log.seconds, **log.restarts()})
+        print(f"{task.name}: {log.examples} questions in {log.seconds:.1f}s{log.restarts_said()} -> {Path(args.out) / task.name}")
     return 0
 
 
@@ -206,7 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="every this many epochs, stop once every training answer and support is right (0: never)")
     p.add_argument("--restarts", type=int, default=defaults.restarts,
                    help="train this many models from other seeds and keep the one with the lowest training error "
-                        "(MemN2N §4.2; stops at the first that fits; not with --init)")
+                        "(MemN2N §4.2; stops at the first that answers every sampled training question; "
+                        f"not with --init; default {defaults.restarts})")
     p.add_argument("--init", help="continue training this checkpoint folder (with --joint): its vocabulary, "
                                   "input map, optimizer and other settings stay, only --lr, --epochs, --seed and "
                                   "--fit-check apply (the optimizer starts afresh)")

@@ -19,7 +19,7 @@ RESTART_STRIDE = 1000   # restart r of seed s trains from seed s + 1000 r (resta
 ERROR_SAMPLE = 2000   # training stories (at most) on which restarts are compared
 COMPOSE_LR = 0.001   # torch's default for Adam
 OPTIMIZERS = {"adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad, "sgd": torch.optim.SGD}
-CONTINUED = ("lr", "epochs", "seed", "fit_check")   # the settings a continued training (`train(init=...)`) takes from `config`
+CONTINUED = ("lr", "epochs", "seed", "fit_check", "restarts")   # the settings a continued training (`train(init=...)`) takes from `config`
 
 
 @dataclass
@@ -29,6 +29,16 @@ class TrainLog:
     examples: int
     training_errors: list[float] = field(default_factory=list)   # per restart run (`config.restarts` > 1)
     restart: int = 0   # the restart kept
+
+    def restarts(self) -> dict:
+        """What a checkpoint records of `restarts` (none without): the run kept and each run's training error."""
+        return {"restart": self.restart, "training_errors": self.training_errors} if self.training_errors else {}
+
+    def restarts_said(self) -> str:
+        """The same as a clause for a progress line: ", restart 1 kept (training errors 0.018, 0.005)"."""
+        if not self.training_errors:
+            return ""
+        return f", restart {self.restart} kept (training errors {', '.join(f'{e:.3f}' for e in self.training_errors)})"
 
 
 def shuffled_batches(examples: list[Example], size: int, rng: random.Random) -> list[list[Example]]:
@@ -77,28 +87,31 @@ def train(stories: list[ParsedStory], config: ModelConfig, progress: bool = True
     vocabulary lacks stays unseen (§3.5). The same stories, config and seed give the same weights.
 
     With `config.restarts` R > 1 (fresh models only), trains up to R models, restart r from seed
-    `seed + RESTART_STRIDE * r`, and keeps the one with the lowest training error (answers wrong on
-    up to ERROR_SAMPLE training stories drawn by the seed), as MemN2N did against its high variance
-    between random starts (arXiv 1503.08895 §4.2); it stops early once a run fits every sampled answer.
-    Raises ValueError for restarts below 1, or above 1 with `init`.
-    The log's `epoch_losses` are the kept run's, its `seconds` all runs' together."""
+    `seed + RESTART_STRIDE * r`, and keeps the one with the lowest training error (the share of wrong
+    answers, supports not counted, to the questions of up to ERROR_SAMPLE training stories drawn by
+    the seed), as MemN2N did against its high variance between random starts (arXiv 1503.08895 §4.2);
+    it stops early once a run answers every sampled question right. The model's `config.seed` stays
+    the seed given (with `restarts` it reproduces the model); the log says which restart was kept
+    (its weights come from seed + RESTART_STRIDE * `log.restart`). Raises ValueError for restarts
+    below 1, or above 1 with `init`. The log's `epoch_losses` are the kept run's; its `seconds` cover
+    every run and its scoring."""
     if config.restarts < 1 or (init is not None and config.restarts > 1):
         raise ValueError(f"restarts must be at least 1, and 1 when continuing a checkpoint (got {config.restarts})")
     if config.restarts == 1:
         return _fit(stories, config, progress, init)
+    start = time.perf_counter()
     sample = random.Random(config.seed).sample(stories, min(len(stories), ERROR_SAMPLE))
-    best, errors, seconds = None, [], 0.0
+    best, errors = None, []
     for restart in range(config.restarts):
         model, log = _fit(stories, replace(config, seed=config.seed + RESTART_STRIDE * restart), progress, None)
         errors.append(1.0 - evaluate(model, sample).accuracy)
-        seconds += log.seconds
         if best is None or errors[-1] < errors[best[0]]:
             best = (restart, model, log)
         if errors[-1] == 0.0:
             break
     restart, model, log = best
     model.config = replace(model.config, seed=config.seed)   # the checkpoint names the seed that reproduces it
-    return model, replace(log, seconds=seconds, training_errors=errors, restart=restart)
+    return model, replace(log, seconds=time.perf_counter() - start, training_errors=errors, restart=restart)
 
 
 def _fit(stories: list[ParsedStory], config: ModelConfig, progress: bool, init: MemNN | None) -> tuple[MemNN, TrainLog]:

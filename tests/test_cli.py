@@ -88,6 +88,24 @@ def test_train_init_continues_a_checkpoint(tmp_path):
     assert scores[1] > scores[0], scores
     refused = memnet("train", "--data", str(data), "--init", str(first), "--out", str(tmp_path / "per-task"))
     assert refused.returncode == 2 and "needs --joint" in refused.stderr
+    refused = memnet("train", "--data", str(data), "--joint", "--init", str(first), "--restarts", "2", "--out", str(more))
+    assert refused.returncode == 2 and "--restarts" in refused.stderr and "ignored" not in refused.stderr
+
+
+def test_train_restarts_say_and_record_the_run_kept(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    lines = (BABI_EN / f"{TASK1}_train.txt").read_text().splitlines()[:150]
+    (data / f"{TASK1}_train.txt").write_text("\n".join(lines) + "\n")
+    trained = memnet("train", "--data", str(data), "--joint", "--epochs", "1", "--lr", "0.001", "--restarts", "2",
+                     "--out", str(tmp_path / "m"))
+    assert trained.returncode == 0, trained.stderr
+    saved = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert len(saved["training_errors"]) == 2 and saved["restart"] in (0, 1)
+    assert f"restart {saved['restart']} kept (training errors" in trained.stdout
+    assert (saved["model"]["seed"], saved["model"]["restarts"]) == (0, 2)
+    refused = memnet("train", "--data", str(data), "--restarts", "0", "--out", str(tmp_path / "n"))
+    assert refused.returncode == 2 and "--restarts must be at least 1" in refused.stderr and "Traceback" not in refused.stderr
 
 
 def test_missing_data_and_model_are_clear_errors(tmp_path):
