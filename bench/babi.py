@@ -225,7 +225,7 @@ def main() -> None:
     parser.add_argument("--hops", type=int, default=BABI_SETTINGS["hops"])
     parser.add_argument("--ngram-buckets", type=int, default=BABI_SETTINGS["ngram_buckets"])
     parser.add_argument("--epochs", type=int, default=BABI_SETTINGS["epochs"])
-    parser.add_argument("--restarts", type=int, default=1,
+    parser.add_argument("--restarts", type=int, default=ModelConfig.restarts,
                         help="train each model this many times from other seeds and keep the lowest training error "
                              "(MemN2N §4.2; a run that fits its sampled training answers ends the restarts)")
     parser.add_argument("--fit-check", type=int, default=BABI_SETTINGS["fit_check"],

@@ -16,7 +16,7 @@ from memnet.evaluate import evaluate, format_table, same_answer, summarize
 from memnet.model import ModelConfig
 from memnet.runtime import configure
 from memnet.input.sentence import make_input_map
-from memnet.train import CONTINUED, train
+from memnet.train import CONTINUED, check_restarts, train
 
 
 def _model_config(args: argparse.Namespace) -> ModelConfig:
@@ -40,8 +40,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise BabiFormatError(f"{args.data}: no training files for tasks {args.tasks}")
     if args.init and not args.joint:
         raise ValueError("--init continues one checkpoint: it needs --joint")
-    if args.restarts < 1 or (args.init and args.restarts != 1):
-        raise ValueError(f"--restarts must be at least 1, and 1 with --init (got {args.restarts})")
+    check_restarts(args.restarts, bool(args.init), "--restarts")
     config = _model_config(args)
     init = checkpoint.load(args.init) if args.init else None
     if init is not None:   # say which settings flags the checkpoint's own settings override

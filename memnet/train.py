@@ -79,6 +79,13 @@ def fits(model: MemNN, stories: list[ParsedStory]) -> bool:
     return True
 
 
+def check_restarts(restarts: int, continuing: bool, name: str = "restarts") -> None:
+    """Raises ValueError, naming the setting as `name`, unless `restarts` is at least 1, and 1 when
+    `continuing` a checkpoint (the command line checks before it parses any story)."""
+    if restarts < 1 or (continuing and restarts > 1):
+        raise ValueError(f"{name} must be at least 1, and 1 when continuing a checkpoint (got {restarts})")
+
+
 def train(stories: list[ParsedStory], config: ModelConfig, progress: bool = True,
           init: MemNN | None = None) -> tuple[MemNN, TrainLog]:
     """Fit a fresh model on parsed stories, or continue training `init` (a loaded checkpoint, changed in
@@ -95,8 +102,7 @@ def train(stories: list[ParsedStory], config: ModelConfig, progress: bool = True
     (its weights come from seed + RESTART_STRIDE * `log.restart`). Raises ValueError for restarts
     below 1, or above 1 with `init`. The log's `epoch_losses` are the kept run's; its `seconds` cover
     every run and its scoring."""
-    if config.restarts < 1 or (init is not None and config.restarts > 1):
-        raise ValueError(f"restarts must be at least 1, and 1 when continuing a checkpoint (got {config.restarts})")
+    check_restarts(config.restarts, init is not None)
     if config.restarts == 1:
         return _fit(stories, config, progress, init)
     start = time.perf_counter()
