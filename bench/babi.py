@@ -69,7 +69,8 @@ def cache_file(task, version: str, cache: Path) -> Path:
 def _parse(task) -> tuple[str, list, list]:
     input_map = _INPUT_MAP[0]
     sets = task.answers_are_sets
-    return task.name, parse_stories(task.train, input_map, sets=sets), parse_stories(task.test, input_map, sets=sets)
+    return (task.name, parse_stories(task.train, input_map, sets=sets, source=task.name),
+            parse_stories(task.test, input_map, sets=sets))
 
 
 def parsed_tasks(folder: Path, input_map_name: str, jobs: int, numbers: set[int] | None = None,

@@ -52,7 +52,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     input_map = make_input_map((init.config if init else config).input_map)   # a continued model reads as it was trained
     if args.joint:
         stories = [s for t in tasks for s in parse_stories(t.train, input_map, progress=True, desc=f"I {t.name}",
-                                                            sets=t.answers_are_sets)]
+                                                            sets=t.answers_are_sets, source=t.name)]
         model, log = train(stories, config, init=init)
         checkpoint.save(model, args.out, {"tasks": [t.name for t in tasks], "train_seconds": log.seconds,
                                           **({"init": str(args.init)} if init else {}), **log.restarts()})
