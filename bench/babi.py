@@ -190,14 +190,16 @@ def markdown(results: dict) -> str:
               f"({facts['torch_threads']} thread per process, {results[settings[0]]['jobs']} processes), "
               f"Python {facts['python']}.", "",
               "Accuracy (%) on each task's 1000 test questions; mean ± spread (standard deviation) over seeds, "
-              "supporting-fact accuracy in brackets. A task passes at ≥ 95%.", "",
+              "supporting-fact accuracy in brackets. A task passes at ≥ 95%; ✗ marks one that does not "
+              "(94.95 shows as 95.0).", "",
               "| task | " + " | ".join(settings) + " |", "|---|" + "---|" * len(settings)]
     for name in results[settings[0]]["per_task"]:
         cells = []
         for setting in settings:
             task = results[setting]["per_task"].get(name)
             cells.append("" if task is None else
-                         f"{100 * task['accuracy']:.1f} ± {100 * task['spread']:.1f} ({100 * task['support_accuracy']:.0f})")
+                         f"{100 * task['accuracy']:.1f} ± {100 * task['spread']:.1f} ({100 * task['support_accuracy']:.0f})"
+                         + (" ✗" if task["accuracy"] < PASS_MARK else ""))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines.append("| **mean** | " + " | ".join(
         f"**{100 * results[s]['mean_accuracy']:.1f} ± {100 * results[s]['spread']:.1f}**" for s in settings) + " |")
