@@ -17,6 +17,7 @@ from memnet.model import MemNN, ModelConfig
 FIT_CHUNK = 20   # stories `fits` answers at a time
 RESTART_STRIDE = 1000   # restart r of seed s trains from seed s + 1000 r (restart 0 is seed s itself)
 ERROR_SAMPLE = 2000   # training stories (at most) on which restarts are compared
+SOURCE_QUESTIONS = 100   # a source with fewer questions in that sample is weighed with the other small ones
 COMPOSE_LR = 0.001   # torch's default for Adam
 OPTIMIZERS = {"adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad, "sgd": torch.optim.SGD}
 CONTINUED = ("lr", "epochs", "seed", "fit_check", "restarts")   # the settings a continued training (`train(init=...)`) takes from `config`
@@ -28,7 +29,7 @@ class TrainLog:
     seconds: float
     examples: int
     training_errors: list[float] = field(default_factory=list)   # per restart run (`config.restarts` > 1)
-    worst_sources: list[tuple[str, float]] = field(default_factory=list)   # per run: its worst source, that source's error
+    worst_sources: list[tuple[str, float]] = field(default_factory=list)   # per run: its worst source ("": the small ones pooled), its error
     restart: int = 0   # the restart kept
 
     def restarts(self) -> dict:
@@ -46,7 +47,8 @@ class TrainLog:
             return ""
         said = f", restart {self.restart} kept (training errors {', '.join(f'{e:.3f}' for e in self.training_errors)}"
         if any(name for name, _ in self.worst_sources):   # stories from named sources (a joint model's tasks)
-            said += f"; worst {', '.join(f'{name} {e:.3f}' for name, e in self.worst_sources)}"
+            worst = (f"{name or 'small sources'} {e:.3f}" for name, e in self.worst_sources)
+            said += f"; worst {', '.join(worst)}"
         return said + ")"
 
 
@@ -109,9 +111,10 @@ def train(stories: list[ParsedStory], config: ModelConfig, progress: bool = True
     it stops early once a run answers every sampled question right. Stories from several sources
     (`ParsedStory.source`: a joint model's tasks) are weighed by the error of each run's worst source
     first, its whole error second: a joint model is meant to do every task, and one run's low total
-    can hide a task it fails. The model's `config.seed` stays
-    the seed given (with `restarts` it reproduces the model); the log says which restart was kept
-    (its weights come from seed + RESTART_STRIDE * `log.restart`). Raises ValueError for restarts
+    can hide a task it fails. Sources with fewer than SOURCE_QUESTIONS sampled questions count as one,
+    named "". The model's `config.seed` stays the seed given (with `restarts` it reproduces the
+    model); the log says which restart was kept (its weights come from seed + RESTART_STRIDE *
+    `log.restart`) and each run's worst source. Raises ValueError for restarts
     below 1, or above 1 with `init`. The log's `epoch_losses` are the kept run's; its `seconds` cover
     every run and its scoring."""
     check_restarts(config.restarts, init is not None)
@@ -119,9 +122,7 @@ def train(stories: list[ParsedStory], config: ModelConfig, progress: bool = True
         return _fit(stories, config, progress, init)
     start = time.perf_counter()
     sample = random.Random(config.seed).sample(stories, min(len(stories), ERROR_SAMPLE))
-    by_source: dict[str, list[ParsedStory]] = {}
-    for story in sample:
-        by_source.setdefault(story.source, []).append(story)
+    by_source = _sources(sample)
     best, errors, worst = None, [], []
     for restart in range(config.restarts):
         model, log = _fit(stories, replace(config, seed=config.seed + RESTART_STRIDE * restart), progress, None)
@@ -136,6 +137,19 @@ def train(stories: list[ParsedStory], config: ModelConfig, progress: bool = True
     model.config = replace(model.config, seed=config.seed)   # the checkpoint names the seed that reproduces it
     return model, replace(log, seconds=time.perf_counter() - start, training_errors=errors, worst_sources=worst,
                           restart=restart)
+
+
+def _sources(sample: list[ParsedStory]) -> dict[str, list[ParsedStory]]:
+    """The sampled stories by source, those of sources with fewer than SOURCE_QUESTIONS questions in the
+    sample pooled under "" (a few questions' error is noise: the bundled recipe has 50-story sources)."""
+    by_source: dict[str, list[ParsedStory]] = {}
+    for story in sample:
+        by_source.setdefault(story.source, []).append(story)
+    pooled = {}
+    for source, part in by_source.items():
+        small = sum(len(story.questions) for story in part) < SOURCE_QUESTIONS
+        pooled.setdefault("" if small else source, []).extend(part)
+    return pooled
 
 
 def _fit(stories: list[ParsedStory], config: ModelConfig, progress: bool, init: MemNN | None) -> tuple[MemNN, TrainLog]:
