@@ -209,8 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="every this many epochs, stop once every training answer and support is right (0: never)")
     p.add_argument("--restarts", type=int, default=defaults.restarts,
                    help="train this many models from other seeds and keep the one with the lowest training error "
-                        "(MemN2N §4.2; stops at the first that answers every sampled training question; "
-                        f"not with --init; default {defaults.restarts})")
+                        "(MemN2N §4.2; with --joint, the lowest error on its worst task first, tasks with fewer than "
+                        "100 sampled questions counted together; stops at the first that answers every sampled "
+                        f"training question; not with --init; default {defaults.restarts})")
     p.add_argument("--init", help="continue training this checkpoint folder (with --joint): its vocabulary, "
                                   "input map, optimizer and other settings stay, only --lr, --epochs, --seed and "
                                   "--fit-check apply (the optimizer starts afresh)")

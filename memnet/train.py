@@ -29,16 +29,17 @@ class TrainLog:
     seconds: float
     examples: int
     training_errors: list[float] = field(default_factory=list)   # per restart run (`config.restarts` > 1)
-    worst_sources: list[tuple[str, float]] = field(default_factory=list)   # per run: its worst source ("": the small ones pooled), its error
+    # per run, for stories from several sources: its worst source ("": the small ones, pooled) and that source's error
+    worst_sources: list[tuple[str, float]] = field(default_factory=list)
     restart: int = 0   # the restart kept
 
     def restarts(self) -> dict:
         """What a checkpoint records of `restarts` (none without): the run kept, and each run's training
-        error and worst source."""
+        error and (several sources) its worst source."""
         if not self.training_errors:
             return {}
         return {"restart": self.restart, "training_errors": self.training_errors,
-                "worst_sources": [list(worst) for worst in self.worst_sources]}
+                **({"worst_sources": [list(worst) for worst in self.worst_sources]} if self.worst_sources else {})}
 
     def restarts_said(self) -> str:
         """The same as a clause for a progress line: ", restart 1 kept (training errors 0.018, 0.005;
@@ -46,7 +47,7 @@ class TrainLog:
         if not self.training_errors:
             return ""
         said = f", restart {self.restart} kept (training errors {', '.join(f'{e:.3f}' for e in self.training_errors)}"
-        if any(name for name, _ in self.worst_sources):   # stories from named sources (a joint model's tasks)
+        if self.worst_sources:
             worst = (f"{name or 'small sources'} {e:.3f}" for name, e in self.worst_sources)
             said += f"; worst {', '.join(worst)}"
         return said + ")"
@@ -135,8 +136,9 @@ def train(stories: list[ParsedStory], config: ModelConfig, progress: bool = True
             break
     restart, model, log = best
     model.config = replace(model.config, seed=config.seed)   # the checkpoint names the seed that reproduces it
-    return model, replace(log, seconds=time.perf_counter() - start, training_errors=errors, worst_sources=worst,
-                          restart=restart)
+    several = len({story.source for story in stories}) > 1   # else the worst source is the whole
+    return model, replace(log, seconds=time.perf_counter() - start, training_errors=errors,
+                          worst_sources=worst if several else [], restart=restart)
 
 
 def _sources(sample: list[ParsedStory]) -> dict[str, list[ParsedStory]]:
