@@ -69,8 +69,7 @@ def cache_file(task, version: str, cache: Path) -> Path:
 def _parse(task) -> tuple[str, list, list]:
     input_map = _INPUT_MAP[0]
     sets = task.answers_are_sets
-    return (task.name, parse_stories(task.train, input_map, sets=sets, source=task.name),
-            parse_stories(task.test, input_map, sets=sets))
+    return task.name, parse_stories(task.train, input_map, sets=sets), parse_stories(task.test, input_map, sets=sets)
 
 
 def parsed_tasks(folder: Path, input_map_name: str, jobs: int, numbers: set[int] | None = None,
@@ -229,9 +228,8 @@ def main() -> None:
     parser.add_argument("--ngram-buckets", type=int, default=BABI_SETTINGS["ngram_buckets"])
     parser.add_argument("--epochs", type=int, default=BABI_SETTINGS["epochs"])
     parser.add_argument("--restarts", type=int, default=ModelConfig.restarts,
-                        help="train each model this many times from other seeds and keep the lowest training error, "
-                             "a joint model's worst task's first (MemN2N §4.2; a run that fits its sampled training "
-                             "answers ends the restarts)")
+                        help="train each model this many times from other seeds and keep the lowest training error "
+                             "(MemN2N §4.2; a run that fits its sampled training answers ends the restarts)")
     parser.add_argument("--fit-check", type=int, default=BABI_SETTINGS["fit_check"],
                         help="every this many epochs, stop a training once all its answers and supports are right (0: never)")
     parser.add_argument("--cache", type=Path, default=CACHE,

@@ -52,7 +52,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     input_map = make_input_map((init.config if init else config).input_map)   # a continued model reads as it was trained
     if args.joint:
         stories = [s for t in tasks for s in parse_stories(t.train, input_map, progress=True, desc=f"I {t.name}",
-                                                            sets=t.answers_are_sets, source=t.name)]
+                                                            sets=t.answers_are_sets)]
         model, log = train(stories, config, init=init)
         checkpoint.save(model, args.out, {"tasks": [t.name for t in tasks], "train_seconds": log.seconds,
                                           **({"init": str(args.init)} if init else {}), **log.restarts()})
@@ -209,9 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="every this many epochs, stop once every training answer and support is right (0: never)")
     p.add_argument("--restarts", type=int, default=defaults.restarts,
                    help="train this many models from other seeds and keep the one with the lowest training error "
-                        "(MemN2N §4.2; with --joint, the lowest error on its worst task first, tasks with fewer than "
-                        "100 sampled questions counted together; stops at the first that answers every sampled "
-                        f"training question; not with --init; default {defaults.restarts})")
+                        "(MemN2N §4.2; stops at the first that answers every sampled training question; "
+                        f"not with --init; default {defaults.restarts})")
     p.add_argument("--init", help="continue training this checkpoint folder (with --joint): its vocabulary, "
                                   "input map, optimizer and other settings stay, only --lr, --epochs, --seed and "
                                   "--fit-check apply (the optimizer starts afresh)")

@@ -19,14 +19,13 @@ class ParsedStory:
     memory: list[Sentence]
     questions: list[tuple[Sentence, int, tuple[int, ...], str]]  # (question, n_memories, support slots, answer_form)
     sets: bool = False   # its list answers are sets (bAbI 8's "apple,milk"), not sequences (19's "n,w")
-    source: str = ""   # the task or data file it came from: restarts weigh runs by their worst source
 
 
 def parse_stories(stories: Sequence[Story], input_map: InputMap, progress: bool = False, desc: str = "I",
-                  sets: bool = False, source: str = "") -> list[ParsedStory]:
+                  sets: bool = False) -> list[ParsedStory]:
     """Run every statement and question through I, keeping the support labels aligned. `sets`: the
     stories' list answers are sets (`Task.answers_are_sets`), which R with `set_answers` answers
-    item by item. `source` names where they came from (a task's name), for `train`'s restarts.
+    item by item.
 
     A statement line may become several slots (clause splitting): a label naming that line
     then names all of its slots.
@@ -47,7 +46,7 @@ def parse_stories(stories: Sequence[Story], input_map: InputMap, progress: bool 
             n_memories = max(end_of_line[: question.n_statements], default=0)
             supports = tuple(slot for line in question.supports for slot in line_slots[line])
             questions.append((sentences[0], n_memories, supports, answer_form(question.answer)))
-        parsed.append(ParsedStory(memory, questions, sets, source))
+        parsed.append(ParsedStory(memory, questions, sets))
     return parsed
 
 

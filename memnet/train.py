@@ -17,7 +17,6 @@ from memnet.model import MemNN, ModelConfig
 FIT_CHUNK = 20   # stories `fits` answers at a time
 RESTART_STRIDE = 1000   # restart r of seed s trains from seed s + 1000 r (restart 0 is seed s itself)
 ERROR_SAMPLE = 2000   # training stories (at most) on which restarts are compared
-SOURCE_QUESTIONS = 100   # a source with fewer questions in that sample is weighed with the other small ones
 COMPOSE_LR = 0.001   # torch's default for Adam
 OPTIMIZERS = {"adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad, "sgd": torch.optim.SGD}
 CONTINUED = ("lr", "epochs", "seed", "fit_check", "restarts")   # the settings a continued training (`train(init=...)`) takes from `config`
@@ -29,28 +28,17 @@ class TrainLog:
     seconds: float
     examples: int
     training_errors: list[float] = field(default_factory=list)   # per restart run (`config.restarts` > 1)
-    # per run, for stories from several sources: its worst source ("": the small ones, pooled) and that source's error
-    worst_sources: list[tuple[str, float]] = field(default_factory=list)
     restart: int = 0   # the restart kept
 
     def restarts(self) -> dict:
-        """What a checkpoint records of `restarts` (none without): the run kept, and each run's training
-        error and (several sources) its worst source."""
-        if not self.training_errors:
-            return {}
-        return {"restart": self.restart, "training_errors": self.training_errors,
-                **({"worst_sources": [list(worst) for worst in self.worst_sources]} if self.worst_sources else {})}
+        """What a checkpoint records of `restarts` (none without): the run kept and each run's training error."""
+        return {"restart": self.restart, "training_errors": self.training_errors} if self.training_errors else {}
 
     def restarts_said(self) -> str:
-        """The same as a clause for a progress line: ", restart 1 kept (training errors 0.018, 0.005;
-        worst qa17 0.120, qa7 0.040)"."""
+        """The same as a clause for a progress line: ", restart 1 kept (training errors 0.018, 0.005)"."""
         if not self.training_errors:
             return ""
-        said = f", restart {self.restart} kept (training errors {', '.join(f'{e:.3f}' for e in self.training_errors)}"
-        if self.worst_sources:
-            worst = (f"{name or 'small sources'} {e:.3f}" for name, e in self.worst_sources)
-            said += f"; worst {', '.join(worst)}"
-        return said + ")"
+        return f", restart {self.restart} kept (training errors {', '.join(f'{e:.3f}' for e in self.training_errors)})"
 
 
 def shuffled_batches(examples: list[Example], size: int, rng: random.Random) -> list[list[Example]]:
@@ -109,13 +97,9 @@ def train(stories: list[ParsedStory], config: ModelConfig, progress: bool = True
     `seed + RESTART_STRIDE * r`, and keeps the one with the lowest training error (the share of wrong
     answers, supports not counted, to the questions of up to ERROR_SAMPLE training stories drawn by
     the seed), as MemN2N did against its high variance between random starts (arXiv 1503.08895 §4.2);
-    it stops early once a run answers every sampled question right. Stories from several sources
-    (`ParsedStory.source`: a joint model's tasks) are weighed by the error of each run's worst source
-    first, its whole error second: a joint model is meant to do every task, and one run's low total
-    can hide a task it fails. Sources with fewer than SOURCE_QUESTIONS sampled questions count as one,
-    named "". The model's `config.seed` stays the seed given (with `restarts` it reproduces the
-    model); the log says which restart was kept (its weights come from seed + RESTART_STRIDE *
-    `log.restart`) and each run's worst source. Raises ValueError for restarts
+    it stops early once a run answers every sampled question right. The model's `config.seed` stays
+    the seed given (with `restarts` it reproduces the model); the log says which restart was kept
+    (its weights come from seed + RESTART_STRIDE * `log.restart`). Raises ValueError for restarts
     below 1, or above 1 with `init`. The log's `epoch_losses` are the kept run's; its `seconds` cover
     every run and its scoring."""
     check_restarts(config.restarts, init is not None)
@@ -123,35 +107,17 @@ def train(stories: list[ParsedStory], config: ModelConfig, progress: bool = True
         return _fit(stories, config, progress, init)
     start = time.perf_counter()
     sample = random.Random(config.seed).sample(stories, min(len(stories), ERROR_SAMPLE))
-    by_source = _sources(sample)
-    best, errors, worst = None, [], []
+    best, errors = None, []
     for restart in range(config.restarts):
         model, log = _fit(stories, replace(config, seed=config.seed + RESTART_STRIDE * restart), progress, None)
-        scores = {source: evaluate(model, part) for source, part in by_source.items()}
-        errors.append(sum((1.0 - s.accuracy) * s.n for s in scores.values()) / max(sum(s.n for s in scores.values()), 1))
-        worst.append(max(((source, 1.0 - s.accuracy) for source, s in scores.items()), key=lambda w: w[1]))
-        if best is None or (worst[-1][1], errors[-1]) < (worst[best[0]][1], errors[best[0]]):
+        errors.append(1.0 - evaluate(model, sample).accuracy)
+        if best is None or errors[-1] < errors[best[0]]:
             best = (restart, model, log)
         if errors[-1] == 0.0:
             break
     restart, model, log = best
     model.config = replace(model.config, seed=config.seed)   # the checkpoint names the seed that reproduces it
-    several = len({story.source for story in stories}) > 1   # else the worst source is the whole
-    return model, replace(log, seconds=time.perf_counter() - start, training_errors=errors,
-                          worst_sources=worst if several else [], restart=restart)
-
-
-def _sources(sample: list[ParsedStory]) -> dict[str, list[ParsedStory]]:
-    """The sampled stories by source, those of sources with fewer than SOURCE_QUESTIONS questions in the
-    sample pooled under "" (a few questions' error is noise: the bundled recipe has 50-story sources)."""
-    by_source: dict[str, list[ParsedStory]] = {}
-    for story in sample:
-        by_source.setdefault(story.source, []).append(story)
-    pooled = {}
-    for source, part in by_source.items():
-        small = sum(len(story.questions) for story in part) < SOURCE_QUESTIONS
-        pooled.setdefault("" if small else source, []).extend(part)
-    return pooled
+    return model, replace(log, seconds=time.perf_counter() - start, training_errors=errors, restart=restart)
 
 
 def _fit(stories: list[ParsedStory], config: ModelConfig, progress: bool, init: MemNN | None) -> tuple[MemNN, TrainLog]:
