@@ -96,6 +96,7 @@ def test_renaming_redraws_every_entity_and_answer(both_pools):
 def test_everyday_and_world_stories_answer_from_their_supports(both_pools):
     train, _ = both_pools
     kinds = {"unknown": 0, "negation": 0, "list": 0, "they": 0, "before": 0, "nothing": 0}
+    where_person, past_newer = 0, 0
     for seed in range(120):   # "nothing" (after a drop) comes about once in 25 stories
         rng = random.Random(seed)
         story = everyday_story(Drawer(train, rng), rng)
@@ -126,7 +127,14 @@ def test_everyday_and_world_stories_answer_from_their_supports(both_pools):
             elif q.answer not in ("yes", "no"):
                 support = " ".join(story.statements[i] for i in q.supports).lower()
                 assert q.answer.lower() in support or q.answer == "home"
+                if re.fullmatch(r"Where is [A-Z]\w*(?: [A-Z]\w*)?\?", q.text):
+                    where_person += 1
+                    newer = story.statements[q.supports[-1] + 1: q.n_statements]
+                    past_newer += bool(newer and re.search(r"\bnot\b|n't|never|^They|^Then they", newer[0]))
     assert all(n > 0 for n in kinds.values()), kinds
+    # most "where is <person>" questions are asked past a newer negated move or "they" line
+    # (ASK_PAST_NEWER; about a third without it), else O learns "the newest line naming them"
+    assert past_newer > where_person / 2, (past_newer, where_person)
     rng = random.Random(0)
     world = world_story(Drawer(train, rng), rng)
     assert world.questions and all(q.supports for q in world.questions)

@@ -343,6 +343,10 @@ GETS = ("{p} picked up {o}", "{p} took {o}", "{p} grabbed {o}", "{p} got {o}", "
 DROPS = ("{p} dropped {o}", "{p} put down {o}", "{p} left {o} there")
 GROUP_MOVES = ("{a} and {b} went to {l}", "{a} and {b} headed to {l}", "{a} and {b} walked into {l}")
 THEY_GETS = ("They picked up {o}", "They took {o}", "Then they grabbed {o}")
+# How often a person's place is asked right after a newer line that names them but does not place them
+# (a negated move, or "they" taking something): bAbI's "where is" questions almost always rest on the
+# newest line naming the person, so without these O learns "newest mention" and R answers from it.
+ASK_PAST_NEWER = 0.3
 
 
 @dataclass
@@ -418,12 +422,17 @@ def everyday_story(drawer: Drawer, rng: random.Random, events: int = 10) -> Stor
                 state.dropped.pop(obj, None)
                 ask(f"Where is {obj}?", _place_word(place), (got, line))
                 objects.remove(obj)  # where it is after one of them leaves is not told
+                if rng.random() < ASK_PAST_NEWER:
+                    ask(f"Where is {rng.choice((person, other))}?", _place_word(place), (line,))
         elif roll < 0.45 or here is None:
             place = rng.choice([p for p in places + ["home"] if p != here])
             template = rng.choice(HOME if place == "home" else MOVES)
-            state.move(person, place, say(template.format(p=person, l=place)))
+            line = say(template.format(p=person, l=place))
+            state.move(person, place, line)
             if rng.random() < 0.3:  # a negated move right after: the newer memory that must lose
                 say(rng.choice(NOT_MOVES).format(p=person, l=rng.choice([p for p in places if p != place])))
+                if rng.random() < ASK_PAST_NEWER:
+                    ask(f"Where is {person}?", _place_word(place), (line,))
         elif roll < 0.7:
             free = [o for o in objects if o not in state.holder]
             if not free:
