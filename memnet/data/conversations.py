@@ -344,8 +344,9 @@ DROPS = ("{p} dropped {o}", "{p} put down {o}", "{p} left {o} there")
 GROUP_MOVES = ("{a} and {b} went to {l}", "{a} and {b} headed to {l}", "{a} and {b} walked into {l}")
 THEY_GETS = ("They picked up {o}", "They took {o}", "Then they grabbed {o}")
 # How often a person's place is asked right after a newer line that names them but does not place them
-# (a negated move, or "they" taking something): bAbI's "where is" questions almost always rest on the
-# newest line naming the person, so without these O learns "newest mention" and R answers from it.
+# (a negated move, a pick-up or a drop, "they" taking something): bAbI asks "where is <person>" only in
+# stories of moves (tasks 1, 11-13), where the newest line naming them answers, so without these O learns
+# "the newest mention" and R answers from it ("Emily took the apple." -> "Where is Emily?" -> apple).
 ASK_PAST_NEWER = 0.3
 
 
@@ -403,6 +404,12 @@ def everyday_story(drawer: Drawer, rng: random.Random, events: int = 10) -> Stor
         if not story.questions or story.questions[-1] != question:
             story.questions.append(question)
 
+    def ask_past_newer(who: str) -> None:
+        # right after a line that names them without placing them: their place, from the older line
+        if rng.random() < ASK_PAST_NEWER:
+            place, line = state.place[who]
+            ask(f"Where is {who}?", _place_word(place), (line,))
+
     for _ in range(events):
         person = rng.choice(people)
         here = state.place.get(person, (None,))[0]
@@ -422,17 +429,14 @@ def everyday_story(drawer: Drawer, rng: random.Random, events: int = 10) -> Stor
                 state.dropped.pop(obj, None)
                 ask(f"Where is {obj}?", _place_word(place), (got, line))
                 objects.remove(obj)  # where it is after one of them leaves is not told
-                if rng.random() < ASK_PAST_NEWER:
-                    ask(f"Where is {rng.choice((person, other))}?", _place_word(place), (line,))
+                ask_past_newer(rng.choice((person, other)))
         elif roll < 0.45 or here is None:
             place = rng.choice([p for p in places + ["home"] if p != here])
             template = rng.choice(HOME if place == "home" else MOVES)
-            line = say(template.format(p=person, l=place))
-            state.move(person, place, line)
+            state.move(person, place, say(template.format(p=person, l=place)))
             if rng.random() < 0.3:  # a negated move right after: the newer memory that must lose
                 say(rng.choice(NOT_MOVES).format(p=person, l=rng.choice([p for p in places if p != place])))
-                if rng.random() < ASK_PAST_NEWER:
-                    ask(f"Where is {person}?", _place_word(place), (line,))
+                ask_past_newer(person)
         elif roll < 0.7:
             free = [o for o in objects if o not in state.holder]
             if not free:
@@ -443,6 +447,7 @@ def everyday_story(drawer: Drawer, rng: random.Random, events: int = 10) -> Stor
             for obj in some:
                 state.holder[obj] = (person, line)
                 state.dropped.pop(obj, None)
+            ask_past_newer(person)
         elif held:
             obj, _ = rng.choice(held)
             line = say(rng.choice(DROPS).format(p=person, o=obj))
@@ -450,6 +455,7 @@ def everyday_story(drawer: Drawer, rng: random.Random, events: int = 10) -> Stor
             place, move = state.place[person]
             state.dropped[obj] = (place, (line, move))
             state.dropped_last[person] = line
+            ask_past_newer(person)
         else:
             continue
         if rng.random() < 0.5:
