@@ -82,8 +82,10 @@ def fits(model: MemNN, stories: list[ParsedStory]) -> bool:
 def check_restarts(restarts: int, continuing: bool, name: str = "restarts") -> None:
     """Raises ValueError, naming the setting as `name`, unless `restarts` is at least 1, and 1 when
     `continuing` a checkpoint (the command line checks before it parses any story)."""
-    if restarts < 1 or (continuing and restarts > 1):
-        raise ValueError(f"{name} must be at least 1, and 1 when continuing a checkpoint (got {restarts})")
+    if restarts < 1:
+        raise ValueError(f"{name} must be at least 1 (got {restarts}): 1 trains one model")
+    if continuing and restarts > 1:
+        raise ValueError(f"{name} must be 1 when continuing a checkpoint (got {restarts}): the restarts are fresh models")
 
 
 def train(stories: list[ParsedStory], config: ModelConfig, progress: bool = True,

@@ -106,6 +106,9 @@ def test_train_restarts_say_and_record_the_run_kept(tmp_path):
     assert (saved["model"]["seed"], saved["model"]["restarts"]) == (0, 2)
     refused = memnet("train", "--data", str(data), "--restarts", "0", "--out", str(tmp_path / "n"))
     assert refused.returncode == 2 and "--restarts must be at least 1" in refused.stderr and "Traceback" not in refused.stderr
+    assert "continuing" not in refused.stderr   # nothing was being continued
+    refused = memnet("train", "--data", str(data), "--joint", "--init", str(tmp_path / "m"), "--restarts", "2", "--out", str(tmp_path / "n"))
+    assert refused.returncode == 2 and "--restarts must be 1 when continuing a checkpoint" in refused.stderr
 
 
 def test_missing_data_and_model_are_clear_errors(tmp_path):
