@@ -140,6 +140,19 @@ def test_everyday_and_world_stories_answer_from_their_supports(both_pools):
     assert world.questions and all(q.supports for q in world.questions)
 
 
+def test_everyday_stories_name_known_people_a_share_of_the_time(both_pools):
+    train, _ = both_pools
+    known = ["John", "Mary", "Sandra", "Daniel", "Fred"]
+    texts = []
+    for seed in range(60):
+        rng = random.Random(seed)
+        texts.append(" ".join(everyday_story(Drawer(train, rng), rng, known=known).statements))
+    naming = sum(any(re.search(rf"\b{name}\b", text) for name in known) for text in texts)
+    assert 20 < naming < 55, naming   # each of 2-4 people known with KNOWN_PEOPLE = 0.3: about 38 of 60 stories
+    rng = random.Random(0)
+    assert not any(name in " ".join(everyday_story(Drawer(train, rng), rng).statements) for name in known)
+
+
 def test_bench_plain_english_set_parses():
     files = sorted(BENCH_DATA.glob("*.txt"))
     stories = [s for f in files for s in read_stories(f)]
