@@ -6,7 +6,8 @@
 # input map, the unseen-word features, and R's match rows (issue 12). Then writes its per-task scores.
 #   scripts/train_default.sh [BABI_DIR]        (default: ../shared/babi; OUT=folder, default assets/model)
 # Its defaults are the bundled model's recipe (candidate H2 of bench/results/conversations-candidates.md,
-# about 17 min wall on 2 cores); the candidates set other values in the environment:
+# about 17 min wall on 2 cores; its everyday stories are those of commit 91fea11's generator, see
+# assets/README.md); the candidates set other values in the environment:
 #   EVERYDAY=N      everyday main stories (default 2000)
 #   WORLD=N         simulated-world main stories with redrawn names (default 1000)
 #   STORIES=N       interleaved copies of each bAbI task's train stories (memnet conversations --stories; default 50)
