@@ -31,7 +31,11 @@ def main() -> int:
     parser.add_argument("models", nargs="*", default=[None], help="checkpoint folders (default: the bundled model)")
     args = parser.parse_args()
     for path in args.models:
-        net = MemoryNetwork.load(path) if path else MemoryNetwork.load()
+        try:
+            net = MemoryNetwork.load(path) if path else MemoryNetwork.load()
+        except (FileNotFoundError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         print(f"model {path or 'assets/model'}")
         for kind, (a, b) in NAMES.items():
             right = 0
@@ -41,7 +45,7 @@ def main() -> int:
                 got = conversation.ask(question.format(a=a, b=b)).answer
                 right += got == expected
                 if got != expected:
-                    print(f"  wrong: {story.format(a=a, b=b)} {question.format(a=a, b=b)} -> {got} [{expected}]")
+                    print(f"  wrong: {story.format(a=a, b=b)} {question.format(a=a, b=b)} -> {got} (expected {expected})")
             print(f"  {a}, {b} ({kind}): {right} of {len(STORIES)} right")
     return 0
 

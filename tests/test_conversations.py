@@ -130,11 +130,12 @@ def test_everyday_and_world_stories_answer_from_their_supports(both_pools):
                 if re.fullmatch(r"Where is [A-Z]\w*(?: [A-Z]\w*)?\?", q.text):
                     where_person += 1
                     newer = story.statements[q.supports[-1] + 1: q.n_statements]
-                    past_newer += bool(newer and not re.search(r" (?:went|walked|headed|moved|travelled|ran|flew|drove)\b| is (?:in|at)\b|'s (?:in|at)\b", newer[0]))
+                    places = r" (?:went|walked|headed|moved|travelled|ran|flew|drove)\b| is (?:in|at)\b|'s (?:in|at)\b"
+                    past_newer += bool(newer and (re.search(r"\bnot\b|n't|\bnever\b", newer[0]) or not re.search(places, newer[0])))
     assert all(n > 0 for n in kinds.values()), kinds
-    # "where is <person>" asked right past a newer line that does not place them: about half the time
-    # (ASK_PAST_NEWER; a third without it), else O learns "the newest line naming them"
-    assert past_newer > 0.45 * where_person, (past_newer, where_person)
+    # "where is <person>" asked right past a newer line that does not place them: 63% of the time
+    # (ASK_PAST_NEWER; 44% without it), else O learns "the newest line naming them"
+    assert past_newer > 0.55 * where_person, (past_newer, where_person)
     rng = random.Random(0)
     world = world_story(Drawer(train, rng), rng)
     assert world.questions and all(q.supports for q in world.questions)
