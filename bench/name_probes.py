@@ -40,12 +40,13 @@ def main() -> int:
         for kind, (a, b) in NAMES.items():
             right = 0
             for story, question, expected in STORIES:
+                told, asked = story.format(a=a, b=b), question.format(a=a, b=b)
                 conversation = net.conversation()
-                conversation.tell(story.format(a=a, b=b))
-                got = conversation.ask(question.format(a=a, b=b)).answer
+                conversation.tell(told)
+                got = conversation.ask(asked).answer
                 right += got == expected
                 if got != expected:
-                    print(f"  wrong: {story.format(a=a, b=b)} {question.format(a=a, b=b)} -> {got} (expected {expected})")
+                    print(f"  wrong: {told} {asked} -> {got} (expected {expected})")
             print(f"  {a}, {b} ({kind}): {right} of {len(STORIES)} right")
     return 0
 
