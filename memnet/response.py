@@ -19,6 +19,7 @@ import torch
 from memnet import output
 from memnet.batch import Batch, gather_rows, sample_negatives
 from memnet.features import PAD, UNK, key_in, token_key
+from memnet.records import UNKNOWN
 
 if TYPE_CHECKING:
     from memnet.model import MemNN
@@ -202,12 +203,23 @@ def ranked(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_ids: tor
                 item[n_words : n_words + n_phrases] = float("-inf")
                 above = (item > end[b]).nonzero()[:, 0]
                 chosen = above[item[above].argsort(descending=True)] if len(above) else item.argmax()[None]
-                return ",".join(name_of(i) for i in chosen.tolist())
+                return set_answer([name_of(i) for i in chosen.tolist()])
             return local[c - n_words - n_phrases]
 
         values, columns = scores[b].topk(min(top, int(valid[b].sum())))
         rankings.append([(c, name_of(c), v) for c, v in zip(columns.tolist(), values.tolist())])
     return rankings
+
+
+def set_answer(items: Sequence[str]) -> str:
+    """SET's answer from its items (candidates above END, best first): the items that outscore
+    `UNKNOWN`, comma-joined; `UNKNOWN` itself where it is the best. `UNKNOWN` is R's abstention, not a
+    thing held, so "unknown,garden" (R's items for "Where is June?" over a memory without June)
+    abstains, and a real list that `UNKNOWN` trails ("apple,milk,unknown") keeps its items."""
+    items = list(items)
+    if UNKNOWN in items:
+        items = items[: items.index(UNKNOWN)] or [UNKNOWN]
+    return ",".join(items)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from memnet.evaluate import same_answer
 from memnet.input.sentence import SimpleInput
 from memnet.model import ModelConfig
 from memnet.network import MemoryNetwork
+from memnet.response import set_answer
 from memnet.train import train
 
 PEOPLE = ("john", "mary", "sandra", "daniel")
@@ -86,3 +87,11 @@ def test_unlabelled_set_questions_train_on_o_picks():
     config = ModelConfig(hops=3, set_answers=True, unlabelled_picks=True, epochs=1, seed=0)
     _, log = train(stories, config, progress=False)
     assert log.epoch_losses[0] > 0
+
+
+def test_unknown_among_a_sets_items_abstains_or_ends_the_list():
+    """R's abstention word is not a thing held: a set whose best item is `unknown` abstains, and the
+    items below it are not part of the answer."""
+    assert set_answer(["unknown", "garden"]) == "unknown"
+    assert set_answer(["apple", "milk", "unknown", "garden"]) == "apple,milk"
+    assert set_answer(["apple", "milk"]) == "apple,milk"
