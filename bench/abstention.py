@@ -33,6 +33,7 @@ from memnet.batch import collate  # noqa: E402
 from memnet.data.babi import read_stories  # noqa: E402
 from memnet.data.conversations import BENCH_DATA, Drawer, babi_words, everyday_story, pools  # noqa: E402
 from memnet.dataset import make_examples, parse_stories  # noqa: E402
+from memnet.evaluate import same_answer  # noqa: E402
 from memnet.input.sentence import make_input_map  # noqa: E402
 from memnet.records import UNKNOWN  # noqa: E402
 from simworld import RESULTS, machine  # noqa: E402
@@ -47,7 +48,8 @@ def rankings(model, stories) -> list[tuple[bool, bool, float, bool]]:
         chunk = examples[first : first + 64]
         for example, answer in zip(chunk, model.predict(collate(chunk), tokens[first : first + 64], top=3)):
             best = next(((w, s) for w, s in answer.ranking if w != UNKNOWN), ("", -np.inf))
-            out.append((example.answer != UNKNOWN, answer.abstained, best[1], best[0] == example.answer))
+            # lists as sets, as bench/conversations.py scores this set (its lists are all "what is X carrying")
+            out.append((example.answer != UNKNOWN, answer.abstained, best[1], same_answer(best[0], example.answer, sets=True)))
     return out
 
 
