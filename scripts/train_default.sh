@@ -5,9 +5,8 @@
 # interleaved up to 6x, half the bAbI ones renamed, questions without an answer), with the spaCy
 # input map, the unseen-word features, and R's match rows (issue 12). Then writes its per-task scores.
 #   scripts/train_default.sh [BABI_DIR]        (default: ../shared/babi; OUT=folder, default assets/model)
-# Its defaults are the bundled model's recipe (candidate H2 of bench/results/conversations-candidates.md,
-# about 17 min wall on 2 cores; its everyday stories are those of commit 91fea11's generator, see
-# assets/README.md); the candidates set other values in the environment:
+# Its defaults are the bundled model's recipe (candidate ERSK5 of bench/results/conversations-candidates.md,
+# about 40 min wall: three restarts of about 11 min, one after another); the candidates set other values in the environment:
 #   EVERYDAY=N      everyday main stories (default 2000)
 #   WORLD=N         simulated-world main stories with redrawn names (default 1000)
 #   STORIES=N       interleaved copies of each bAbI task's train stories (memnet conversations --stories; default 50)
@@ -20,18 +19,18 @@
 #   MIX_BALANCE=B   more copies of a smaller train file's stories (en's task 3: 1,000 questions among
 #                   en-10k's 10,000 a task), so that it is at least B times the largest (1: every task's
 #                   file about as large); default 0.6 (0: off)
-#   SEED=N          the draw of the conversation data and of training (default 1); the simulated test
+#   SEED=N          the draw of the conversation data and of training (default 5); the simulated test
 #                   sets keep their seeds, so every draw is scored on the same files
 #   EPOCHS=N        training epochs (default 3)
 #   ENTITY_ROLES=1  R reads its first two supports in the question's order (memnet train --entity-roles;
-#                   BABI_SETTINGS has it); default 0 (off)
+#                   BABI_SETTINGS has it); default 1 (0: off)
 #   SET_ANSWERS=1   R answers every candidate above a learned END row, bAbI 8's lists as sets of items
-#                   (memnet train --set-answers; BABI_SETTINGS has it); default 0 (off)
+#                   (memnet train --set-answers; BABI_SETTINGS has it); default 1 (0: off)
 #   INIT=DIR        continue training the checkpoint DIR (memnet train --init: its vocabulary and settings
-#                   stay; EPOCHS, SEED and LR apply), e.g. INIT=assets/model EPOCHS=1 LR=0.01; default: a fresh model
+#                   stay; EPOCHS, SEED and LR apply), e.g. INIT=assets/model RESTARTS=1 EPOCHS=1 LR=0.01; default: a fresh model
 #   LR=X            Adagrad's learning rate (default 0.08)
 #   RESTARTS=R      train R models on the same data from seeds SEED + 1000 r and keep the lowest training
-#                   error (memnet train --restarts; not with INIT); default 1
+#                   error (memnet train --restarts; not with INIT); default 3
 #   WORD_HASHING=H  after training, O's §3.3 word hashing from hop H on (memnet configure --word-hashing:
 #                   a search setting, no weight changes); default 2: the hops after the first, and the
 #                   beam's other first facts (0: off)
@@ -49,7 +48,7 @@ mix="${MIX:-0.3}"
 if [ "$mix" = 0 ]; then ln -s "$work"/babi/*.txt "$work/data/"; else ln -s "$work"/babi/*_test.txt "$work/data/"; fi
 .venv/bin/python -m memnet simulate --out "$work/data" --setting actor+object --difficulty 5 --seed 11
 .venv/bin/python -m memnet simulate --out "$work/data" --setting actor --difficulty 5 --seed 12
-.venv/bin/python -m memnet conversations --babi "$work/babi" --out "$work/conv" --seed "${SEED:-1}" --stories "${STORIES:-50}" --test-stories 0 \
+.venv/bin/python -m memnet conversations --babi "$work/babi" --out "$work/conv" --seed "${SEED:-5}" --stories "${STORIES:-50}" --test-stories 0 \
   --everyday "${EVERYDAY:-2000}" --world "${WORLD:-1000}" --max-factor 6 \
   $( [ "$mix" = 0 ] || echo --mixed "$work/mixed" --mix "$mix" --mix-unknown "${MIX_UNKNOWN:-0.05}" --mix-renamed "${MIX_RENAMED:-0.5}" --mix-balance "${MIX_BALANCE:-0.6}" )
 [ "$mix" = 0 ] || ln -s "$work"/mixed/*_train.txt "$work/data/"   # the bAbI train files with the mixed copies
@@ -62,8 +61,8 @@ ln -s "$work"/conv/*_train.txt "$work/data/"   # training only: the benchmark is
 .venv/bin/python -m memnet train --data "$work/data" --tasks all --joint --input spacy --hops 6 \
   --ngram-buckets 4096 --optimizer adagrad --lr "${LR:-0.08}" --epochs "${EPOCHS:-3}" \
   --hop-maps --support-bigrams --match-source --align-maps --beam 5 --pair-margin 3 --compose 100 --dropout-o-only \
-  --answer-match --unlabelled-picks --min-count 500 --seed "${SEED:-1}" --restarts "${RESTARTS:-1}" --out "$out" \
-  $( [ -z "${INIT:-}" ] || echo --init "$INIT" ) $( [ "${ENTITY_ROLES:-0}" = 0 ] || echo --entity-roles ) $( [ "${SET_ANSWERS:-0}" = 0 ] || echo --set-answers )
+  --answer-match --unlabelled-picks --min-count 500 --seed "${SEED:-5}" --restarts "${RESTARTS:-3}" --out "$out" \
+  $( [ -z "${INIT:-}" ] || echo --init "$INIT" ) $( [ "${ENTITY_ROLES:-1}" = 0 ] || echo --entity-roles ) $( [ "${SET_ANSWERS:-1}" = 0 ] || echo --set-answers )
 # trained without word hashing (its weights are the recipe's as before it existed); O searches with it
 .venv/bin/python -m memnet configure --model "$out" --word-hashing "${WORD_HASHING:-2}"
 .venv/bin/python -m memnet eval --model "$out" --data "$work/data" --json "$out/scores.json" | tee "$out/scores.txt"
