@@ -182,7 +182,8 @@ def rank(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_ids: torch
 def ranked(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_ids: torch.Tensor, sup_keys: torch.Tensor,
            sup_tokens: Sequence[Sequence[Sequence[str]]], top: int) -> list[list[tuple[int, str, float]]]:
     """`rank` with each answer's candidate column. SET (`set_answers`) is named by its items: the
-    candidates above END, best first, at least the best one."""
+    candidates above END, best first, at least the best one. Each name comes once: a SET named like a
+    word ("apple") keeps the better-ranked of the two."""
     scores, valid, _, end = answer_scores(model, q_ids, q_keys, sup_ids, sup_keys)
     scores = scores.masked_fill(~valid, float("-inf"))
     n_words, n_phrases, width = len(model.vocab), model.answer_phrases, sup_ids.shape[2]
@@ -206,8 +207,14 @@ def ranked(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_ids: tor
                 return set_answer([name_of(i) for i in chosen.tolist()])
             return local[c - n_words - n_phrases]
 
-        values, columns = scores[b].topk(min(top, int(valid[b].sum())))
-        rankings.append([(c, name_of(c), v) for c, v in zip(columns.tolist(), values.tolist())])
+        # one more than asked: SET may be named like a word below it ("kitchen", "unknown"), which then goes
+        values, columns = scores[b].topk(min(top + 1, int(valid[b].sum())))
+        ranking, named = [], set()
+        for c, v in zip(columns.tolist(), values.tolist()):
+            if (name := name_of(c)) not in named:
+                named.add(name)
+                ranking.append((c, name, v))
+        rankings.append(ranking[:top])
     return rankings
 
 

@@ -89,6 +89,14 @@ def test_unlabelled_set_questions_train_on_o_picks():
     assert log.epoch_losses[0] > 0
 
 
+def test_a_ranking_names_each_answer_once(model):
+    """SET with one item is named like that item's own candidate: the ranking shows the name once."""
+    net = MemoryNetwork(model, input_map=SimpleInput())
+    net.tell("Mary took the apple. John took the pen.")
+    names = [name for name, _ in net.ask("What is Mary carrying?").ranking]
+    assert names[0] == "apple" and len(names) == len(set(names)) == 5
+
+
 def test_unknown_among_a_sets_items_abstains_or_ends_the_list():
     """R's abstention word is not a thing held: a set whose best item is `unknown` abstains, and the
     items below it are not part of the answer."""
