@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 UNKNOWN = "unknown"   # R's dictionary word for "the memory does not say" (learned from questions without an answer)
+NOTHING = "nothing"   # the empty set, as bAbI's task 8 answers "what is X carrying?" when X holds nothing
 
 
 @dataclass

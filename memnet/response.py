@@ -19,7 +19,7 @@ import torch
 from memnet import output
 from memnet.batch import Batch, gather_rows, sample_negatives
 from memnet.features import PAD, UNK, key_in, token_key
-from memnet.records import UNKNOWN
+from memnet.records import NOTHING, UNKNOWN
 
 if TYPE_CHECKING:
     from memnet.model import MemNN
@@ -220,13 +220,13 @@ def ranked(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_ids: tor
 
 def set_answer(items: Sequence[str]) -> str:
     """SET's answer from its items (candidates above END, best first): the items that outscore
-    `UNKNOWN`, comma-joined; `UNKNOWN` itself where it is the best. `UNKNOWN` is R's abstention, not a
-    thing held, so "unknown,garden" (R's items for "Where is June?" over a memory without June)
-    abstains, and a real list that `UNKNOWN` trails ("apple,milk,unknown") keeps its items."""
+    `UNKNOWN` and `NOTHING`, comma-joined; the better of those two itself where it is the best.
+    Neither is a thing held (R's abstention; the empty set), so "unknown,garden" (R's items for
+    "Where is June?" over a memory without June) abstains, "nothing,apple" is "nothing", and a real
+    list that one of them trails ("apple,milk,unknown", "football,apple,nothing") keeps its items."""
     items = list(items)
-    if UNKNOWN in items:
-        items = items[: items.index(UNKNOWN)] or [UNKNOWN]
-    return ",".join(items)
+    end = next((i for i, item in enumerate(items) if item in (UNKNOWN, NOTHING)), len(items))
+    return ",".join(items[:end] or items[end : end + 1])
 
 
 @dataclass

@@ -97,9 +97,12 @@ def test_a_ranking_names_each_answer_once(model):
     assert names[0] == "apple" and len(names) == len(set(names)) == 5
 
 
-def test_unknown_among_a_sets_items_abstains_or_ends_the_list():
-    """R's abstention word is not a thing held: a set whose best item is `unknown` abstains, and the
-    items below it are not part of the answer."""
+def test_unknown_or_nothing_among_a_sets_items_is_the_answer_or_ends_the_list():
+    """R's abstention word and the empty set are not things held: a set whose best item is `unknown`
+    abstains, one led by `nothing` is "nothing", and the items below either are not part of the answer."""
     assert set_answer(["unknown", "garden"]) == "unknown"
     assert set_answer(["apple", "milk", "unknown", "garden"]) == "apple,milk"
+    assert set_answer(["nothing", "apple"]) == "nothing"
+    assert set_answer(["football", "apple", "nothing", "unknown"]) == "football,apple"
+    assert set_answer(["unknown", "nothing", "apple"]) == "unknown"
     assert set_answer(["apple", "milk"]) == "apple,milk"
