@@ -357,14 +357,6 @@ ASK_PAST_NEWER = 0.3
 # rows, and a bAbI name ("Where is John?") keeps bAbI's habits: measured on two retrains, "John did not
 # go to the garden" -> garden, while "Zorba did not go to the garden" -> kitchen.
 KNOWN_PEOPLE = 0.3
-# How often "what is X carrying?" is asked right after X drops something: bAbI's task 8 rarely drops
-# one of several things just taken ("John picked up the apple, the milk and the football. John dropped
-# the milk."), and without such questions O stops at the take and the drop and R answers "nothing".
-ASK_AFTER_DROP = 0.5
-CARRYING = "What is {p} carrying?"
-# Everyday "what is X carrying?" questions go to a file of this name (`split_carrying`): a task-8 file,
-# whose answers are sets of items (`Task.answers_are_sets`), as bAbI's own carrying questions are.
-LISTS_FILE = "qa8_everyday-lists"
 
 
 @dataclass
@@ -374,7 +366,6 @@ class _Tracker:
     place: dict[str, tuple[str, int]] = field(default_factory=dict)       # person -> (place, line)
     moves: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # person -> every (place, line), oldest first
     dropped_last: dict[str, int] = field(default_factory=dict)             # person -> the line of their newest drop
-    drops_of: dict[int, list[int]] = field(default_factory=dict)           # a pick-up's line -> lines dropping its things
     holder: dict[str, tuple[str, int]] = field(default_factory=dict)      # object -> (person, line)
     dropped: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)  # object -> (place, lines)
 
@@ -393,22 +384,6 @@ class _Tracker:
 
     def carrying(self, person: str) -> list[tuple[str, int]]:
         return [(o, line) for o, (p, line) in self.holder.items() if p == person]
-
-    def carrying_answer(self, person: str) -> tuple[str, tuple[int, ...]] | None:
-        """What `person` holds as a set answer ("apple,milk") with its supports: the lines that picked
-        those things up and the lines that dropped others picked up with them (a list's line is one
-        support for each of its things); "nothing" after a drop, supported by it; None where the answer
-        is not theirs alone to give (nothing taken or dropped, or something held with someone else)."""
-        if any(person in h.split("+") for h, _ in self.holder.values() if "+" in h):
-            return None
-        held = self.carrying(person)
-        if held:
-            lines = {line for _, line in held}
-            supports = lines | {drop for line in lines for drop in self.drops_of.get(line, ())}
-            return ",".join(_place_word(o) for o, _ in held), tuple(sorted(supports))
-        if person in self.dropped_last:
-            return "nothing", (self.dropped_last[person],)
-        return None
 
 
 def _place_word(place: str) -> str:
@@ -485,16 +460,13 @@ def everyday_story(drawer: Drawer, rng: random.Random, events: int = 10, known: 
                 state.dropped.pop(obj, None)
             ask_past_newer(person)
         elif held:
-            obj, got = rng.choice(held)
+            obj, _ = rng.choice(held)
             line = say(rng.choice(DROPS).format(p=person, o=obj))
             del state.holder[obj]
             place, move = state.place[person]
             state.dropped[obj] = (place, (line, move))
             state.dropped_last[person] = line
-            state.drops_of.setdefault(got, []).append(line)
             ask_past_newer(person)
-            if rng.random() < ASK_AFTER_DROP and (carried := state.carrying_answer(person)):
-                ask(CARRYING.format(p=person), *carried)
         else:
             continue
         if rng.random() < 0.5:
@@ -514,10 +486,14 @@ def _ask_about(rng, people, places, objects, state: _Tracker, ask) -> None:
         ask(f"Where is {person}?", _place_word(place), (line,))
     elif kind == "object" and obj is not None and (found := state.where_object(obj)) is not None:
         ask(f"Where is {obj}?", _place_word(found[0]), found[1])
-    elif kind == "carrying" and (carried := state.carrying_answer(person)):
-        # as in bAbI's task 8, a set of items, or "nothing" once they dropped what they took, supported
-        # by the drop (not by a move line: that would pair "X went to Y" with "nothing" for R)
-        ask(CARRYING.format(p=person), *carried)
+    elif kind == "carrying" and len(held := state.carrying(person)) == 1:
+        # one object: a list answer would need R to have seen that very list
+        ask(f"What is {person} carrying?", _place_word(held[0][0]), (held[0][1],))
+    elif kind == "carrying" and not held and person in state.dropped_last \
+            and not any(person in h.split("+") for h, _ in state.holder.values()):   # nor with someone else
+        # as in bAbI's task 8: "nothing" once they dropped what they took, supported by the drop (not by a
+        # move line: that would pair "X went to Y" with "nothing" for R)
+        ask(f"What is {person} carrying?", "nothing", (state.dropped_last[person],))
     elif kind == "before":
         # "before" a place they went to once ("home" too), and not straight from that same place (a pair's move)
         moves = state.moves.get(person, [])
@@ -554,7 +530,7 @@ def _ask_unknown(drawer: Drawer, rng, people, places, objects, state: _Tracker, 
             entity = rng.choice(unplaced)
             ask(f"Where is {entity}?", UNKNOWN, _last_mention(entity, statements))
         else:
-            ask(CARRYING.format(p=drawer.person()), UNKNOWN, ())
+            ask(f"What is {drawer.person()} carrying?", UNKNOWN, ())
 
 
 def _last_mention(entity: str, statements: Sequence[str]) -> tuple[int, ...]:
@@ -566,7 +542,7 @@ def _last_mention(entity: str, statements: Sequence[str]) -> tuple[int, ...]:
 # --- bAbI stories with their words mixed across tasks -------------------------------------------
 
 PLACE_BEFORE = re.compile(r"\b(?:to|in|into) the ([a-z]+)\b")
-BABI_UNKNOWN_ASKS = ("Where is {p}?", "Where is {p}?", "Where is the {n}?", CARRYING)
+BABI_UNKNOWN_ASKS = ("Where is {p}?", "Where is {p}?", "Where is the {n}?", "What is {p} carrying?")
 
 
 def babi_places(stories: Sequence[Story], nouns: Iterable[str]) -> frozenset[str]:
@@ -732,8 +708,7 @@ def write_conversations(out: str | Path, babi: str | Path, seed: int = 0, tasks:
                         max_factor: float = 10.0, rename_share: float = 0.5,
                         exclude: Sequence[str | Path] = ()) -> dict[str, int]:
     """Write `<task>-conv_train.txt` / `_test.txt` per bAbI task under `babi`, plus
-    `qa0_everyday-conv_*`, its "what is X carrying?" questions in `qa8_everyday-lists-conv_*` (set
-    answers, `split_carrying`) and `qa0_simworld-conv_*`; returns the questions written per file.
+    `qa0_everyday-conv_*` and `qa0_simworld-conv_*`; returns the questions written per file.
 
     Per bAbI task, `stories` train stories (`test_stories` test stories) are main stories, a share
     `rename_share` of them redrawn; everyday and world mains are `everyday` and `world` stories
@@ -760,7 +735,7 @@ def write_conversations(out: str | Path, babi: str | Path, seed: int = 0, tasks:
         groups.append(("qa0_everyday", ((r, None, "everyday") for r in _rngs(seed, split, "everyday", round(everyday * share)))))
         groups.append(("qa0_simworld", ((r, None, "world") for r in _rngs(seed, split, "simworld", round(world * share)))))
         for name, items in groups:
-            lines, lists = [], []
+            lines = []
             for rng, story, kind in items:
                 drawer = Drawer(train_pools, rng)
                 if kind == "everyday":
@@ -771,28 +746,13 @@ def write_conversations(out: str | Path, babi: str | Path, seed: int = 0, tasks:
                     story = rename(story, kind, drawer)
                 taken = drawer.taken | (story_entities(story, kind) if isinstance(kind, Entities) else set())
                 others = [s for s in sources if s[0] is not kind]
-                told = conversation(story, train_pools, rng, max_factor, others, taken)
-                if kind == "everyday":
-                    told, carried = split_carrying(told)
-                    lists += babi_lines(carried) if carried.questions else []
-                lines += babi_lines(told)
-            for file, file_lines in ((name, lines), (LISTS_FILE, lists)):
-                if file_lines:
-                    path = out / f"{file}-conv_{split}.txt"
-                    path.write_text("".join(line + "\n" for line in file_lines))
-                    written[path.name] = sum("\t" in line for line in file_lines)
+                lines += babi_lines(conversation(story, train_pools, rng, max_factor, others, taken))
+            if not lines:
+                continue
+            path = out / f"{name}-conv_{split}.txt"
+            path.write_text("".join(line + "\n" for line in lines))
+            written[path.name] = sum("\t" in line for line in lines)
     return written
-
-
-def split_carrying(story: Story) -> tuple[Story, Story]:
-    """`story` without its "what is X carrying?" questions (`CARRYING`), and a story of those alone,
-    its statements cut after the last one's: written to `LISTS_FILE`, a task-8 file, R answers them as
-    sets of items, as it answers bAbI's own."""
-    carrying = re.compile(re.escape(CARRYING).replace(re.escape("{p}"), ".+"))
-    asked = [q for q in story.questions if carrying.fullmatch(q.text)]
-    rest = [q for q in story.questions if not carrying.fullmatch(q.text)]
-    end = max((q.n_statements for q in asked), default=0)
-    return Story(story.statements, rest), Story(story.statements[:end], asked)
 
 
 def _rngs(seed: int, split: str, name: str, n: int) -> Iterable[random.Random]:
