@@ -495,19 +495,16 @@ def _ask_about(rng, people, places, objects, state: _Tracker, ask) -> None:
         # move line: that would pair "X went to Y" with "nothing" for R)
         ask(f"What is {person} carrying?", "nothing", (state.dropped_last[person],))
     elif kind == "before":
-        # "before" a place they went to once ("home" too), and not straight from that same place (a pair's move)
+        # "before" a place they went to once, and not straight from that same place (a pair's move)
         moves = state.moves.get(person, [])
-        once = [i for i in range(1, len(moves)) if moves[i - 1][0] != moves[i][0]
+        once = [i for i in range(1, len(moves)) if moves[i][0] != "home" and moves[i - 1][0] != moves[i][0]
                 and sum(p == moves[i][0] for p, _ in moves) == 1]
         if once:
             i = rng.choice(once)
             ask(f"Where was {person} before {moves[i][0]}?", _place_word(moves[i - 1][0]), (moves[i - 1][1], moves[i][1]))
     elif kind == "yes/no" and person in state.place:
         place, line = state.place[person]
-        # a "no" names a place they left half the time: the older line that names it must lose to the newer
-        left = [p for p, _ in state.moves[person] if p not in (place, "home")]
-        asked = place if place != "home" and rng.random() < 0.5 else \
-            rng.choice(left) if left and rng.random() < 0.5 else rng.choice([p for p in places if p != place])
+        asked = place if place != "home" and rng.random() < 0.5 else rng.choice([p for p in places if p != place])
         ask(f"Is {person} in {asked}?", "yes" if asked == place else "no", (line,))
 
 
