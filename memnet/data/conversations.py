@@ -42,7 +42,7 @@ from memnet.data.babi import Question, Story, load_tasks, parse_task_range
 from memnet.data.world import Question as WorldQuestion, WorldConfig, generate, setting_config
 from memnet.features import answer_form
 from memnet.input.coref import name_gender
-from memnet.records import UNKNOWN
+from memnet.records import NOTHING, UNKNOWN
 
 BENCH_DATA = Path(__file__).resolve().parents[2] / "bench" / "data"  # the hand-written plain-English set
 HELD_OUT_SHARE = 4  # one word in four is held out for the benchmark
@@ -493,7 +493,7 @@ def _ask_about(rng, people, places, objects, state: _Tracker, ask) -> None:
             and not any(person in h.split("+") for h, _ in state.holder.values()):   # nor with someone else
         # as in bAbI's task 8: "nothing" once they dropped what they took, supported by the drop (not by a
         # move line: that would pair "X went to Y" with "nothing" for R)
-        ask(f"What is {person} carrying?", "nothing", (state.dropped_last[person],))
+        ask(f"What is {person} carrying?", NOTHING, (state.dropped_last[person],))
     elif kind == "before":
         # "before" a place they went to once, and not straight from that same place (a pair's move)
         moves = state.moves.get(person, [])
