@@ -40,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from memnet import checkpoint  # noqa: E402
 from memnet.data.babi import Story, load_tasks, parse_task_range, read_stories  # noqa: E402
-from memnet.data.conversations import (BENCH_DATA, UNKNOWN, Drawer, Pools, answerable, distractors, from_world, interleave,  # noqa: E402
-                                       pools, rename, story_entities, task_entities)
+from memnet.data.conversations import (BENCH_DATA, UNKNOWN, Drawer, Entities, Pools, answerable, distractors,  # noqa: E402
+                                       from_world, interleave, pools, rename, story_entities, task_entities)
 from memnet.data.world import generate, setting_config  # noqa: E402
 from memnet.dataset import parse_stories  # noqa: E402
 from memnet.evaluate import evaluate  # noqa: E402
@@ -67,6 +67,13 @@ def first_questions(stories: list[Story], n: int) -> list[Story]:
 
 
 SHOW_ERRORS: set[str] = set()   # --show-errors: the sets whose wrong answers are printed
+
+
+def renamed_set(stories: list[Story], entities: Entities, held: Pools, rng: random.Random) -> tuple[list[Story], int]:
+    """`stories` with every entity redrawn from the held-out pools `held`, less the questions whose
+    answer is then nowhere in memory (`answerable`); and how many of those were dropped."""
+    renamed = [answerable(story, rename(story, entities, Drawer(held, rng)), entities) for story in stories]
+    return [s for s, _ in renamed if s.questions], sum(n for _, n in renamed)
 
 
 def score(model, input_map, stories: list[Story], sets: bool = False, label: str = "") -> dict:
@@ -126,10 +133,7 @@ def main() -> int:
                 extra = distractors(rng, lambda: Drawer(seen, rng, taken), others, need, everyday=False)
                 merged.append(interleave(story, extra, factor, rng))
             results[f"interleaved x{factor}"][task.name] = score(model, I, merged, sets, f"interleaved x{factor} {task.name}")
-        renamed = [answerable(story, rename(story, entities[task.name], Drawer(held, rng)), entities[task.name])
-                   for story in stories]
-        dropped[task.name] = sum(n for _, n in renamed)
-        kept = [s for s, _ in renamed if s.questions]
+        kept, dropped[task.name] = renamed_set(stories, entities[task.name], held, rng)
         results["renamed"][task.name] = score(model, I, kept, sets, f"renamed {task.name}") if kept else {"accuracy": None, "n": 0}
         print(task.name, {k: v[task.name] for k, v in results.items()}, flush=True)
     world = setting_config("actor+object", difficulty=5, **UNSEEN_NAMES)
