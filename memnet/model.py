@@ -123,14 +123,20 @@ def link_halves(sup_ids: np.ndarray, sup_keys: np.ndarray, q_keys: np.ndarray, c
 
 def question_sides(sup_ids: np.ndarray, sup_keys: np.ndarray, q_keys: np.ndarray, content_word: np.ndarray) -> np.ndarray:
     """`entity_roles`' side of the question each of two supports (B, 2, L) speaks of, for questions
-    with keys (B, Lq): (B, 2), the half of the question (0: none, 1, 2; `half`) where the support's
-    own content words (those the other support lacks) stand, words the question holds twice aside:
-    "Is the red square left of the yellow square?": the support holding "red" is about side 1, the
-    one holding "yellow" about side 2."""
+    with keys (B, Lq): (B, 2), 1 or 2 as the support's own content words (those the other support
+    lacks; words the question holds twice aside) stand earlier or later in the question than the
+    other support's, 0 where it has none: "Is the red square left of the yellow square?": the
+    support holding "red" is about side 1, the one holding "yellow" about side 2. The order of the
+    two, not the question's halves, decides where both have such words: "How do you go from the
+    kitchen to the garden?" holds both in its second half. Where only one has them, the half of the
+    question they stand in (`half`)."""
     own = (sup_keys != 0) & content_word[sup_ids] & ~shared_words(sup_ids, sup_keys, content_word)
     hits = sup_keys[:, :, :, None] == q_keys[:, None, None, :]                       # (B, 2, L, Lq)
     once = (q_keys[:, :, None] == q_keys[:, None, :]).sum(-1) == 1                   # (B, Lq)
-    return half(hits.argmax(-1), own & (hits & once[:, None, None, :]).any(-1), (q_keys != 0).sum(-1)[:, None])
+    positions, marked = hits.argmax(-1), own & (hits & once[:, None, None, :]).any(-1)
+    mean = (positions * marked).sum(-1) / np.maximum(marked.sum(-1), 1)              # (B, 2)
+    ordered = 1 + (mean > mean[:, ::-1])
+    return np.where(marked.any(-1).all(-1, keepdims=True), ordered, half(positions, marked, (q_keys != 0).sum(-1)[:, None]))
 
 
 class MemNN(nn.Module):

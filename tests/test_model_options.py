@@ -402,6 +402,11 @@ def test_roles_read_the_linking_entity_and_which_side_of_the_question_a_support_
     sup, sup_keys = _ids(options_model, "the triangle is left of the yellow square", "the red square is above the triangle")
     link, side = (f(sup.numpy(), sup_keys.numpy(), q_keys[:, 0].numpy(), options_model.content_word) for f in (link_halves, question_sides))
     assert link.tolist() == [[1, 2]] and side.tolist() == [[2, 1]]
+    # both entities in the question's second half: their order decides, for words without rows too
+    for kitchen, garden in (("kitchen", "garden"), ("psychology", "wibble")):
+        q_ids, q_keys = _ids(options_model, f"how do you go from the {kitchen} to the {garden}")
+        sup, sup_keys = _ids(options_model, f"the {garden} is east of the office", f"the office is north of the {kitchen}")
+        assert question_sides(sup.numpy(), sup_keys.numpy(), q_keys[:, 0].numpy(), options_model.content_word).tolist() == [[2, 1]]
 
 
 def test_entity_roles_needs_an_r_that_reads_the_order(options_model):
