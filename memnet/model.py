@@ -86,12 +86,15 @@ def alignment(sup_ids: np.ndarray, in_question: np.ndarray) -> np.ndarray:
     return np.where(in_question.any(-1), 1 + (2 * first >= length), 0)
 
 
+def mean_position(positions: np.ndarray, marked: np.ndarray) -> np.ndarray:
+    """(B, K): the mean of the `marked` words' `positions` (both (B, K, L)); 0 where none is marked."""
+    return (positions * marked).sum(-1) / np.maximum(marked.sum(-1), 1)
+
+
 def half(positions: np.ndarray, marked: np.ndarray, length: np.ndarray) -> np.ndarray:
     """(B, K): 0 if no word is `marked` (B, K, L), else 1 or 2 as the marked words' `positions`
     (B, K, L), on average, fall in the first or second half of `length` (broadcast to (B, K))."""
-    count = marked.sum(-1)
-    mean = (positions * marked).sum(-1) / np.maximum(count, 1)
-    return np.where(count > 0, 1 + (2 * mean >= length), 0)
+    return np.where(marked.any(-1), 1 + (2 * mean_position(positions, marked) >= length), 0)
 
 
 def swapped(side: np.ndarray) -> np.ndarray:
@@ -134,7 +137,7 @@ def question_sides(sup_ids: np.ndarray, sup_keys: np.ndarray, q_keys: np.ndarray
     hits = sup_keys[:, :, :, None] == q_keys[:, None, None, :]                       # (B, 2, L, Lq)
     once = (q_keys[:, :, None] == q_keys[:, None, :]).sum(-1) == 1                   # (B, Lq)
     positions, marked = hits.argmax(-1), own & (hits & once[:, None, None, :]).any(-1)
-    mean = (positions * marked).sum(-1) / np.maximum(marked.sum(-1), 1)              # (B, 2)
+    mean = mean_position(positions, marked)                                          # (B, 2)
     ordered = 1 + (mean > mean[:, ::-1])
     return np.where(marked.any(-1).all(-1, keepdims=True), ordered, half(positions, marked, (q_keys != 0).sum(-1)[:, None]))
 
