@@ -232,6 +232,8 @@ def main() -> None:
                              "(MemN2N §4.2; a run that fits its sampled training answers ends the restarts)")
     parser.add_argument("--fit-check", type=int, default=BABI_SETTINGS["fit_check"],
                         help="every this many epochs, stop a training once all its answers and supports are right (0: never)")
+    parser.add_argument("--average", type=int, default=BABI_SETTINGS.get("average", 0),
+                        help="keep the mean of this many weight snapshots over each training's last epoch (0: the last weights)")
     parser.add_argument("--cache", type=Path, default=CACHE,
                         help="folder for I's parse of each task, reused while the stories and I are unchanged")
     parser.add_argument("--no-cache", action="store_true", help="parse every task afresh and keep nothing")
@@ -239,7 +241,7 @@ def main() -> None:
     args = parser.parse_args()
     configure()
     config = ModelConfig(**{**BABI_SETTINGS, "hops": args.hops, "ngram_buckets": args.ngram_buckets,
-                            "epochs": args.epochs, "fit_check": args.fit_check, "restarts": args.restarts,
+                            "epochs": args.epochs, "fit_check": args.fit_check, "restarts": args.restarts, "average": args.average,
                             "input_map": args.input})
     start, load_before = time.perf_counter(), os.getloadavg()[0]
     settings = {}

@@ -28,7 +28,7 @@ def _model_config(args: argparse.Namespace) -> ModelConfig:
                        align_maps=args.align_maps, nonlinear=args.nonlinear,
                        skip_found_negatives=args.skip_found_negatives, scan_hinges=args.scan_hinges,
                        answer_match=args.answer_match, min_count=args.min_count, unlabelled_picks=args.unlabelled_picks,
-                       fit_check=args.fit_check, beam=args.beam, pair_margin=args.pair_margin, compose=args.compose,
+                       fit_check=args.fit_check, average=args.average, beam=args.beam, pair_margin=args.pair_margin, compose=args.compose,
                        dropout_o_only=args.dropout_o_only, word_hashing=args.word_hashing, entity_roles=args.entity_roles,
                        set_answers=args.set_answers, restarts=args.restarts)
 
@@ -205,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dropout-o-only", action="store_true", help="word dropout in O's loss only (R trains on the words as written)")
     p.add_argument("--min-count", type=int, default=defaults.min_count,
                    help="words seen fewer times in training stay unseen (default 1: every word)")
+    p.add_argument("--average", type=int, default=defaults.average,
+                   help="keep the mean of this many snapshots of the weights, evenly spaced over the last epoch "
+                        "(stochastic weight averaging; 0: the last weights)")
     p.add_argument("--fit-check", type=int, default=defaults.fit_check,
                    help="every this many epochs, stop once every training answer and support is right (0: never)")
     p.add_argument("--restarts", type=int, default=defaults.restarts,

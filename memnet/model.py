@@ -55,6 +55,7 @@ class ModelConfig:
     optimizer: str = "adam"          # "adam", "adagrad" or "sgd" (the paper's)
     epochs: int = 10
     batch_size: int = 32
+    average: int = 0                 # the weights kept are the mean of this many snapshots over the last epoch (SWA; 0: the last)
     fit_check: int = 0               # every this many epochs, stop if all training answers and supports are right
     restarts: int = 1                # train this many from different seeds, keep the lowest training error (MemN2N §4.2)
     negatives: int = 100             # sampled negatives per hinge

@@ -17,7 +17,7 @@ from memnet.memory.slots import Memory
 from memnet.model import BABI_SETTINGS, MemNN, ModelConfig, alignment, link_halves, question_sides
 from memnet.network import MemoryNetwork, Recall
 from memnet.input.sentence import Sentence, SimpleInput
-from memnet.train import fits, train
+from memnet.train import WeightMean, fits, train
 from tests.helpers import BABI_EN
 
 OPTIONS = {"hop_maps": True, "support_bigrams": True, "match_source": True, "nonlinear": True, "align_maps": True,
@@ -240,6 +240,29 @@ def test_restarts_end_at_the_first_run_that_fits(stories):
     _, log = train(stories, config, progress=False)
     assert log.training_errors == [0.0] and log.restart == 0
 
+
+
+def test_weight_mean_keeps_the_mean_of_the_last_epochs_snapshots(stories, options_model):
+    model = MemNN(ModelConfig(hops=2), options_model.vocab)
+    mean = WeightMean(model, n_steps=6, snapshots=3)   # after steps 1, 3 and 5
+    for step in range(6):
+        with torch.no_grad():
+            model.U_R.weight.fill_(float(step))
+        mean.step(step)
+    mean.apply()
+    assert torch.all(model.U_R.weight == (1 + 3 + 5) / 3)
+    untouched = model.U_O.weight.clone()
+    WeightMean(model, n_steps=6, snapshots=0).apply()   # 0: the last weights stay
+    assert torch.equal(model.U_O.weight, untouched)
+
+
+def test_averaging_changes_the_kept_weights_only_when_asked(stories):
+    plain, _ = train(stories, ModelConfig(hops=2, epochs=2, seed=3), progress=False)
+    last, _ = train(stories, ModelConfig(hops=2, epochs=2, seed=3, average=1), progress=False)   # the last step only
+    assert torch.equal(plain.U_R.weight, last.U_R.weight)
+    averaged, _ = train(stories, ModelConfig(hops=2, epochs=2, seed=3, average=5), progress=False)
+    assert not torch.allclose(plain.U_R.weight, averaged.U_R.weight)
+    assert evaluate(averaged, stories).accuracy >= evaluate(plain, stories).accuracy - 0.1
 
 
 @pytest.fixture(scope="module")
