@@ -19,7 +19,7 @@ RESTART_STRIDE = 1000   # restart r of seed s trains from seed s + 1000 r (resta
 ERROR_SAMPLE = 2000   # training stories (at most) on which restarts are compared
 COMPOSE_LR = 0.001   # torch's default for Adam
 OPTIMIZERS = {"adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad, "sgd": torch.optim.SGD}
-CONTINUED = ("lr", "epochs", "seed", "fit_check", "restarts")   # the settings a continued training (`train(init=...)`) takes from `config`
+CONTINUED = ("lr", "epochs", "seed", "fit_check", "restarts", "average")   # the settings a continued training (`train(init=...)`) takes from `config`
 
 
 @dataclass
