@@ -232,7 +232,7 @@ def main() -> None:
                              "(MemN2N §4.2; a run that fits its sampled training answers ends the restarts)")
     parser.add_argument("--fit-check", type=int, default=BABI_SETTINGS["fit_check"],
                         help="every this many epochs, stop a training once all its answers and supports are right (0: never)")
-    parser.add_argument("--average", type=int, default=BABI_SETTINGS.get("average", 0),
+    parser.add_argument("--average", type=int, default=BABI_SETTINGS["average"],
                         help="keep the mean of this many weight snapshots over each training's last epoch (0: the last weights)")
     parser.add_argument("--cache", type=Path, default=CACHE,
                         help="folder for I's parse of each task, reused while the stories and I are unchanged")

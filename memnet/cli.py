@@ -41,6 +41,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.init and not args.joint:
         raise ValueError("--init continues one checkpoint: it needs --joint")
     check_restarts(args.restarts, bool(args.init), "--restarts")
+    if args.average < 0:
+        raise ValueError(f"--average must be at least 0 (got {args.average}): 0 keeps the last weights")
     config = _model_config(args)
     init = checkpoint.load(args.init) if args.init else None
     if init is not None:   # say which settings flags the checkpoint's own settings override

@@ -73,7 +73,7 @@ class ModelConfig:
 BABI_SETTINGS = {"hops": 6, "ngram_buckets": 4096, "optimizer": "adagrad", "lr": 0.08, "epochs": 40, "fit_check": 5,
                  "hop_maps": True, "support_bigrams": True, "match_source": True, "align_maps": True,
                  "skip_found_negatives": True, "beam": 5, "pair_margin": 3.0,
-                 "compose": 100, "dropout_o_only": True, "entity_roles": True, "set_answers": True}
+                 "compose": 100, "dropout_o_only": True, "entity_roles": True, "set_answers": True, "average": 10}
 
 
 ALIGNMENTS = 3  # where a support's first question word stands: nowhere, first half, second half

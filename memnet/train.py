@@ -74,9 +74,12 @@ class WeightMean:
     `snapshots` copies of every weight, taken after evenly spaced steps of its `n_steps` (the last
     step among them). The last epoch's mean replaces the weights when training ends: the end of a
     joint run then depends less on its last few batches, which move a task such as bAbI 7 by
-    several points from one draw to the next. `snapshots` 0 keeps the last weights."""
+    several points from one draw to the next. `snapshots` 0 keeps the last weights; below 0 raises
+    ValueError."""
 
     def __init__(self, model: MemNN, n_steps: int, snapshots: int):
+        if snapshots < 0:
+            raise ValueError(f"average must be at least 0 (got {snapshots}): 0 keeps the last weights")
         self.model = model
         self.at = {(n_steps * (i + 1)) // snapshots - 1 for i in range(snapshots)} if snapshots else set()
         self.total: list[torch.Tensor] | None = None
@@ -174,6 +177,7 @@ def _fit(stories: list[ParsedStory], config: ModelConfig, progress: bool, init: 
     losses = []
     start = time.perf_counter()
     bar = tqdm(total=config.epochs * len(examples), desc="train", unit="q", disable=not progress, leave=False)
+    mean = WeightMean(model, 0, 0)   # each epoch starts its own; the last one's is kept
     for epoch in range(config.epochs):
         epoch_loss = 0.0
         batches = shuffled_batches(examples, config.batch_size, order)

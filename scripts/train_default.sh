@@ -30,7 +30,8 @@
 #                   stay; EPOCHS, SEED and LR apply), e.g. INIT=assets/model RESTARTS=1 EPOCHS=1 LR=0.01; default: a fresh model
 #   LR=X            Adagrad's learning rate (default 0.08)
 #   AVERAGE=N       keep the mean of N weight snapshots over the last epoch (memnet train --average:
-#                   stochastic weight averaging; BABI_SETTINGS has 10); default 10 (0: the last weights)
+#                   stochastic weight averaging; BABI_SETTINGS has 10, candidate AV5 used 10); default 0
+#                   (the last weights, as ERSK5 was trained)
 #   RESTARTS=R      train R models on the same data from seeds SEED + 1000 r and keep the lowest training
 #                   error (memnet train --restarts; not with INIT); default 3
 #   WORD_HASHING=H  after training, O's §3.3 word hashing from hop H on (memnet configure --word-hashing:
@@ -63,7 +64,7 @@ ln -s "$work"/conv/*_train.txt "$work/data/"   # training only: the benchmark is
 .venv/bin/python -m memnet train --data "$work/data" --tasks all --joint --input spacy --hops 6 \
   --ngram-buckets 4096 --optimizer adagrad --lr "${LR:-0.08}" --epochs "${EPOCHS:-3}" \
   --hop-maps --support-bigrams --match-source --align-maps --beam 5 --pair-margin 3 --compose 100 --dropout-o-only \
-  --answer-match --unlabelled-picks --min-count 500 --seed "${SEED:-5}" --restarts "${RESTARTS:-3}" --average "${AVERAGE:-10}" --out "$out" \
+  --answer-match --unlabelled-picks --min-count 500 --seed "${SEED:-5}" --restarts "${RESTARTS:-3}" --average "${AVERAGE:-0}" --out "$out" \
   $( [ -z "${INIT:-}" ] || echo --init "$INIT" ) $( [ "${ENTITY_ROLES:-1}" = 0 ] || echo --entity-roles ) $( [ "${SET_ANSWERS:-1}" = 0 ] || echo --set-answers )
 # trained without word hashing (its weights are the recipe's as before it existed); O searches with it
 .venv/bin/python -m memnet configure --model "$out" --word-hashing "${WORD_HASHING:-2}"

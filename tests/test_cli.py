@@ -98,12 +98,14 @@ def test_train_restarts_say_and_record_the_run_kept(tmp_path):
     lines = (BABI_EN / f"{TASK1}_train.txt").read_text().splitlines()[:150]
     (data / f"{TASK1}_train.txt").write_text("\n".join(lines) + "\n")
     trained = memnet("train", "--data", str(data), "--joint", "--epochs", "1", "--lr", "0.001", "--restarts", "2",
-                     "--out", str(tmp_path / "m"))
+                     "--average", "3", "--out", str(tmp_path / "m"))
     assert trained.returncode == 0, trained.stderr
     saved = json.loads((tmp_path / "m" / "config.json").read_text())
     assert len(saved["training_errors"]) == 2 and saved["restart"] in (0, 1)
     assert f"restart {saved['restart']} kept (training errors" in trained.stdout
-    assert (saved["model"]["seed"], saved["model"]["restarts"]) == (0, 2)
+    assert (saved["model"]["seed"], saved["model"]["restarts"], saved["model"]["average"]) == (0, 2, 3)
+    refused = memnet("train", "--data", str(data), "--average", "-1", "--out", str(tmp_path / "n"))
+    assert refused.returncode == 2 and "--average must be at least 0" in refused.stderr and "Traceback" not in refused.stderr
     refused = memnet("train", "--data", str(data), "--restarts", "0", "--out", str(tmp_path / "n"))
     assert refused.returncode == 2 and "--restarts must be at least 1" in refused.stderr and "Traceback" not in refused.stderr
     assert "continuing" not in refused.stderr   # nothing was being continued

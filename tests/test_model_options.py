@@ -254,6 +254,8 @@ def test_weight_mean_keeps_the_mean_of_the_last_epochs_snapshots(stories, option
     untouched = model.U_O.weight.clone()
     WeightMean(model, n_steps=6, snapshots=0).apply()   # 0: the last weights stay
     assert torch.equal(model.U_O.weight, untouched)
+    with pytest.raises(ValueError, match="average must be at least 0"):
+        WeightMean(model, n_steps=6, snapshots=-1)
 
 
 def test_averaging_changes_the_kept_weights_only_when_asked(stories):
