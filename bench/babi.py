@@ -239,6 +239,8 @@ def main() -> None:
     parser.add_argument("--no-cache", action="store_true", help="parse every task afresh and keep nothing")
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder for babi.json and babi.md")
     args = parser.parse_args()
+    if args.average < 0:
+        parser.error(f"--average must be at least 0 (got {args.average}): 0 keeps the last weights")
     configure()
     config = ModelConfig(**{**BABI_SETTINGS, "hops": args.hops, "ngram_buckets": args.ngram_buckets,
                             "epochs": args.epochs, "fit_check": args.fit_check, "restarts": args.restarts, "average": args.average,

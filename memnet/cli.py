@@ -208,8 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-count", type=int, default=defaults.min_count,
                    help="words seen fewer times in training stay unseen (default 1: every word)")
     p.add_argument("--average", type=int, default=defaults.average,
-                   help="keep the mean of this many snapshots of the weights, evenly spaced over the last epoch "
-                        "(stochastic weight averaging; 0: the last weights)")
+                   help="keep the mean of up to this many snapshots of the weights, evenly spaced over the last "
+                        "epoch (stochastic weight averaging; default 0: the last weights)")
     p.add_argument("--fit-check", type=int, default=defaults.fit_check,
                    help="every this many epochs, stop once every training answer and support is right (0: never)")
     p.add_argument("--restarts", type=int, default=defaults.restarts,

@@ -71,11 +71,11 @@ def optimizers(model: MemNN, config: ModelConfig) -> list[torch.optim.Optimizer]
 
 class WeightMean:
     """Stochastic weight averaging (Izmailov et al. 2018, arXiv 1803.05407) over one epoch: the mean of
-    `snapshots` copies of every weight, taken after evenly spaced steps of its `n_steps` (the last
-    step among them). The last epoch's mean replaces the weights when training ends: the end of a
-    joint run then depends less on its last few batches, which move a task such as bAbI 7 by
-    several points from one draw to the next. `snapshots` 0 keeps the last weights; below 0 raises
-    ValueError."""
+    up to `snapshots` copies of every weight, taken after evenly spaced steps of its `n_steps` (the
+    last step among them; one per step when the epoch has fewer). The last epoch's mean replaces the
+    weights when training ends, unchecked against `fit_check`: the end of a joint run then depends
+    less on its last few batches, which move a task such as bAbI 7 by several points from one draw
+    to the next. `snapshots` 0 keeps the last weights; below 0 raises ValueError."""
 
     def __init__(self, model: MemNN, n_steps: int, snapshots: int):
         if snapshots < 0:
@@ -125,7 +125,7 @@ def check_restarts(restarts: int, continuing: bool, name: str = "restarts") -> N
 def train(stories: list[ParsedStory], config: ModelConfig, progress: bool = True,
           init: MemNN | None = None) -> tuple[MemNN, TrainLog]:
     """Fit a fresh model on parsed stories, or continue training `init` (a loaded checkpoint, changed in
-    place): its vocabulary and settings stay, `config` gives only the lr, epochs, seed and fit check,
+    place): its vocabulary and settings stay, `config` gives only the settings in CONTINUED,
     and the optimizer starts afresh (checkpoints keep no optimizer state). A word the checkpoint's
     vocabulary lacks stays unseen (§3.5). The same stories, config and seed give the same weights.
 

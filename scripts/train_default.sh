@@ -27,7 +27,7 @@
 #   SET_ANSWERS=1   R answers every candidate above a learned END row, bAbI 8's lists as sets of items
 #                   (memnet train --set-answers; BABI_SETTINGS has it); default 1 (0: off)
 #   INIT=DIR        continue training the checkpoint DIR (memnet train --init: its vocabulary and settings
-#                   stay; EPOCHS, SEED and LR apply), e.g. INIT=assets/model RESTARTS=1 EPOCHS=1 LR=0.01; default: a fresh model
+#                   stay; EPOCHS, SEED, LR and AVERAGE apply), e.g. INIT=assets/model RESTARTS=1 EPOCHS=1 LR=0.01; default: a fresh model
 #   LR=X            Adagrad's learning rate (default 0.08)
 #   AVERAGE=N       keep the mean of N weight snapshots over the last epoch (memnet train --average:
 #                   stochastic weight averaging; BABI_SETTINGS has 10, candidate AV5 used 10); default 0
@@ -58,7 +58,7 @@ if [ "$mix" = 0 ]; then ln -s "$work"/babi/*.txt "$work/data/"; else ln -s "$wor
 ln -s "$work"/conv/*_train.txt "$work/data/"   # training only: the benchmark is bench/conversations.py
 
 # the options of bench/babi.py's BABI_SETTINGS, but skip_found_negatives (it costs the simulated
-# world's "where is X now" answers: see bench/notes/babi.md); then issue 12's:
+# world's "where is X now" answers: see bench/notes/babi.md) and average (AVERAGE, 0 as ERSK5 was trained); then issue 12's:
 # R's match rows, R trained on O's picks where no support is labelled ("unknown"), and words seen
 # fewer than 500 times (the redrawn names, places and objects) left unseen
 .venv/bin/python -m memnet train --data "$work/data" --tasks all --joint --input spacy --hops 6 \

@@ -256,6 +256,13 @@ def test_weight_mean_keeps_the_mean_of_the_last_epochs_snapshots(stories, option
     assert torch.equal(model.U_O.weight, untouched)
     with pytest.raises(ValueError, match="average must be at least 0"):
         WeightMean(model, n_steps=6, snapshots=-1)
+    few = WeightMean(model, n_steps=2, snapshots=5)   # fewer steps than snapshots: one copy per step
+    for step in range(2):
+        with torch.no_grad():
+            model.U_R.weight.fill_(float(step))
+        few.step(step)
+    few.apply()
+    assert few.count == 2 and torch.all(model.U_R.weight == 0.5)
 
 
 def test_averaging_changes_the_kept_weights_only_when_asked(stories):
