@@ -31,7 +31,7 @@ from memnet.evaluate import PASS_MARK, evaluate  # noqa: E402
 from memnet.model import BABI_SETTINGS, ModelConfig  # noqa: E402
 from memnet.runtime import configure  # noqa: E402
 from memnet.input.sentence import make_input_map  # noqa: E402
-from memnet.train import train  # noqa: E402
+from memnet.train import check_average, train  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "babi"
@@ -239,8 +239,10 @@ def main() -> None:
     parser.add_argument("--no-cache", action="store_true", help="parse every task afresh and keep nothing")
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder for babi.json and babi.md")
     args = parser.parse_args()
-    if args.average < 0:
-        parser.error(f"--average must be at least 0 (got {args.average}): 0 keeps the last weights")
+    try:
+        check_average(args.average, "--average")
+    except ValueError as error:
+        parser.error(str(error))
     configure()
     config = ModelConfig(**{**BABI_SETTINGS, "hops": args.hops, "ngram_buckets": args.ngram_buckets,
                             "epochs": args.epochs, "fit_check": args.fit_check, "restarts": args.restarts, "average": args.average,

@@ -16,7 +16,7 @@ from memnet.evaluate import evaluate, format_table, same_answer, summarize
 from memnet.model import ModelConfig
 from memnet.runtime import configure
 from memnet.input.sentence import make_input_map
-from memnet.train import CONTINUED, check_restarts, train
+from memnet.train import CONTINUED, check_average, check_restarts, train
 
 
 def _model_config(args: argparse.Namespace) -> ModelConfig:
@@ -41,8 +41,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.init and not args.joint:
         raise ValueError("--init continues one checkpoint: it needs --joint")
     check_restarts(args.restarts, bool(args.init), "--restarts")
-    if args.average < 0:
-        raise ValueError(f"--average must be at least 0 (got {args.average}): 0 keeps the last weights")
+    check_average(args.average, "--average")
     config = _model_config(args)
     init = checkpoint.load(args.init) if args.init else None
     if init is not None:   # say which settings flags the checkpoint's own settings override

@@ -78,8 +78,7 @@ class WeightMean:
     to the next. `snapshots` 0 keeps the last weights; below 0 raises ValueError."""
 
     def __init__(self, model: MemNN, n_steps: int, snapshots: int):
-        if snapshots < 0:
-            raise ValueError(f"average must be at least 0 (got {snapshots}): 0 keeps the last weights")
+        check_average(snapshots)
         self.model = model
         self.at = {(n_steps * (i + 1)) // snapshots - 1 for i in range(snapshots)} if snapshots else set()
         self.total: list[torch.Tensor] | None = None
@@ -111,6 +110,12 @@ def fits(model: MemNN, stories: list[ParsedStory]) -> bool:
         if score.accuracy < 1.0 or score.support_accuracy < 1.0:
             return False
     return True
+
+
+def check_average(average: int, name: str = "average") -> None:
+    """Raises ValueError, naming the setting as `name`, unless `average` (snapshots) is at least 0."""
+    if average < 0:
+        raise ValueError(f"{name} must be at least 0 (got {average}): 0 keeps the last weights")
 
 
 def check_restarts(restarts: int, continuing: bool, name: str = "restarts") -> None:
