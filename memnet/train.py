@@ -72,10 +72,11 @@ def optimizers(model: MemNN, config: ModelConfig) -> list[torch.optim.Optimizer]
 class WeightMean:
     """Stochastic weight averaging (Izmailov et al. 2018, arXiv 1803.05407) over one epoch: the mean of
     up to `snapshots` copies of every weight, taken after evenly spaced steps of its `n_steps` (the
-    last step among them; one per step when the epoch has fewer). The last epoch's mean replaces the
-    weights when training ends, unchecked against `fit_check`: the end of a joint run then depends
-    less on its last few batches, which move a task such as bAbI 7 by several points from one draw
-    to the next. `snapshots` 0 keeps the last weights; below 0 raises ValueError."""
+    last step among them; one per step when the epoch has fewer). The mean is what training keeps:
+    `fit_check` tests it (and stops with it), and the last epoch's replaces the weights at the end.
+    The end of a joint run then depends less on its last few batches, which move a task such as
+    bAbI 7 by several points from one draw to the next. `snapshots` 0 keeps the last weights; below
+    0 raises ValueError."""
 
     def __init__(self, model: MemNN, n_steps: int, snapshots: int):
         check_average(snapshots)
@@ -93,13 +94,24 @@ class WeightMean:
             self.total = [w.clone() for w in weights] if self.total is None else [t.add_(w) for t, w in zip(self.total, weights)]
         self.count += 1
 
-    def apply(self) -> None:
-        """Sets the weights to the mean of the snapshots taken (unchanged if none was)."""
+    def apply(self) -> list[torch.Tensor] | None:
+        """Sets the weights to the mean of the snapshots taken, and returns a copy of the weights it
+        replaced, for `restore` (None, and the weights unchanged, if no snapshot was taken)."""
         if not self.count:
-            return
+            return None
         with torch.no_grad():
+            replaced = [p.detach().clone() for p in self.model.parameters()]
             for p, total in zip(self.model.parameters(), self.total):
                 p.copy_(total / self.count)
+        return replaced
+
+    def restore(self, replaced: list[torch.Tensor] | None) -> None:
+        """Puts back the weights `apply` replaced (nothing to do for None)."""
+        if replaced is None:
+            return
+        with torch.no_grad():
+            for p, weights in zip(self.model.parameters(), replaced):
+                p.copy_(weights)
 
 
 def fits(model: MemNN, stories: list[ParsedStory]) -> bool:
@@ -203,9 +215,13 @@ def _fit(stories: list[ParsedStory], config: ModelConfig, progress: bool, init: 
             bar.update(len(chunk))
         losses.append(epoch_loss / len(examples))
         bar.set_postfix(epoch=epoch + 1, loss=f"{losses[-1]:.3f}")
-        if config.fit_check and (epoch + 1) % config.fit_check == 0 and epoch + 1 < config.epochs and fits(model, stories):
-            break
+        if config.fit_check and (epoch + 1) % config.fit_check == 0 and epoch + 1 < config.epochs:
+            live = mean.apply()   # the weights training would keep are the ones to test
+            if fits(model, stories):
+                break
+            mean.restore(live)    # training goes on from where the steps left it, not from the mean
+    else:
+        mean.apply()
     bar.close()
-    mean.apply()
     model.eval()
     return model, TrainLog(losses, time.perf_counter() - start, len(examples))

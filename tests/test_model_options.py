@@ -1,5 +1,6 @@
 """The follow-up options of the bAbI runs (hop maps, support bigrams, match source, NL) and sparse training."""
 import random
+from dataclasses import replace
 
 import pytest
 import torch
@@ -17,6 +18,7 @@ from memnet.memory.slots import Memory
 from memnet.model import BABI_SETTINGS, MemNN, ModelConfig, alignment, link_halves, question_sides
 from memnet.network import MemoryNetwork, Recall
 from memnet.input.sentence import Sentence, SimpleInput
+import memnet.train as train_module
 from memnet.train import WeightMean, fits, train
 from tests.helpers import BABI_EN
 
@@ -261,8 +263,12 @@ def test_weight_mean_keeps_the_mean_of_the_last_epochs_snapshots(stories, option
         with torch.no_grad():
             model.U_R.weight.fill_(float(step))
         few.step(step)
-    few.apply()
+    live = model.U_R.weight.clone()
+    replaced = few.apply()
     assert few.count == 2 and torch.all(model.U_R.weight == 0.5)
+    few.restore(replaced)   # fit_check goes on training from the last step's weights
+    assert torch.equal(model.U_R.weight, live)
+    assert WeightMean(model, n_steps=6, snapshots=3).apply() is None   # no snapshot yet: nothing replaced
 
 
 def test_averaging_changes_the_kept_weights_only_when_asked(stories):
@@ -272,6 +278,27 @@ def test_averaging_changes_the_kept_weights_only_when_asked(stories):
     averaged, _ = train(stories, ModelConfig(hops=2, epochs=2, seed=3, average=5), progress=False)
     assert not torch.allclose(plain.U_R.weight, averaged.U_R.weight)
     assert evaluate(averaged, stories).accuracy >= evaluate(plain, stories).accuracy - 0.1
+
+
+def test_fit_check_tests_and_keeps_the_averaged_weights(stories, monkeypatch):
+    """With `average`, the weights `fit_check` finds fitting are the mean, and training stops with
+    them; a failed check goes on from the last step's weights."""
+    seen = []
+    def fits_second_time(model, _stories):   # a failed check, then a fitting one
+        seen.append(model.U_R.weight.detach().clone())
+        return len(seen) == 2
+    monkeypatch.setattr(train_module, "fits", fits_second_time)
+    config = ModelConfig(hops=2, epochs=6, seed=3, fit_check=1, average=5)
+    averaged, log = train(stories, config, progress=False)
+    assert len(log.epoch_losses) == 2 and torch.equal(averaged.U_R.weight, seen[1])
+    seen.clear()
+    last, _ = train(stories, replace(config, average=0), progress=False)
+    assert torch.equal(last.U_R.weight, seen[1]) and not torch.allclose(last.U_R.weight, averaged.U_R.weight)
+    # failed checks leave the training as it would be without them: the steps go on from the last weights
+    monkeypatch.setattr(train_module, "fits", lambda model, _stories: False)
+    checked, _ = train(stories, replace(config, epochs=3), progress=False)
+    unchecked, _ = train(stories, replace(config, epochs=3, fit_check=0), progress=False)
+    assert torch.equal(checked.U_R.weight, unchecked.U_R.weight)
 
 
 @pytest.fixture(scope="module")
