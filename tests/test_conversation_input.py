@@ -84,6 +84,20 @@ def test_a_capitalised_noun_without_a_determiner_is_a_name(spacy_input):
     assert spacy_input.nlp("Apples are red.")[0].pos_ == "NOUN"
 
 
+def test_a_name_the_tagger_reads_as_a_plural_is_one_person(spacy_input):
+    # the tagger reads "Ines" opening a sentence as the plural of "ine", and "Later Ines" as a plural
+    # name: the same person was two words to O, and "she" could not mean her
+    discourse = spacy_input.new_discourse()
+    told = [s for text in ("My sister Ines drove to the station.", "She picked up a parcel there.",
+                           "Later Ines went to the bakery.") for s in spacy_input(text, discourse)]
+    assert [s.tokens[:3] for s in told] == [("my", "sister", "ines"), ("ines", "pick", "up"), ("later", "ines", "go")]
+    assert told[1].resolved == "Ines picked up a parcel in the station."
+    assert tokens(spacy_input, "Dolores went to the park.") == [("dolores", "go", "to", "the", "park")]
+    # plurals English has stay plurals, and "they"
+    assert tokens(spacy_input, "Apples are red. Mice are afraid of cats.") == [("apple", "be", "red"), ("mouse", "be", "afraid", "of", "cat")]
+    assert spacy_input("Americans went home. They were tired.")[1].resolved == "Americans were tired."
+
+
 def test_modals_stay_modals(spacy_input):
     assert spacy_input("Will you go to the park?")[0].is_question
     doc = spacy_input.nlp("Where will Sumit go?")

@@ -10,6 +10,8 @@ MORE_UNRELATED = UNRELATED + " Mary went to the garden. Lily is a frog. Bernhard
 KETTLE = ("Anika picked up the kettle. Anika went to the lobby. Anika travelled to the greenhouse. "
           "Anika dropped the kettle. Yusuf went to the lobby.")
 
+INES = "My sister Ines drove to the station this morning. She picked up a parcel there. Later Ines went to the bakery."
+
 # Not yet answered right by the bundled model (bench/results/conversations.md has the whole picture):
 # strict, so a retrained model that gets one right fails here until it is moved back among the passing.
 NOT_YET = "not met by the bundled model yet (issue 12)"
@@ -61,6 +63,12 @@ OWN = [
     ("Kate went to the living room. Her husband Oliver went to the garage. Kate went to the kitchen.",
      "Where was Kate before the kitchen?", "living room"),
     ("Mary went to the kitchen. Her keys are in the hall.", "Where are the keys?", "hall"),
+    # a name the tagger reads as a plural ("Ines" as the plural of "ine") is still one person to O
+    ("Ines drove to the station. Later Ines went to the bakery.", "Where is Ines?", "bakery"),
+    (INES, "Where is Ines?", "bakery"),
+    # ... but hop 2 prefers her older move, which shares "station" with the pick-up I rewrote "there" into
+    not_yet(INES, "Where is the parcel?", "bakery"),
+    not_yet("Dolores went to the park. She took the kite. Then she walked to the library.", "Where is the kite?", "library"),
     # and a numbered place is one word (the bundled "plain english office" example answered "room")
     ("The meeting with the suppliers is in room 4. Omar brought the contracts to the reception. Omar took the "
      "contracts to room 4.", "Where are the contracts?", "room 4"),

@@ -175,10 +175,15 @@ class NameRepair:
     - a capitalised noun without a determiner is a name: mid-sentence, or opening the sentence when
       the lemmatizer's lists lack the word. The tagger calls "Zofia" and "Tomasz" in "Zofia met
       Tomasz at the library." common nouns, so coreference saw two things, and "they" no one.
+      So is a capitalised plural (common or proper) whose singular the lists lack: the tagger
+      reads "Ines drove to the station." as the plural of "ine" (the memory held "ine" where a
+      later "Ines" held "ines": two people to O), and "Later Ines went" as a plural proper noun,
+      which "she" could not mean. "Apples", "Mice" and "Americans" stay plurals.
     """
 
     def __init__(self, nlp: Language, name: str):
-        index = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index") if "lemmatizer" in nlp.pipe_names else {}
+        self.lemmatizer = nlp.get_pipe("lemmatizer") if "lemmatizer" in nlp.pipe_names else None
+        index = self.lemmatizer.lookups.get_table("lemma_index") if self.lemmatizer else {}
         others = {word for pos in ("adj", "noun", "verb") for word in index.get(pos, ())}
         self.adverbs = frozenset(index.get("adv", ())) - others
         self.words = frozenset(others | self.adverbs)
@@ -187,7 +192,7 @@ class NameRepair:
         for token in doc:   # the names first: the adverb rule asks whether the word after is one
             if token.tag_ == "MD":
                 self._modal_name(doc, token)
-            elif (token.tag_ == "NN" and token.text.istitle() and (not token.is_sent_start or token.lower_ not in self.words)
+            elif (token.text.istitle() and self._bare_name(token)
                   and not any(child.dep_ in ("det", "poss") for child in token.children)):
                 token.tag_, token.pos_ = "NNP", "PROPN"
         for sent in doc.sents:
@@ -196,6 +201,18 @@ class NameRepair:
                 first.tag_, first.pos_, first.dep_ = "RB", "ADV", "advmod"
                 first.head = first.head.head   # the name's verb (the name itself where it is the root)
         return doc
+
+    def _bare_name(self, token: Token) -> bool:
+        """Whether a capitalised noun the tagger did not call a singular name reads as one: a singular
+        mid-sentence or unknown to the lemmatizer's lists, a plural whose singular they lack."""
+        if token.tag_ == "NN":
+            return not token.is_sent_start or token.lower_ not in self.words
+        if token.tag_ not in ("NNS", "NNPS"):
+            return False
+        singulars = {token.lower_, token.lower_[:-1]}
+        if self.lemmatizer is not None and token.tag_ == "NNS":
+            singulars.update(lemma.lower() for lemma in self.lemmatizer.rule_lemmatize(token))
+        return not singulars & self.words
 
     @staticmethod
     def _modal_name(doc: Doc, token: Token) -> None:
