@@ -227,6 +227,7 @@ def main() -> None:
     parser.add_argument("--hops", type=int, default=BABI_SETTINGS["hops"])
     parser.add_argument("--ngram-buckets", type=int, default=BABI_SETTINGS["ngram_buckets"])
     parser.add_argument("--epochs", type=int, default=BABI_SETTINGS["epochs"])
+    parser.add_argument("--batch-size", type=int, default=ModelConfig.batch_size, help="questions per training step")
     parser.add_argument("--restarts", type=int, default=ModelConfig.restarts,
                         help="train each model this many times from other seeds and keep the lowest training error "
                              "(MemN2N §4.2; a run that fits its sampled training answers ends the restarts)")
@@ -245,7 +246,7 @@ def main() -> None:
         parser.error(str(error))
     configure()
     config = ModelConfig(**{**BABI_SETTINGS, "hops": args.hops, "ngram_buckets": args.ngram_buckets,
-                            "epochs": args.epochs, "fit_check": args.fit_check, "restarts": args.restarts, "average": args.average,
+                            "epochs": args.epochs, "batch_size": args.batch_size, "fit_check": args.fit_check, "restarts": args.restarts, "average": args.average,
                             "input_map": args.input})
     start, load_before = time.perf_counter(), os.getloadavg()[0]
     settings = {}
