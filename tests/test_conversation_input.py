@@ -93,9 +93,12 @@ def test_a_name_the_tagger_reads_as_a_plural_is_one_person(spacy_input):
     assert [s.tokens[:3] for s in told] == [("my", "sister", "ines"), ("ines", "pick", "up"), ("later", "ines", "go")]
     assert told[1].resolved == "Ines picked up a parcel in the station."
     assert tokens(spacy_input, "Dolores went to the park.") == [("dolores", "go", "to", "the", "park")]
-    # plurals English has stay plurals, and "they"
+    # plurals stay plurals, and "they": words the lists have, words they lack that are no name, names that are words
     assert tokens(spacy_input, "Apples are red. Mice are afraid of cats.") == [("apple", "be", "red"), ("mouse", "be", "afraid", "of", "cat")]
     assert spacy_input("Americans went home. They were tired.")[1].resolved == "Americans were tired."
+    assert [s.tokens[0] for s in spacy_input("Coworkers went to the kitchen. Apps are on the phone. Ants are small.")] == [
+        "coworker", "app", "ant"]
+    assert spacy_input("Coworkers went to the kitchen. They took the cake.")[1].resolved == "Coworkers took the cake."
 
 
 def test_modals_stay_modals(spacy_input):

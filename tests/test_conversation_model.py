@@ -68,6 +68,7 @@ OWN = [
     (INES, "Where is Ines?", "bakery"),
     # ... but hop 2 prefers her older move, which shares "station" with the pick-up I rewrote "there" into
     not_yet(INES, "Where is the parcel?", "bakery"),
+    ("Dolores went to the park. She took the kite. Then she walked to the library.", "Where is Dolores?", "library"),
     not_yet("Dolores went to the park. She took the kite. Then she walked to the library.", "Where is the kite?", "library"),
     # and a numbered place is one word (the bundled "plain english office" example answered "room")
     ("The meeting with the suppliers is in room 4. Omar brought the contracts to the reception. Omar took the "

@@ -15,27 +15,44 @@ conversation gave in full ("Grandma Imelda flew to Reykjavik. Where is Imelda?")
 """
 from __future__ import annotations
 
+import functools
+import unicodedata
 from dataclasses import asdict, dataclass, field, replace
 from typing import Collection, Mapping, Sequence
 
 from spacy.language import Language
 from spacy.tokens import Doc, Token
 
-def _faker_first_names() -> tuple[set[str], set[str]]:
-    """Female and male first names (lower case) of Faker's English locales; a name both lists hold
-    ("Jordan") is left to recency."""
+def _faker_names(locale: str, attribute: str) -> set[str]:
+    """The names (lower case) in `attribute` of the person providers of Faker's locales that start
+    with `locale` ("" for all): a locale that computes the list (a property) gives none."""
     import importlib
     import pkgutil
 
     from faker.providers import person
 
-    female: set[str] = set()
-    male: set[str] = set()
-    for locale in sorted(m.name for m in pkgutil.iter_modules(person.__path__) if m.name.startswith("en_")):
-        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
-        female |= {name.lower() for name in getattr(provider, "first_names_female", ())}
-        male |= {name.lower() for name in getattr(provider, "first_names_male", ())}
+    names: set[str] = set()
+    for module in sorted(m.name for m in pkgutil.iter_modules(person.__path__) if m.name.startswith(locale)):
+        listed = getattr(importlib.import_module(f"faker.providers.person.{module}").Provider, attribute, ())
+        if isinstance(listed, (tuple, list, dict)):   # Faker keeps weighted lists as dicts
+            names |= {name.lower() for name in listed}
+    return names
+
+
+def _faker_first_names() -> tuple[set[str], set[str]]:
+    """Female and male first names (lower case) of Faker's English locales; a name both lists hold
+    ("Jordan") is left to recency."""
+    female, male = _faker_names("en_", "first_names_female"), _faker_names("en_", "first_names_male")
     return female - male, male - female
+
+
+@functools.cache
+def first_names() -> frozenset[str]:
+    """Every first name of every Faker locale, lower case and without accents ("Inês" is "ines"):
+    nearly 20,000 names, for telling a name from a plural (`memnet_names`)."""
+    every = _faker_names("", "first_names") | _faker_names("", "first_names_female") | _faker_names("", "first_names_male")
+    folded = (unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode() for name in every)
+    return frozenset(name for name in folded if name.isalpha())
 
 
 # bAbI's, the paper's simulation's and names that are also words ("Will", "May"; see

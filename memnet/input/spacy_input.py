@@ -36,7 +36,7 @@ from thinc.api import NumpyOps, registry, use_ops
 from threadpoolctl import threadpool_limits
 
 from memnet.input.clean import prepare
-from memnet.input.coref import (Clause, Discourse, Piece, Reference, apposed_name, clause_place, group_of, is_place,
+from memnet.input.coref import (Clause, Discourse, Piece, Reference, apposed_name, clause_place, first_names, group_of, is_place,
                                  mention_of, numbered_place, reference_of)
 from memnet.input.sentence import Sentence
 
@@ -175,10 +175,12 @@ class NameRepair:
     - a capitalised noun without a determiner is a name: mid-sentence, or opening the sentence when
       the lemmatizer's lists lack the word. The tagger calls "Zofia" and "Tomasz" in "Zofia met
       Tomasz at the library." common nouns, so coreference saw two things, and "they" no one.
-      So is a capitalised plural (common or proper) whose singular the lists lack: the tagger
-      reads "Ines drove to the station." as the plural of "ine" (the memory held "ine" where a
-      later "Ines" held "ines": two people to O), and "Later Ines went" as a plural proper noun,
-      which "she" could not mean. "Apples", "Mice" and "Americans" stay plurals.
+      So is a capitalised plural (common or proper) that is a first name (`coref.first_names`)
+      and whose singular the lists lack: the tagger reads "Ines drove to the station." as the
+      plural of "ine" (the memory held "ine" where a later "Ines" held "ines": two people to O),
+      and "Later Ines went" as a plural proper noun, which "she" could not mean. Both tests, since
+      each alone also takes plurals: the lists lack "coworker" and "app", and "Ants" and "Wells"
+      are first names. A name whose singular is a word ("Frances", "Hans") stays a plural.
     """
 
     def __init__(self, nlp: Language, name: str):
@@ -204,10 +206,11 @@ class NameRepair:
 
     def _bare_name(self, token: Token) -> bool:
         """Whether a capitalised noun the tagger did not call a singular name reads as one: a singular
-        mid-sentence or unknown to the lemmatizer's lists, a plural whose singular they lack."""
+        mid-sentence or unknown to the lemmatizer's lists, a plural that is a first name and whose
+        singular they lack."""
         if token.tag_ == "NN":
             return not token.is_sent_start or token.lower_ not in self.words
-        if token.tag_ not in ("NNS", "NNPS"):
+        if token.tag_ not in ("NNS", "NNPS") or token.lower_ not in first_names():
             return False
         singulars = {token.lower_, token.lower_[:-1]}
         if self.lemmatizer is not None and token.tag_ == "NNS":
