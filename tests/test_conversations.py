@@ -218,10 +218,10 @@ def test_renamed_copies_draw_every_entity_from_the_training_pools(tmp_path, both
     copies = {n: read_stories(tmp_path / name)[len(original[n].train):] for n, name in files.items()}
     assert all(len(copies[n]) == len(original[n].train) and written[files[n]] > 0 for n in files)
     renamed = 0
-    for n in (1, 20):
+    for n in (1, 19, 20):   # task 19's rooms too, though no person is named: relations between new words
         for before, story in zip(original[n].train, copies[n]):
-            if not story_entities(before, entities[n]) & entities[n].names:
-                continue   # a story about nobody keeps its mixed copy
+            if not story_entities(before, entities[n]):
+                continue
             renamed += 1
             words = {w.lower() for t in story.statements for w in re.findall(r"[A-Za-z]+", t)}
             assert not words & (entities[n].names | entities[n].nouns)   # no bAbI person, place or object is left
@@ -231,6 +231,4 @@ def test_renamed_copies_draw_every_entity_from_the_training_pools(tmp_path, both
             for q in story.questions:   # places answer from memory (task 20's "where will X go" kept only then)
                 if q.answer != UNKNOWN and (n == 1 or q.text.startswith("Where")):
                     assert q.answer in " ".join(story.statements[: q.n_statements])
-    assert renamed >= len(original[1].train)
-    # task 19's rooms are related by directions, not named by people: its copies keep their bAbI words
-    assert [s.statements for s in copies[19]] == [s.statements for s in original[19].train]
+    assert renamed >= len(original[1].train) + len(original[19].train)

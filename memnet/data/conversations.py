@@ -615,15 +615,15 @@ def write_mixed(out: str | Path, babi: str | Path, seed: int = 0, share: float =
     they are, and after them a mixed copy (`mix_babi`: people and places drawn from all tasks'
     words, an unanswerable question added to a share `unknown` of those) of a share `share` of
     them; a copy adds to the task's stories rather than replacing one, so a task with few (en's
-    task 3) keeps every story it learns from. A share `renamed` of the copies of stories about
-    people is instead the story `rename`d from the training pools (every person, place and object a
+    task 3) keeps every story it learns from. A share `renamed` of the copies of stories with
+    entities is instead the story `rename`d from the training pools (every person, place and object a
     word of the Faker pools, none of the held-out half nor of the `exclude` folders' files; questions
     whose answer is then nowhere in memory dropped, `answerable`), with the same share `unknown`
-    asking about a pool name or noun it never names: so that O and R learn the tasks about people on
+    asking about a pool name or noun it never names: so that O and R learn the tasks on
     words they have no rows for, as the renamed benchmark and new users' names are. Stories that name
-    nobody (tasks 4 and 17-19's rooms, shapes and boxes) keep their mixed copy: renamed, their
-    relations hold between words without rows, which the model answers at chance whatever the data
-    (bench/results/conversations-candidates.md, D to D4). With `balance` B > 0, a file that would end
+    nobody (tasks 4 and 17-19's rooms, shapes and boxes) are renamed alike: their relations then hold
+    between words without rows, which R reads by where the question's words stand (`entity_roles`;
+    a per-task pilot in bench/notes/conversations.md: renamed 17 61.9 → 99.4%). With `balance` B > 0, a file that would end
     smaller than B times the largest gets more copies per story, on average B (1 + share) largest / own − 1,
     so that it ends about that large (B = 1: a joint model sees each task about equally often; en's task
     3, 1,000 questions among en-10k's 10,000 a task, is otherwise seen a tenth as often). Returns
@@ -659,9 +659,9 @@ def write_mixed(out: str | Path, babi: str | Path, seed: int = 0, share: float =
 
 def mixed_copy(story: Story, entities: Entities, people: Pools, places: Sequence[str], train_pools: Pools | None,
                renamed: float, unknown: float, rng: random.Random) -> Story:
-    """One copy of `write_mixed`'s: a story about people renamed from `train_pools` with probability
+    """One copy of `write_mixed`'s: a story with entities (people, places, things) renamed from `train_pools` with probability
     `renamed`, else mixed (`mix_babi` with `people` and `places`)."""
-    if renamed and story_entities(story, entities) & entities.names and rng.random() < renamed:
+    if renamed and story_entities(story, entities) and rng.random() < renamed:
         copy, _ = answerable(story, rename(story, entities, Drawer(train_pools, rng)), entities)
         if story.statements and rng.random() < unknown:
             copy = ask_absent(copy, train_pools.people, train_pools.nouns, rng)
