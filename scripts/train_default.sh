@@ -6,8 +6,8 @@
 # input map, the unseen-word features, and R's match rows (issue 12). Then writes its per-task scores.
 #   scripts/train_default.sh [BABI_DIR]        (default: ../shared/babi; OUT=folder, default assets/model)
 # Its defaults are the bundled model's recipe (candidate RNA9 of bench/results/conversations-candidates.md, trained
-# on branch rn at 7f8be90 (main at 4ba2421 plus the data change main has since 3817079; main's I since differs only in 41afa1d's narrower plural-name rule), whose data and settings these are; about 38 min wall beside another training: three
-# restarts of about 12 min, one after another); the candidates set other values in the environment:
+# on branch rn at 7f8be90 (main at 4ba2421 plus the data change main has since 3817079; main's I since differs only in 41afa1d's narrower plural-name rule), whose data and settings these are; 2,213 s of training beside another one:
+# three restarts, one after another); the candidates set other values in the environment:
 #   EVERYDAY=N      everyday main stories (default 2000)
 #   WORLD=N         simulated-world main stories with redrawn names (default 1000)
 #   STORIES=N       interleaved copies of each bAbI task's train stories (memnet conversations --stories; default 50)

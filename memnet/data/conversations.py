@@ -623,7 +623,7 @@ def write_mixed(out: str | Path, babi: str | Path, seed: int = 0, share: float =
     words they have no rows for, as the renamed benchmark and new users' names are. Stories that name
     nobody (tasks 4 and 17-19's rooms, shapes and boxes) are renamed alike: their relations then hold
     between words without rows, which R reads by where the question's words stand (`entity_roles`;
-    a per-task pilot in bench/notes/conversations.md: renamed 17 61.9 → 99.4%). With `balance` B > 0, a file that would end
+    a per-task pilot in bench/results/renamed-relations.md: renamed 17 61.9 → 99.1%). With `balance` B > 0, a file that would end
     smaller than B times the largest gets more copies per story, on average B (1 + share) largest / own − 1,
     so that it ends about that large (B = 1: a joint model sees each task about equally often; en's task
     3, 1,000 questions among en-10k's 10,000 a task, is otherwise seen a tenth as often). Returns
