@@ -23,9 +23,9 @@ from typing import Collection, Mapping, Sequence
 from spacy.language import Language
 from spacy.tokens import Doc, Token
 
-def _faker_names(locale: str, attribute: str) -> set[str]:
-    """The names (lower case) in `attribute` of the person providers of Faker's locales that start
-    with `locale` ("" for all): a locale that computes the list (a property) gives none."""
+def _faker_names(locale: str, *attributes: str) -> set[str]:
+    """The names (lower case) in `attributes` of the person providers of Faker's locales that start
+    with `locale` ("" for all): a locale that computes a list (a property) gives none of it."""
     import importlib
     import pkgutil
 
@@ -33,9 +33,11 @@ def _faker_names(locale: str, attribute: str) -> set[str]:
 
     names: set[str] = set()
     for module in sorted(m.name for m in pkgutil.iter_modules(person.__path__) if m.name.startswith(locale)):
-        listed = getattr(importlib.import_module(f"faker.providers.person.{module}").Provider, attribute, ())
-        if isinstance(listed, (tuple, list, dict)):   # Faker keeps weighted lists as dicts
-            names |= {name.lower() for name in listed}
+        provider = importlib.import_module(f"faker.providers.person.{module}").Provider
+        for attribute in attributes:
+            listed = getattr(provider, attribute, ())
+            if isinstance(listed, (tuple, list, dict)):   # Faker keeps weighted lists as dicts
+                names |= {name.lower() for name in listed}
     return names
 
 
@@ -50,7 +52,7 @@ def _faker_first_names() -> tuple[set[str], set[str]]:
 def first_names() -> frozenset[str]:
     """Every first name of every Faker locale, lower case and without accents ("Inês" is "ines"):
     nearly 20,000 names, for telling a name from a plural (`memnet_names`)."""
-    every = _faker_names("", "first_names") | _faker_names("", "first_names_female") | _faker_names("", "first_names_male")
+    every = _faker_names("", "first_names", "first_names_female", "first_names_male")
     folded = (unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode() for name in every)
     return frozenset(name for name in folded if name.isalpha())
 
