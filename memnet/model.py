@@ -216,6 +216,24 @@ class MemNN(nn.Module):
                 self._tables[key] = (embedding.weight._version, rows)
         return rows
 
+    def bag(self, side: str, rows: torch.Tensor) -> torch.Tensor:
+        """Uᵀ Φ of bags of feature rows: U_O's (side "O") or U_R's ("R") rows `rows` (..., L) summed
+        over the last axis, (..., n); the null row adds nothing. In training with sparse tables each
+        row a call uses is looked up once, and the bags are summed from those: the sparse gradient
+        then has one entry per row used, not one per feature of every bag (the optimizer sorts its
+        entries, and the bags of a batch share most of their rows)."""
+        embedding, null = getattr(self, "U_" + side), self.layout.null
+        table, flat = embedding.weight, rows.reshape(-1, rows.shape[-1])
+        if embedding.sparse and torch.is_grad_enabled():
+            # the rows used, in order, and each one's place among them: a mark per row of U and a
+            # running count (a sorted unique, without sorting the thousands of row ids)
+            present = np.zeros(len(table), dtype=bool)
+            present[flat.numpy()] = True
+            present[null] = True
+            local = np.cumsum(present) - 1
+            table, null, flat = embedding(torch.from_numpy(np.flatnonzero(present))), int(local[null]), torch.from_numpy(local[flat.numpy()])
+        return nn.functional.embedding_bag(flat, table, mode="sum", padding_idx=null).view(*rows.shape[:-1], -1)
+
     # ---- Φ on both sides -------------------------------------------------------------
     def input_vector(self, side: str, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_ids: torch.Tensor,
                      sup_keys: torch.Tensor) -> torch.Tensor:
@@ -242,7 +260,7 @@ class MemNN(nn.Module):
         lay = self.layout
         rows = torch.cat([lay.words(torch.full_like(q_ids, UNK), lay.QX, missing),
                           lay.words(q_ids, lay.QX, missing & (q_ids > UNK))], dim=-1)
-        return self.U_R(rows).sum(1)
+        return self.bag("R", rows)
 
     def question_words(self, sup_ids: torch.Tensor, sup_keys: torch.Tensor, q_keys: torch.Tensor) -> np.ndarray:
         """(B, K, L) bool: the supports' words that occur in the question, stop words aside (what
@@ -251,7 +269,7 @@ class MemNN(nn.Module):
 
     def question_part(self, side: str, q_ids: torch.Tensor) -> torch.Tensor:
         """Uᵀ Φ of the question's words (Q rows), (B, n)."""
-        return getattr(self, "U_" + side)(self.layout.sentence(q_ids, "Q", self.config.unseen_context)).sum(1)
+        return self.bag(side, self.layout.sentence(q_ids, "Q", self.config.unseen_context))
 
     def support_parts(self, side: str, q_keys: torch.Tensor, sup_ids: torch.Tensor, sup_keys: torch.Tensor):
         """Uᵀ Φ of each support (B, K, n): its words in S, those found in the question in SM, and
@@ -264,34 +282,40 @@ class MemNN(nn.Module):
             rows = torch.cat([rows, lay.words(sup_ids, lay.SM, occurs_in(sup_keys, q_keys))], dim=-1)
         if side == "R" and cfg.support_bigrams:
             rows = torch.cat([rows, lay.bigrams(sup_ids, lay.SN)], dim=-1)
-        return getattr(self, "U_" + side)(rows).sum(2)
+        return self.bag(side, rows)
 
     def combine(self, side: str, question: torch.Tensor, per_hop: torch.Tensor, sup_ids: torch.Tensor,
                  sup_keys: torch.Tensor, q_keys: torch.Tensor, composed: torch.Tensor | None = None) -> torch.Tensor:
-        """The question's and the supports' parts summed into E([x, m_o1, ...]).
-
-        With `hop_maps`, support h's embedding passes through its own matrix P_h before the sum,
-        so the input still tells which hop found which fact (an order bag-of-words loses). With
-        `align_maps` (R only), support h also passes through A_{h,c}, c saying where in the support
-        its first question word (stop words aside) stands: none, first half, second half. "A is
-        north of B" asked from A means the opposite of the same fact asked from B. `composed` (B, n),
-        R's `compose` term, adds before NL.
-        """
-        x, cfg, hops = question, self.config, per_hop.shape[1]
-        # the maps multiply as batched matrix products over their own contiguous blocks: an einsum
-        # over "kmn" first copies the maps into another layout, which costs more than the products
-        columns = per_hop.permute(1, 2, 0)                                                  # (K, n, B)
-        if hops and cfg.hop_maps:
-            x = x + (getattr(self, "P_" + side)[:hops] @ columns).sum(0).T
-        elif hops:
-            x = x + per_hop.sum(1)
-        if hops and side == "R" and cfg.align_maps:
-            where = torch.from_numpy(alignment(sup_ids.numpy(), self.question_words(sup_ids, sup_keys, q_keys)))  # (B, K)
-            every_class = (self.A_R[:hops] @ columns[:, None]).permute(3, 0, 1, 2)         # (B, K, C, n)
-            x = x + every_class.gather(2, where[:, :, None, None].expand(-1, -1, 1, cfg.dim)).sum((1, 2))
+        """The question's and the supports' parts summed into E([x, m_o1, ...]), (B, n): the question
+        part (B, n), each support's `support_terms` and `composed` (B, n, R's `compose` term), through
+        NL when configured."""
+        x = question + self.support_terms(side, per_hop, sup_ids, sup_keys, q_keys).sum(0)
         if composed is not None:
             x = x + composed
         return self.embed_input(x, side)
+
+    def support_terms(self, side: str, per_hop: torch.Tensor, sup_ids: torch.Tensor, sup_keys: torch.Tensor,
+                      q_keys: torch.Tensor) -> torch.Tensor:
+        """What each support adds to the input embedding, (K, B, n), from its part (`per_hop`, (B, K, n)).
+
+        With `hop_maps`, support h's embedding passes through its own matrix P_h, so the input still
+        tells which hop found which fact (an order bag-of-words loses). With `align_maps` (R only),
+        support h also passes through A_{h,c}, c saying where in the support its first question word
+        (stop words aside) stands: none, first half, second half. "A is north of B" asked from A
+        means the opposite of the same fact asked from B.
+        """
+        cfg, hops = self.config, per_hop.shape[1]
+        if not hops or not (cfg.hop_maps or side == "R" and cfg.align_maps):
+            return per_hop.transpose(0, 1)
+        # the maps multiply as batched matrix products over their own contiguous blocks: an einsum
+        # over "kmn" first copies the maps into another layout, which costs more than the products
+        columns = per_hop.permute(1, 2, 0)                                                  # (K, n, B)
+        terms = (getattr(self, "P_" + side)[:hops] @ columns).mT if cfg.hop_maps else per_hop.transpose(0, 1)
+        if side == "R" and cfg.align_maps:
+            where = torch.from_numpy(alignment(sup_ids.numpy(), self.question_words(sup_ids, sup_keys, q_keys)))  # (B, K)
+            every_class = (self.A_R[:hops] @ columns[:, None]).permute(0, 3, 1, 2)         # (K, B, C, n)
+            terms = terms + every_class.gather(2, where.T[:, :, None, None].expand(-1, -1, 1, cfg.dim))[:, :, 0]
+        return terms
 
     def composed(self, question: torch.Tensor, per_hop: torch.Tensor, sup_ids: torch.Tensor, sup_keys: torch.Tensor,
                  q_keys: torch.Tensor) -> torch.Tensor:

@@ -41,7 +41,7 @@ class Memories:
     keys: torch.Tensor         # (B, N, L) word keys (exact match, unseen words too)
     time: torch.Tensor         # (B, N) write time; -1 for padding
     valid: torch.Tensor        # (B, N) bool
-    base: torch.Tensor         # (B, N, n) U_O Φy(m)
+    base: torch.Tensor         # (B, N, n) U_O Φy(m); B may divide the questions' rows (`stacked` copies of one batch share it)
     slots: torch.Tensor        # (B, N) what a pick is called outside O: position in a batch, slot index when serving
     terms: torch.Tensor        # (B, N, L) each word's number in `term_index` (0: padding)
     term_index: dict[int, int] # word key -> its number T among the memories' distinct keys (key 0 -> 0)
@@ -104,19 +104,7 @@ def embed_memories(model: MemNN, ids: torch.Tensor) -> torch.Tensor:
     """U_O Φy(m) of memories (..., L) -> (..., n); each distinct sentence is embedded once (the
     questions of a batch share most of their memories)."""
     distinct, where = distinct_rows(ids.reshape(-1, ids.shape[-1]))
-    rows = model.layout.sentence(distinct, "Y", model.config.unseen_context)
-    table, null = model.U_O.weight, model.layout.null
-    if model.U_O.sparse and torch.is_grad_enabled():
-        # training: look up each row the batch uses once, so that U_O's sparse gradient has one
-        # entry per row, not one per word of every sentence (the optimizer sorts its entries). The
-        # rows used, in order, and each one's place among them: a mark per row of U_O and a running
-        # count (the result of a sorted unique, without sorting the thousands of row ids)
-        present = np.zeros(len(table), dtype=bool)
-        present[rows.numpy()] = True
-        present[null] = True
-        local = np.cumsum(present) - 1
-        table, null, rows = model.U_O(torch.from_numpy(np.flatnonzero(present))), int(local[null]), torch.from_numpy(local[rows.numpy()])
-    base = nn.functional.embedding_bag(rows, table, mode="sum", padding_idx=null)
+    base = model.bag("O", model.layout.sentence(distinct, "Y", model.config.unseen_context))
     return base[where].view(*ids.shape[:-1], -1)
 
 
@@ -133,30 +121,40 @@ def batch_memories(model: MemNN, batch: Batch, mem_ids: torch.Tensor) -> Memorie
 
 
 def match_scores(model: MemNN, x: torch.Tensor, memories: Memories, rows: Rows, sup_keys: torch.Tensor) -> torch.Tensor:
-    """s_O's §3.6 term of every memory (B, N): x · the YM rows of its words that occur in the input
-    [x, m_o1, ...] (with `match_source`, words matching only a support use the YMS rows).
+    """s_O's §3.6 term of every memory (W·B, N): x · the YM rows of its words that occur in the input
+    [x, m_o1, ...] (with `match_source`, words matching only a support use the YMS rows). `x`
+    (W·B, n) and `sup_keys` (W·B, M) are W inputs for each of the memories' B questions (input j in
+    rows j·B .. (j+1)·B; W = 1: one each).
 
     Scored per distinct memory word (T), then gathered once over the memory words, so no hop
     embeds the whole memory again.
     """
-    in_question, in_support = memories.in_question, occurs(memories, sup_keys)
+    batch = memories.term_ids.shape[0]
+    tiles = x.shape[0] // batch
+    in_question, in_support = memories.in_question, occurs(memories, sup_keys).view(tiles, batch, -1)
 
-    def per_term(match_rows: torch.Tensor) -> torch.Tensor:
-        return (x @ match_rows.T).gather(1, memories.term_ids)                          # (B, T)
+    def per_term(match_rows: torch.Tensor) -> torch.Tensor:                               # (W, B, T)
+        return (x @ match_rows.T).view(tiles, batch, -1).gather(2, memories.term_ids.expand(tiles, -1, -1))
 
     if not model.config.match_source:
         value = per_term(rows.match) * (in_question | in_support)
     else:
         value = torch.where(in_question, per_term(rows.match), per_term(rows.match_support) * in_support)
-    return value.gather(1, memories.terms.flatten(1)).view_as(memories.terms).sum(-1)
+    terms = memories.terms.flatten(1)
+    return value.gather(2, terms.expand(tiles, -1, -1)).view(tiles * batch, *memories.terms.shape[1:]).sum(-1)
 
 
 def hop_scores(model: MemNN, memories: Memories, rows: Rows, x: torch.Tensor, sup_keys: torch.Tensor):
-    """s_O at one hop with input embedding `x` (B, n): every memory's score (B, N), the stop memory's
-    (B,), and x·T for the three time features (B, 3). `sup_keys` (B, h, L): the supports found so far."""
-    # x as a row times the memories' columns: torch's batched matrix-vector product (base @ x) runs
-    # about seven times slower on CPU for a batch of questions, and copies a shared (expanded) memory
-    scores = (x[:, None, :] @ memories.base.mT)[:, 0]
+    """s_O at one hop with input embeddings `x` (W·B, n), W inputs for each of the memories' B
+    questions (input j in rows j·B .. (j+1)·B: the hops of teacher-forced training, the beam's
+    candidates; W = 1: one each): every memory's score (W·B, N), the stop memory's (W·B,), and x·T
+    for the three time features (W·B, 3). `sup_keys` (W·B, h, L): the supports found so far."""
+    batch, count = memories.base.shape[0], memories.base.shape[1]
+    tiles = x.shape[0] // batch
+    # each question's inputs as rows times its memories' columns, one product per question: torch's
+    # batched matrix-vector product (base @ x) runs about seven times slower on CPU, and the memories
+    # are never copied per input
+    scores = (x.view(tiles, batch, -1).transpose(0, 1) @ memories.base.mT).transpose(0, 1).reshape(tiles * batch, count)
     if model.config.match:
         scores = scores + match_scores(model, x, memories, rows, sup_keys.flatten(1))
     time_stop = x @ rows.time_stop.T
@@ -393,14 +391,15 @@ def stacked(parts: list[Memories]) -> Memories:
     """The memories of W batches of B questions as one batch of W·B questions (part j in rows
     j·B .. (j+1)·B), each part padded to the most memories among them (padding is invalid: PAD
     words, time −1, slot −1). The parts must share one numbering of their words (`term_index`:
-    one batch's, or one `SlotVectors`'), or a ValueError is raised. One part repeated is expanded,
-    not copied, where its questions are one (B = 1: serving)."""
+    one batch's, or one `SlotVectors`'), or a ValueError is raised. One part repeated keeps its
+    embeddings `base` (B, N, n) as they are, which `hop_scores` reads for each of the W parts, and
+    is expanded, not copied, where its questions are one (B = 1: serving)."""
     head = parts[0]
     if any(part.term_index is not head.term_index for part in parts):
         raise ValueError("memories to stack must share their word numbering (term_index)")
     tensors = [f.name for f in fields(head) if isinstance(getattr(head, f.name), torch.Tensor)]
     if all(part is head for part in parts):
-        return replace(head, **{name: tiled(getattr(head, name), len(parts)) for name in tensors})
+        return replace(head, **{name: tiled(getattr(head, name), len(parts)) for name in tensors if name != "base"})
     size = max(part.valid.shape[1] for part in parts)
     fill = {"ids": PAD, "keys": 0, "time": -1, "valid": False, "base": 0.0, "slots": -1, "terms": 0}
 
@@ -520,9 +519,9 @@ def hop_loss(model: MemNN, batch: Batch, mem_ids: torch.Tensor, q_ids: torch.Ten
     """Eq. 6-7 (or appendix C's pairwise time hinges) for every hop, teacher-forced on the labels.
     Returns the summed hinge loss (a scalar).
 
-    Each hop's scores come from `hop_scores`, as at inference; the hinges of all hops are then
-    taken at once, hops stacked before questions (H·B rows), so that a batch costs a few large
-    operations rather than a few per hop (the negatives are drawn as hop after hop would draw them)."""
+    The hops' scores come from one `hop_scores` call, as at inference, and their hinges are taken
+    at once, hops stacked before questions (H·B rows), so that a batch costs a few large operations
+    rather than a few per hop (the negatives are drawn as hop after hop would draw them)."""
     cfg = model.config
     memories = batch_memories(model, batch, mem_ids)
     rows = Rows.of(model)
@@ -544,19 +543,22 @@ def hop_loss(model: MemNN, batch: Batch, mem_ids: torch.Tensor, q_ids: torch.Ten
     hops = int(ended[0]) if len(ended) else hops
     if not hops:
         return torch.zeros(())
-    per_hop = []
-    for hop in range(hops):
-        x = model.combine("O", question, labelled[:, :hop], labelled_ids[:, :hop], labelled_keys[:, :hop],
-                          batch.q_keys)
-        scores, stop, time = hop_scores(model, memories, rows, x, labelled_keys[:, :hop])
-        # candidates: the memories plus the stop memory (from hop 2 on), at column N
-        per_hop.append((torch.cat([scores, stop[:, None]], dim=1), time))
+    # hop h's input: the question and the first h labelled facts (`combine`, all hops at once)
+    terms = model.support_terms("O", labelled, labelled_ids, labelled_keys, batch.q_keys)   # (K, B, n)
+    before = torch.cat([torch.zeros_like(terms[:1]), terms.cumsum(0)])[:hops]               # (H, B, n)
+    x = model.embed_input(question + before, "O").flatten(0, 1)                            # (H·B, n)
+    # the facts a hop's input lacks have padding keys, which match nothing
+    shown = torch.arange(k)[None, :, None] < torch.arange(hops)[:, None, None]             # (H, K, 1)
+    scores, stop, time = hop_scores(model, memories, rows, x,
+                                    torch.where(shown[:, None], labelled_keys[None], 0).flatten(0, 1))
+    b = batch.size
     pairs = torch.zeros(())
     if cfg.pair_margin and hops > 1:
-        pairs = pair_loss(model, batch, memories, rows, question, per_hop[0][0][:, :-1], per_hop[0][1],
-                          per_hop[1][0][:, :-1], per_hop[1][1], labelled_time[:, :1])
+        pairs = pair_loss(model, batch, memories, rows, question, scores[:b], time[:b], scores[b : 2 * b],
+                          time[b : 2 * b], labelled_time[:, :1])
     n = batch.mem_valid.shape[1]
-    all_scores = torch.cat([scores for scores, _ in per_hop])                                # (H·B, N+1)
+    # candidates: the memories plus the stop memory (from hop 2 on), at column N
+    all_scores = torch.cat([scores, stop[:, None]], dim=1)                                 # (H·B, N+1)
     target, active = targets[:hops].reshape(-1), active[:hops].reshape(-1)
     hop_of_row = torch.arange(hops).repeat_interleave(batch.size)                            # (H·B,)
     # O never re-picks a fact at inference; by default an earlier hop's fact still serves as a
@@ -574,7 +576,6 @@ def hop_loss(model: MemNN, batch: Batch, mem_ids: torch.Tensor, q_ids: torch.Ten
     pos_score = all_scores.gather(1, target_col[:, None])
     neg_score = all_scores.gather(1, neg.clamp(min=0))
     if cfg.time:
-        time = torch.cat([time for _, time in per_hop])
         times = torch.cat([batch.mem_time, torch.full((batch.size, 1), -1)], dim=1).repeat(hops, 1)
         is_mem = torch.cat([batch.mem_valid, torch.zeros(batch.size, 1, dtype=torch.bool)], dim=1).repeat(hops, 1)
         references = torch.cat([torch.full((batch.size, 1), -1), labelled_time], dim=1)[:, :hops].T.reshape(-1, 1)

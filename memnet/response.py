@@ -54,9 +54,9 @@ def answer_scores(model: MemNN, q_ids: torch.Tensor, q_keys: torch.Tensor, sup_i
     if model.config.answer_match:
         rows.append(question_side(model, q_keys, sup_ids, sup_keys))
     occurrence_rows = torch.stack(rows, dim=-1).reshape(batch, -1, len(rows))
-    occurrence = (x[:, None, :] @ model.U_R(occurrence_rows).sum(2).mT)[:, 0]
+    occurrence = (x[:, None, :] @ model.bag("R", occurrence_rows).mT)[:, 0]
     if model.config.set_answers:
-        per_support = (model.U_R(lay.words(sup_ids, lay.YV)).sum(2) @ x[:, :, None])[..., 0]    # (B, K)
+        per_support = (model.bag("R", lay.words(sup_ids, lay.YV)) @ x[:, :, None])[..., 0]    # (B, K)
         occurrence = occurrence + per_support.repeat_interleave(sup_ids.shape[-1], dim=1)
     occurrence = occurrence * (flat_ids > PAD)
     scores.scatter_add_(1, column, occurrence)

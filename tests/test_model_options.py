@@ -171,9 +171,9 @@ def test_training_scores_the_labelled_hops_then_one_stop_hop(stories, monkeypatc
     assert batch.supports.shape[1] == 1
     calls = []
     original = output.hop_scores
-    monkeypatch.setattr(output, "hop_scores", lambda *args: calls.append(1) or original(*args))
+    monkeypatch.setattr(output, "hop_scores", lambda *args: calls.append(len(args[3])) or original(*args))
     output.hop_loss(model, batch, batch.mem_ids, batch.q_ids, torch.Generator().manual_seed(0))
-    assert len(calls) == 2
+    assert calls == [2 * 16]   # both hops' inputs in one call
 
 
 def test_answer_match_marks_missing_question_words_and_where_answers_stand(stories):

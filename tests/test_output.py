@@ -9,7 +9,7 @@ from app.render import why_panel
 from memnet import output
 from memnet.batch import Encoded, Example, collate
 from memnet.data.babi import load_tasks
-from memnet.dataset import parse_stories
+from memnet.dataset import make_examples, parse_stories
 from memnet.input.sentence import SimpleInput
 from memnet.memory.index import Recent, WordHash
 from memnet.memory.slots import Memory
@@ -120,6 +120,23 @@ def algorithm1(u, v, valid):
         if valid[i] and u[i] > v[t]:
             t = i
     return t
+
+
+def test_several_inputs_per_question_score_as_each_alone(task2_ngram_model):
+    """Training's hops and the beam's candidates score W inputs per question in one `hop_scores`
+    call, reading the memories' embeddings once for all W: each input scores as it does alone."""
+    task, model = task2_ngram_model
+    batch = collate(make_examples(parse_stories(task.test[:4], SimpleInput()), model.vocab)[:6])
+    memories, rows = output.batch_memories(model, batch, batch.mem_ids), output.Rows.of(model)
+    question = model.question_part("O", batch.q_ids)
+    inputs = [question, question.flip(0)]                                    # W = 2 inputs per question
+    supports = [torch.zeros_like(batch.mem_keys[:, :1]), batch.mem_keys[:, 2:3]]   # none; memory 2
+    together = output.hop_scores(model, memories, rows, torch.cat(inputs), torch.cat(supports))
+    for j, (x, sup_keys) in enumerate(zip(inputs, supports)):
+        alone = output.hop_scores(model, memories, rows, x, sup_keys)
+        for part, whole in zip(alone, together):
+            assert torch.allclose(whole[j * batch.size : (j + 1) * batch.size], part, atol=1e-5)
+    assert not torch.allclose(together[0][: batch.size], together[0][batch.size :])   # the inputs differ
 
 
 def test_fast_winner_picks_what_algorithm1_picks():
