@@ -62,6 +62,20 @@ def test_slot_vectors_follow_writes_overwrites_and_undo(task1_model):
     assert np.allclose(recall.vectors.base[: memory.size], fresh)
 
 
+@pytest.mark.parametrize("strategy", ["exhaustive", "hashing"])
+def test_slot_vectors_and_indexes_follow_a_clear(task1_model, strategy):
+    """A cleared memory writes its first slots at times 0, 1, ... again: what was built for the old
+    slots at those times must not be taken for the new ones (`memnet ask` clears per bAbI story)."""
+    memory = Memory()
+    recall = Recall(task1_model, memory, WordHash(memory) if strategy == "hashing" else strategy)
+    memory.write(SimpleInput()("Mary went to the garden. Sandra went to the office."))
+    assert recall.ask(("where", "is", "mary")).answer == "garden"
+    memory.clear()
+    memory.write(SimpleInput()("John went to the kitchen. Daniel went to the hallway."))
+    assert recall.ask(("where", "is", "john")).answer == "kitchen"
+    assert recall.ask(("where", "is", "daniel")).answer == "hallway"
+
+
 def test_large_memories_switch_to_word_hashing_plus_the_newest_slots(task1, task1_model):
     memory = Memory()
     for story in parse_stories(task1.test[:40], SimpleInput()):

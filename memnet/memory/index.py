@@ -40,25 +40,29 @@ class Strategy(Protocol):
 
 
 class Synced:
-    """Something computed per memory row, kept in step with the memory by write time."""
+    """Something computed per memory row, kept in step with the memory by write time (and by its
+    clears, after which write times start again at 0)."""
 
     def __init__(self, memory: Memory):
         self.memory = memory
         self.seen = np.zeros(0, dtype=np.int64)   # write time of each row when last built
         self.version = -1                         # the memory's version then
+        self.cleared = memory.cleared             # and its clears
 
     def changed(self) -> np.ndarray:
-        """Rows whose slot was written, overwritten or freed since the last build."""
+        """Rows whose slot was written, overwritten or freed since the last build (every row after a
+        clear: a new slot can have the write time an old one had)."""
         if self.version == self.memory.version:
             return np.zeros(0, dtype=np.int64)
         time = self.memory.time[: self.memory.size]
         seen = np.full(len(time), FREE - 1, dtype=np.int64)
-        seen[: min(len(time), len(self.seen))] = self.seen[: len(time)]
+        if self.cleared == self.memory.cleared:
+            seen[: min(len(time), len(self.seen))] = self.seen[: len(time)]
         return np.flatnonzero(seen != time)
 
     def mark_seen(self) -> None:
         self.seen = self.memory.time[: self.memory.size].copy()
-        self.version = self.memory.version
+        self.version, self.cleared = self.memory.version, self.memory.cleared
 
 
 class InvertedIndex(Synced):

@@ -72,6 +72,7 @@ class Memory:
         self.word_class = word_class
         self.clock, self.messages = clock, messages
         self.version = 0   # bumped by every change of a slot, so readers can skip checking
+        self.cleared = 0   # clears so far: write times start again at 0 after one, so they no longer tell slots apart
         self.size = 0
         self.time = np.zeros(0, dtype=np.int64)
         self.message = np.zeros(0, dtype=np.int64)
@@ -269,6 +270,7 @@ class Memory:
         new one (after a Clear the app's table read 30, 31, ... for the first slots)."""
         self._free(np.arange(self.size))
         self.clock = self.messages = 0
+        self.cleared += 1
 
     def __len__(self) -> int:
         return int(np.count_nonzero(self.time[: self.size] != FREE))
