@@ -285,11 +285,17 @@ class MemNN(nn.Module):
         return self.bag(side, rows)
 
     def combine(self, side: str, question: torch.Tensor, per_hop: torch.Tensor, sup_ids: torch.Tensor,
-                 sup_keys: torch.Tensor, q_keys: torch.Tensor, composed: torch.Tensor | None = None) -> torch.Tensor:
+                 sup_keys: torch.Tensor, q_keys: torch.Tensor, composed: torch.Tensor | None = None,
+                 prefixes: int | None = None) -> torch.Tensor:
         """The question's and the supports' parts summed into E([x, m_o1, ...]), (B, n): the question
-        part (B, n), each support's `support_terms` and `composed` (B, n, R's `compose` term), through
-        NL when configured."""
-        x = question + self.support_terms(side, per_hop, sup_ids, sup_keys, q_keys).sum(0)
+        part (B, n), each support's `support_terms` and `composed` ((B, n): R's `compose` term), through
+        NL when configured. With `prefixes` H, the inputs of hops 1..H at once, (H, B, n): hop h's
+        holds the first h − 1 supports (teacher-forced training; H may exceed K by one)."""
+        terms = self.support_terms(side, per_hop, sup_ids, sup_keys, q_keys)                # (K, B, n)
+        if prefixes is None:
+            x = question + terms.sum(0)
+        else:
+            x = question + torch.cat([terms.new_zeros((1, *terms.shape[1:])), terms.cumsum(0)])[:prefixes]
         if composed is not None:
             x = x + composed
         return self.embed_input(x, side)

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
-from torch import nn
 
 from memnet.batch import Batch, gather_rows, sample_negatives
 from memnet.features import PAD
@@ -543,10 +542,8 @@ def hop_loss(model: MemNN, batch: Batch, mem_ids: torch.Tensor, q_ids: torch.Ten
     hops = int(ended[0]) if len(ended) else hops
     if not hops:
         return torch.zeros(())
-    # hop h's input: the question and the first h labelled facts (`combine`, all hops at once)
-    terms = model.support_terms("O", labelled, labelled_ids, labelled_keys, batch.q_keys)   # (K, B, n)
-    before = torch.cat([torch.zeros_like(terms[:1]), terms.cumsum(0)])[:hops]               # (H, B, n)
-    x = model.embed_input(question + before, "O").flatten(0, 1)                            # (H·B, n)
+    # hop h's input: the question and the first h labelled facts, all hops at once
+    x = model.combine("O", question, labelled, labelled_ids, labelled_keys, batch.q_keys, prefixes=hops).flatten(0, 1)
     # the facts a hop's input lacks have padding keys, which match nothing
     shown = torch.arange(k)[None, :, None] < torch.arange(hops)[:, None, None]             # (H, K, 1)
     scores, stop, time = hop_scores(model, memories, rows, x,

@@ -153,3 +153,22 @@ def test_recent_adds_the_newest_slots_and_follows_the_memory():
     assert recent.candidates(["where", "is", "mary"], "where is mary", []).tolist() == [0, 2, 3]
     memory.write([Sentence("mary went to garden", "mary went to garden", ("mary", "went", "to", "garden"))])
     assert recent.candidates(["where", "is", "john"], "where is john", []).tolist() == [1, 3, 4]
+
+
+def test_the_word_index_follows_a_clear_of_a_large_memory():
+    """A cleared memory writes its first slots at times 0, 1, ... again: the postings built for the
+    old slots must not stand for the new ones at the same times (past 4,096 changed rows the index
+    is rebuilt rather than read around)."""
+    from memnet.memory.index import InvertedIndex
+
+    def told(text: str, times: int) -> list[Sentence]:
+        return [Sentence(text, text, tuple(text.split()))] * times
+
+    memory = Memory()
+    memory.write(told("mary went to the garden", 5000))
+    index = InvertedIndex(memory)
+    mary, john = token_key("mary"), token_key("john")
+    assert [len(rows) for rows in index.postings([mary, john])] == [5000, 0]
+    memory.clear()
+    memory.write(told("john went to the kitchen", 4500))
+    assert [len(rows) for rows in index.postings([mary, john])] == [0, 4500]

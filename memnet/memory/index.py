@@ -16,8 +16,9 @@ the buckets of the supports' words too. Buckets holding more than `max_share` of
 ("the", or a cluster of all names) do not discriminate: they are skipped without being read,
 unless every bucket of the input is that large, when the smallest is used.
 
-Indexes follow the memory by write time (never reused): rows whose time changed since the
-last build are scanned directly, and the index is rebuilt once they become many.
+Indexes follow the memory by write time, never reused until a clear (after one, every row counts
+as changed): rows whose time changed since the last build are scanned directly, and the index is
+rebuilt once they become many.
 """
 from __future__ import annotations
 
