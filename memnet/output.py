@@ -542,12 +542,13 @@ def hop_loss(model: MemNN, batch: Batch, mem_ids: torch.Tensor, q_ids: torch.Ten
     hops = int(ended[0]) if len(ended) else hops
     if not hops:
         return torch.zeros(())
-    # hop h's input: the question and the first h labelled facts, all hops at once
-    x = model.combine("O", question, labelled, labelled_ids, labelled_keys, batch.q_keys, prefixes=hops).flatten(0, 1)
+    # hop h's input: the question and the first h labelled facts, all hops at once (a question may
+    # label more facts than hops, or than the hop maps: a count over many lines)
+    inputs = labelled[:, : hops - 1], labelled_ids[:, : hops - 1], labelled_keys[:, : hops - 1]
+    x = model.combine("O", question, *inputs, batch.q_keys, prefixes=hops).flatten(0, 1)
     # the facts a hop's input lacks have padding keys, which match nothing
-    shown = torch.arange(k)[None, :, None] < torch.arange(hops)[:, None, None]             # (H, K, 1)
-    scores, stop, time = hop_scores(model, memories, rows, x,
-                                    torch.where(shown[:, None], labelled_keys[None], 0).flatten(0, 1))
+    shown = torch.arange(hops - 1)[None, :, None] < torch.arange(hops)[:, None, None]     # (H, H-1, 1)
+    scores, stop, time = hop_scores(model, memories, rows, x, torch.where(shown[:, None], inputs[2][None], 0).flatten(0, 1))
     b = batch.size
     pairs = torch.zeros(())
     if cfg.pair_margin and hops > 1:

@@ -176,6 +176,18 @@ def test_training_scores_the_labelled_hops_then_one_stop_hop(stories, monkeypatc
     assert calls == [2 * 16]   # both hops' inputs in one call
 
 
+def test_a_question_may_label_more_facts_than_hops(stories):
+    """A count over many lines labels more facts than O has hops, or hop maps (MAX_HOPS): training
+    reads the first `hops` of them, as if only those were labelled."""
+    model = MemNN(ModelConfig(**OPTIONS, seed=0), build_vocabulary(stories))   # hop maps, 3 hops
+    places = ("kitchen", "garden", "office", "hallway", "bathroom", "bedroom")
+    memory = _encoded(model, *[f"john went to the {p}" for p in places * 2])
+    losses = [output.hop_loss(model, batch, batch.mem_ids, batch.q_ids, torch.Generator().manual_seed(0))
+              for batch in (collate([Example(memory, 12, _encoded(model, "where is john"), supports=tuple(range(labelled)),
+                                             answer="bedroom")]) for labelled in (10, 3))]
+    assert torch.isclose(*losses)
+
+
 def test_answer_match_marks_missing_question_words_and_where_answers_stand(stories):
     from memnet.response import question_side
 
