@@ -524,11 +524,7 @@ def hop_loss(model: MemNN, batch: Batch, mem_ids: torch.Tensor, q_ids: torch.Ten
     cfg = model.config
     memories = batch_memories(model, batch, mem_ids)
     rows = Rows.of(model)
-    # teacher forcing: every hop's input holds the same question and labelled facts, embedded once
     question = model.question_part("O", q_ids)
-    labelled_ids = gather_rows(mem_ids, batch.supports)
-    labelled_keys = gather_rows(batch.mem_keys, batch.supports)
-    labelled = model.support_parts("O", batch.q_keys, labelled_ids, labelled_keys)
     labelled_time = torch.where(batch.supports >= 0, batch.mem_time.gather(1, batch.supports.clamp(min=0)), -1)
     # the labelled facts, then one hop that teaches the stop memory (later hops would repeat it);
     # hop h trains the questions whose earlier hops had real facts (hop 1: those with a label)
@@ -542,13 +538,16 @@ def hop_loss(model: MemNN, batch: Batch, mem_ids: torch.Tensor, q_ids: torch.Ten
     hops = int(ended[0]) if len(ended) else hops
     if not hops:
         return torch.zeros(())
-    # hop h's input: the question and the first h labelled facts, all hops at once (a question may
-    # label more facts than hops, or than the hop maps: a count over many lines)
-    inputs = labelled[:, : hops - 1], labelled_ids[:, : hops - 1], labelled_keys[:, : hops - 1]
-    x = model.combine("O", question, *inputs, batch.q_keys, prefixes=hops).flatten(0, 1)
+    # teacher forcing: hop h's input is the question and the first h labelled facts, all hops at once
+    # from facts embedded once; only those the hops read (a count over many lines labels more facts
+    # than there are hops, or hop maps)
+    facts = batch.supports[:, : hops - 1]
+    fact_ids, fact_keys = gather_rows(mem_ids, facts), gather_rows(batch.mem_keys, facts)
+    parts = model.support_parts("O", batch.q_keys, fact_ids, fact_keys)
+    x = model.combine("O", question, parts, fact_ids, fact_keys, batch.q_keys, prefixes=hops).flatten(0, 1)
     # the facts a hop's input lacks have padding keys, which match nothing
     shown = torch.arange(hops - 1)[None, :, None] < torch.arange(hops)[:, None, None]     # (H, H-1, 1)
-    scores, stop, time = hop_scores(model, memories, rows, x, torch.where(shown[:, None], inputs[2][None], 0).flatten(0, 1))
+    scores, stop, time = hop_scores(model, memories, rows, x, torch.where(shown[:, None], fact_keys[None], 0).flatten(0, 1))
     b = batch.size
     pairs = torch.zeros(())
     if cfg.pair_margin and hops > 1:
