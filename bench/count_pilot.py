@@ -24,55 +24,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from memnet.data.babi import Question, Story, load_tasks  # noqa: E402
-from memnet.data.conversations import DROPS, GETS, babi_places, task_entities  # noqa: E402
+from memnet.data.babi import load_tasks  # noqa: E402
+from memnet.data.conversations import counting_story, task_words  # noqa: E402
 from memnet.dataset import parse_stories  # noqa: E402
 from memnet.evaluate import evaluate  # noqa: E402
 from memnet.input.sentence import make_input_map  # noqa: E402
 from memnet.model import BABI_SETTINGS, ModelConfig  # noqa: E402
 from memnet.train import train  # noqa: E402
 from simworld import RESULTS, machine  # noqa: E402
-
-GIVES = ("{p} gave {o} to {q}", "{p} handed {o} to {q}", "{p} passed {o} to {q}")
-COUNTS = ("none", "one", "two", "three")
-
-
-def counting_story(people: list[str], places: list[str], objects: list[str], rng: random.Random) -> Story:
-    """4-14 events (moves, pick-ups, drops, gives), a count question after about a third of them."""
-    story, held = Story(), {p: set() for p in people}
-    events: dict[str, list[int]] = {p: [] for p in people}   # the lines about each person's objects
-
-    def say(text: str, *about: str) -> None:
-        story.statements.append(text + ".")
-        for person in about:
-            events[person].append(len(story.statements) - 1)
-
-    for _ in range(rng.randint(4, 14)):
-        person, roll = rng.choice(people), rng.random()
-        free = [o for o in objects if not any(o in h for h in held.values())]
-        mine = sorted(held[person])
-        if roll < 0.45 and free:
-            obj = rng.choice(free)
-            say(rng.choice(GETS[:4]).format(p=person, o=f"the {obj}"), person)
-            held[person].add(obj)
-        elif roll < 0.6 and mine:
-            obj = rng.choice(mine)
-            say(rng.choice(DROPS[:2]).format(p=person, o=f"the {obj}"), person)
-            held[person].discard(obj)
-        elif roll < 0.7 and mine:
-            obj, other = rng.choice(mine), rng.choice([p for p in people if p != person])
-            say(rng.choice(GIVES).format(p=person, o=f"the {obj}", q=other), person, other)
-            held[person].discard(obj)
-            held[other].add(obj)
-        else:
-            say(f"{person} went to the {rng.choice(places)}")
-        asked = [p for p in people if events[p]]
-        if asked and rng.random() < 0.35:
-            who = rng.choice(asked)
-            story.questions.append(Question(f"How many objects is {who} carrying?", COUNTS[len(held[who])],
-                                            tuple(events[who]), len(story.statements)))
-    return story
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -83,10 +42,7 @@ def main() -> int:
     torch.set_num_threads(1)
     start = time.perf_counter()
     task = load_tasks(args.babi / "en", {7})[0]
-    entities = task_entities(task.train)
-    places = sorted(babi_places(task.train, entities.nouns))
-    objects = sorted(entities.nouns - set(places))
-    people = sorted(n.capitalize() for n in entities.names)
+    people, places, objects = task_words(task.train)
     rng = random.Random(0)
     generated = [counting_story(rng.sample(people, 4), places, objects, rng) for _ in range(args.stories)]
     I = make_input_map("spacy")

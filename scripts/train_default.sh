@@ -11,6 +11,8 @@
 #   EVERYDAY=N      everyday main stories (default 2000)
 #   WORLD=N         simulated-world main stories with redrawn names (default 1000)
 #   STORIES=N       interleaved copies of each bAbI task's train stories (memnet conversations --stories; default 50)
+#   COUNTING=N      counting stories in bAbI 7's words (memnet conversations --counting: how many objects someone
+#                   holds, or which; bench/count_pilot.py's lever for task 7); default 0
 #   MIX=S           besides every en-10k train story, a copy of a share S of them with their people and
 #                   places drawn from every task's (memnet conversations --mixed: a name or place no longer
 #                   tells which task, so which kind of answer, a question is from); default 0.3 (0: none)
@@ -54,7 +56,7 @@ if [ "$mix" = 0 ]; then ln -s "$work"/babi/*.txt "$work/data/"; else ln -s "$wor
 .venv/bin/python -m memnet simulate --out "$work/data" --setting actor+object --difficulty 5 --seed 11
 .venv/bin/python -m memnet simulate --out "$work/data" --setting actor --difficulty 5 --seed 12
 .venv/bin/python -m memnet conversations --babi "$work/babi" --out "$work/conv" --seed "${SEED:-9}" --stories "${STORIES:-50}" --test-stories 0 \
-  --everyday "${EVERYDAY:-2000}" --world "${WORLD:-1000}" --max-factor 6 \
+  --everyday "${EVERYDAY:-2000}" --world "${WORLD:-1000}" --counting "${COUNTING:-0}" --max-factor 6 \
   $( [ "$mix" = 0 ] || echo --mixed "$work/mixed" --mix "$mix" --mix-unknown "${MIX_UNKNOWN:-0.05}" --mix-renamed "${MIX_RENAMED:-0.5}" --mix-balance "${MIX_BALANCE:-0.6}" )
 [ "$mix" = 0 ] || ln -s "$work"/mixed/*_train.txt "$work/data/"   # the bAbI train files with the mixed copies
 ln -s "$work"/conv/*_train.txt "$work/data/"   # training only: the benchmark is bench/conversations.py

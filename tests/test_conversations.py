@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from memnet.data.babi import Question, Story, load_tasks, read_stories
-from memnet.data.conversations import (BENCH_DATA, UNKNOWN, Drawer, babi_lines, babi_words, everyday_story, held_out,
+from memnet.data.conversations import (BENCH_DATA, COUNTS, UNKNOWN, Drawer, babi_lines, babi_words, counting_story,
+                                       everyday_story, held_out,
                                        interleave, pools, rename, story_entities, task_entities, world_story,
                                        write_conversations, write_mixed)
 from tests.helpers import BABI_EN
@@ -139,6 +140,46 @@ def test_everyday_and_world_stories_answer_from_their_supports(both_pools):
     rng = random.Random(0)
     world = world_story(Drawer(train, rng), rng)
     assert world.questions and all(q.supports for q in world.questions)
+
+
+def test_counting_stories_answer_from_every_line_about_the_objects():
+    """Replaying a question's supports (pick-ups, drops, gives) gives its answer, and they are every line
+    before it that moves an object to or from the person, as bAbI 7's are."""
+    people, kinds = ["Mary", "John", "Sandra", "Daniel"], {"count": 0, "list": 0, "nothing": 0, "two": 0}
+    verb = re.compile(r"(\w+) (?:(picked up|took|grabbed|got)|(dropped|put down)|gave|handed|passed) the (\w+)(?: to (\w+))?")
+    for seed in range(60):
+        rng = random.Random(seed)
+        story = counting_story(people, ["kitchen", "garden", "office"], ["apple", "milk", "football"], rng, carrying=0.5)
+        for q in story.questions:
+            who = re.search(r"is (\w+) carrying", q.text).group(1)
+            lines = story.statements[: q.n_statements]
+            assert list(q.supports) == [i for i, t in enumerate(lines) if verb.match(t) and who in t]
+            held = []
+            for i in q.supports:
+                giver, got, dropped, obj, taker = verb.match(lines[i]).groups()
+                if (giver == who and not (got or dropped)) or dropped:
+                    held.remove(obj)
+                else:
+                    held.append(obj)
+            if q.text.startswith("How many"):
+                kinds["count"] += 1
+                kinds["two"] += len(held) == 2
+                assert q.answer == COUNTS[len(held)]
+            else:
+                kinds["list"] += 1
+                kinds["nothing"] += not held
+                assert q.answer.split(",") == held or (not held and q.answer == "nothing")
+    assert all(n > 5 for n in kinds.values()), kinds
+
+
+def test_counting_files_need_task_7(tmp_path):
+    kwargs = dict(babi=BABI / "en", seed=1, stories=1, test_stories=0, everyday=0, world=0, counting=6)
+    written = write_conversations(tmp_path / "a", tasks={7}, **kwargs)
+    assert written["qa0_counting-conv_train.txt"] > 6
+    counted = load_tasks(tmp_path / "a", {0})
+    assert any(q.text.startswith("How many objects is") for t in counted for s in t.train for q in s.questions)
+    with pytest.raises(ValueError, match="bAbI 7"):
+        write_conversations(tmp_path / "b", tasks={1}, **kwargs)
 
 
 def test_everyday_stories_name_known_people_a_share_of_the_time(both_pools):

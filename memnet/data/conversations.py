@@ -536,6 +536,69 @@ def _last_mention(entity: str, statements: Sequence[str]) -> tuple[int, ...]:
     return tuple(i for i, text in enumerate(statements) if said.search(text))[-1:]
 
 
+# --- counting stories (bAbI 7's kind) ----------------------------------------------------------
+
+GIVES = ("{p} gave {o} to {q}", "{p} handed {o} to {q}", "{p} passed {o} to {q}")
+COUNTS = ("none", "one", "two", "three")
+COUNT_CARRYING = 0.3   # the share of `write_conversations`' counting questions that ask what someone carries
+
+
+def counting_story(people: Sequence[str], places: Sequence[str], objects: Sequence[str], rng: random.Random,
+                   carrying: float = 0.0) -> Story:
+    """4-14 events (moves, pick-ups, drops, gives), a question after about a third of them: how many
+    objects someone holds, supported, as bAbI 7's are, by every line about their objects so far.
+
+    bAbI 7's train files rarely count pick-ups alone (en: 25 questions answered "two" by two pick-ups,
+    one "three" by three), and a model trained on them answers two pick-ups with "none"
+    (`bench/count_pilot.py`, bench/notes/babi.md). With probability `carrying` a question asks instead
+    what they carry, answered as bAbI 8's list ("milk,apple", or "nothing"), the everyday lists that
+    bAbI 8's own stories ask only after "there" lines."""
+    story = Story()
+    held: dict[str, list[str]] = {p: [] for p in people}
+    events: dict[str, list[int]] = {p: [] for p in people}   # the lines about each person's objects
+
+    def say(text: str, *about: str) -> None:
+        story.statements.append(text + ".")
+        for person in about:
+            events[person].append(len(story.statements) - 1)
+
+    for _ in range(rng.randint(4, 14)):
+        person, roll = rng.choice(people), rng.random()
+        free = [o for o in objects if not any(o in h for h in held.values())]
+        mine = sorted(held[person])
+        if roll < 0.45 and free:
+            obj = rng.choice(free)
+            say(rng.choice(GETS[:4]).format(p=person, o=f"the {obj}"), person)
+            held[person].append(obj)
+        elif roll < 0.6 and mine:
+            obj = rng.choice(mine)
+            say(rng.choice(DROPS[:2]).format(p=person, o=f"the {obj}"), person)
+            held[person].remove(obj)
+        elif roll < 0.7 and mine:
+            obj, other = rng.choice(mine), rng.choice([p for p in people if p != person])
+            say(rng.choice(GIVES).format(p=person, o=f"the {obj}", q=other), person, other)
+            held[person].remove(obj)
+            held[other].append(obj)
+        else:
+            say(f"{person} went to the {rng.choice(places)}")
+        asked = [p for p in people if events[p]]
+        if asked and rng.random() < 0.35:
+            who = rng.choice(asked)
+            if carrying and rng.random() < carrying:   # (no draw at 0: the pilot's stories stay as they were)
+                question = f"What is {who} carrying?", ",".join(held[who]) or NOTHING
+            else:
+                question = f"How many objects is {who} carrying?", COUNTS[len(held[who])]
+            story.questions.append(Question(*question, tuple(events[who]), len(story.statements)))
+    return story
+
+
+def task_words(task_stories: Sequence[Story]) -> tuple[list[str], list[str], list[str]]:
+    """A bAbI task's people (capitalised), places and objects, each sorted."""
+    entities = task_entities(task_stories)
+    places = babi_places(task_stories, entities.nouns)
+    return (sorted(n.capitalize() for n in entities.names), sorted(places), sorted(entities.nouns - places))
+
+
 # --- bAbI stories with their words mixed across tasks -------------------------------------------
 
 PLACE_BEFORE = re.compile(r"\b(?:to|in|into) the ([a-z]+)\b")
@@ -703,13 +766,16 @@ def conversation(main: Story, pools_: Pools, rng: random.Random, max_factor: flo
 def write_conversations(out: str | Path, babi: str | Path, seed: int = 0, tasks: set[int] | None = None,
                         stories: int = 200, test_stories: int = 50, everyday: int = 2000, world: int = 500,
                         max_factor: float = 10.0, rename_share: float = 0.5,
-                        exclude: Sequence[str | Path] = ()) -> dict[str, int]:
+                        exclude: Sequence[str | Path] = (), counting: int = 0) -> dict[str, int]:
     """Write `<task>-conv_train.txt` / `_test.txt` per bAbI task under `babi`, plus
-    `qa0_everyday-conv_*` and `qa0_simworld-conv_*`; returns the questions written per file.
+    `qa0_everyday-conv_*`, `qa0_simworld-conv_*` and, with `counting`, `qa0_counting-conv_*`;
+    returns the questions written per file.
 
     Per bAbI task, `stories` train stories (`test_stories` test stories) are main stories, a share
     `rename_share` of them redrawn; everyday and world mains are `everyday` and `world` stories
-    (a quarter as many in the test split). Everything is drawn from the training pools and
+    (a quarter as many in the test split); `counting` main stories are `counting_story`s in bAbI 7's
+    people, places and objects (renamed as bAbI's are), a share `COUNT_CARRYING` of their questions
+    asking what someone carries. Everything is drawn from the training pools and
     `random.Random` seeded by (seed, split, file), so a file is the same whatever else is written.
     No word of the bAbI-format files under the `exclude` folders (the hand-written benchmark) is drawn
     from the pools; everyday main stories also name bAbI's people (`KNOWN_PEOPLE`), words the bAbI
@@ -718,6 +784,11 @@ def write_conversations(out: str | Path, babi: str | Path, seed: int = 0, tasks:
     babi_tasks = load_tasks(babi, tasks)
     entities = {t.name: task_entities(t.train or t.test) for t in babi_tasks}
     babi_people = sorted({name.capitalize() for e in entities.values() for name in e.names})
+    counting_task = next((t for t in babi_tasks if t.number == 7), None)
+    if counting and counting_task is None:
+        raise ValueError("counting stories are drawn in bAbI 7's words: the tasks must include 7")
+    if counting:
+        counting_words = task_words(counting_task.train or counting_task.test)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, int] = {}
@@ -731,6 +802,11 @@ def write_conversations(out: str | Path, babi: str | Path, seed: int = 0, tasks:
             groups.append((task.name, ((rng, story, entities[task.name]) for story in picked)))
         groups.append(("qa0_everyday", ((r, None, "everyday") for r in _rngs(seed, split, "everyday", round(everyday * share)))))
         groups.append(("qa0_simworld", ((r, None, "world") for r in _rngs(seed, split, "simworld", round(world * share)))))
+        if counting:
+            people, places, objects = counting_words
+            groups.append(("qa0_counting", ((r, counting_story(r.sample(people, 4), places, objects, r, COUNT_CARRYING),
+                                             entities[counting_task.name])
+                                            for r in _rngs(seed, split, "counting", round(counting * share)))))
         for name, items in groups:
             lines = []
             for rng, story, kind in items:
@@ -766,6 +842,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test-stories", type=int, default=50, help="main stories per bAbI task (test split)")
     parser.add_argument("--everyday", type=int, default=2000, help="everyday-phrasing main stories (train split)")
     parser.add_argument("--world", type=int, default=500, help="simulated-world main stories (train split)")
+    parser.add_argument("--counting", type=int, default=0, help="counting main stories in bAbI 7's words "
+                        "(train split; counting_story): how many objects someone holds, or which")
     parser.add_argument("--max-factor", type=float, default=10.0, help="memory up to this many times the main story's")
     parser.add_argument("--rename", type=float, default=0.5, help="share of bAbI main stories with redrawn entities")
     parser.add_argument("--exclude", type=Path, nargs="*", default=[p for p in [BENCH_DATA] if p.is_dir()],
@@ -785,7 +863,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     written = write_conversations(args.out, args.babi, args.seed, parse_task_range(args.tasks), args.stories,
                                   args.test_stories, args.everyday, args.world, args.max_factor, args.rename,
-                                  args.exclude)
+                                  args.exclude, args.counting)
     for name, n in written.items():
         print(f"{args.out / name}: {n} questions")
     if args.mixed is not None:
