@@ -33,6 +33,7 @@ from memnet.model import BABI_SETTINGS, ModelConfig  # noqa: E402
 from memnet.train import train  # noqa: E402
 from simworld import RESULTS, machine  # noqa: E402
 
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--babi", type=Path, default=Path("../shared/babi"), help="folder with en/")

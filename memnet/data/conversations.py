@@ -552,7 +552,7 @@ def counting_story(people: Sequence[str], places: Sequence[str], objects: Sequen
     one "three" by three), and a model trained on them answers two pick-ups with "none"
     (`bench/count_pilot.py`, bench/notes/babi.md). With probability `carrying` a question asks instead
     what they carry, answered as bAbI 8's list ("milk,apple", or "nothing"), the everyday lists that
-    bAbI 8's own stories ask only after "there" lines."""
+    bAbI 8's own stories ask only after "there" lines. At most three `objects` (`COUNTS` names no more)."""
     story = Story()
     held: dict[str, list[str]] = {p: [] for p in people}
     events: dict[str, list[int]] = {p: [] for p in people}   # the lines about each person's objects
@@ -786,7 +786,7 @@ def write_conversations(out: str | Path, babi: str | Path, seed: int = 0, tasks:
     babi_people = sorted({name.capitalize() for e in entities.values() for name in e.names})
     counting_task = next((t for t in babi_tasks if t.number == 7), None)
     if counting and counting_task is None:
-        raise ValueError("counting stories are drawn in bAbI 7's words: the tasks must include 7")
+        raise ValueError("counting stories are drawn in bAbI 7's words: the tasks must include 7 (--tasks)")
     if counting:
         counting_words = task_words(counting_task.train or counting_task.test)
     out = Path(out)
