@@ -25,7 +25,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from memnet.data.babi import load_tasks  # noqa: E402
-from memnet.data.conversations import counting_story, task_words  # noqa: E402
+from memnet.data.conversations import counting_story, task_entities, task_words  # noqa: E402
 from memnet.dataset import parse_stories  # noqa: E402
 from memnet.evaluate import evaluate  # noqa: E402
 from memnet.input.sentence import make_input_map  # noqa: E402
@@ -43,7 +43,7 @@ def main() -> int:
     torch.set_num_threads(1)
     start = time.perf_counter()
     task = load_tasks(args.babi / "en", {7})[0]
-    people, places, objects = task_words(task.train)
+    people, places, objects = task_words(task.train, task_entities(task.train))
     rng = random.Random(0)
     generated = [counting_story(rng.sample(people, 4), places, objects, rng) for _ in range(args.stories)]
     I = make_input_map("spacy")

@@ -7,9 +7,8 @@ import pytest
 
 from memnet.data.babi import Question, Story, load_tasks, read_stories
 from memnet.data.conversations import (BENCH_DATA, COUNTS, UNKNOWN, Drawer, babi_lines, babi_words, counting_story,
-                                       everyday_story, held_out,
-                                       interleave, pools, rename, story_entities, task_entities, world_story,
-                                       write_conversations, write_mixed)
+                                       everyday_story, held_out, interleave, pools, rename, story_entities,
+                                       task_entities, world_story, write_conversations, write_mixed)
 from tests.helpers import BABI_EN
 
 BABI = Path(BABI_EN).parent

@@ -592,9 +592,8 @@ def counting_story(people: Sequence[str], places: Sequence[str], objects: Sequen
     return story
 
 
-def task_words(task_stories: Sequence[Story]) -> tuple[list[str], list[str], list[str]]:
-    """A bAbI task's people (capitalised), places and objects, each sorted."""
-    entities = task_entities(task_stories)
+def task_words(task_stories: Sequence[Story], entities: Entities) -> tuple[list[str], list[str], list[str]]:
+    """A bAbI task's people (capitalised), places and objects, each sorted, from its `task_entities`."""
     places = babi_places(task_stories, entities.nouns)
     return (sorted(n.capitalize() for n in entities.names), sorted(places), sorted(entities.nouns - places))
 
@@ -784,11 +783,11 @@ def write_conversations(out: str | Path, babi: str | Path, seed: int = 0, tasks:
     babi_tasks = load_tasks(babi, tasks)
     entities = {t.name: task_entities(t.train or t.test) for t in babi_tasks}
     babi_people = sorted({name.capitalize() for e in entities.values() for name in e.names})
-    counting_task = next((t for t in babi_tasks if t.number == 7), None)
-    if counting and counting_task is None:
-        raise ValueError("counting stories are drawn in bAbI 7's words: the tasks must include 7 (--tasks)")
     if counting:
-        counting_words = task_words(counting_task.train or counting_task.test)
+        counting_task = next((t for t in babi_tasks if t.number == 7), None)
+        if counting_task is None:
+            raise ValueError("counting stories are drawn in bAbI 7's words: the tasks must include 7 (--tasks)")
+        counting_words = task_words(counting_task.train or counting_task.test, entities[counting_task.name])
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, int] = {}
